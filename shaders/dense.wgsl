@@ -1,0 +1,158 @@
+// Dense (fully connected) layer, forward and backward. Layouts (rows padded to multiples of 4):
+//   X  (M, K)   input, one row per sample          W  (N, K)  weights, PyTorch's (out, in)
+//   b  (1, N)   bias                               Y  (M, N)  output, act(X W^T + b)
+// Each invocation computes an RM x (4*RN4) register block; no workgroup memory, no barriers
+// (barriers and workgroup loads are slow on CPU adapters). Pad columns are written as 0.
+
+const M: u32 = 64u; // rows (batch)
+const N: u32 = 120u; // output features
+const K: u32 = 400u; // input features
+const RELU: bool = false; // forward: apply ReLU; backward_input: mask dX by (X > 0)
+const RM: u32 = 4u; // rows per invocation
+const RN4: u32 = 2u; // texels (4 columns each) per invocation
+// First texel of the tensor bound to t0, t1, t2, out0, out1 (tensors may live in shared arenas).
+const T0_BASE: u32 = 0u;
+const T1_BASE: u32 = 0u;
+const T2_BASE: u32 = 0u;
+const OUT0_BASE: u32 = 0u;
+const OUT1_BASE: u32 = 0u;
+
+const KT: u32 = (K + 3u) / 4u; // texels per row of X and W
+const NT: u32 = (N + 3u) / 4u; // texels per row of Y, dZ and b
+const MT: u32 = (M + 3u) / 4u;
+
+@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var t2: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(3) var out0: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(4) var out1: texture_storage_2d<rgba32float, write>;
+
+fn lanes_valid(n: u32, limit: u32) -> vec4<bool> {
+  return vec4<bool>(n < limit, n + 1u < limit, n + 2u < limit, n + 3u < limit);
+}
+
+// Y = act(X W^T + b).  t0 = X, t1 = W, t2 = b, out0 = Y.
+@compute @workgroup_size(64)
+fn dense_forward(@builtin(global_invocation_id) gid: vec3u) {
+  let col_blocks = (NT + RN4 - 1u) / RN4;
+  if (gid.x >= col_blocks * ((M + RM - 1u) / RM)) { return; }
+  let n4 = (gid.x % col_blocks) * RN4;
+  let m0 = (gid.x / col_blocks) * RM;
+  var acc: array<array<vec4f, RN4>, RM>;
+  for (var k4 = 0u; k4 < KT; k4++) {
+    var xv: array<vec4f, RM>;
+    /* unroll */ for (var i = 0u; i < RM; i++) {
+      xv[i] = ld(t0, T0_BASE + min(m0 + i, M - 1u) * KT + k4);
+    }
+    /* unroll */ for (var j = 0u; j < RN4; j++) {
+      let n = (n4 + j) * 4u;
+      let w0 = ld(t1, T1_BASE + min(n, N - 1u) * KT + k4);
+      let w1 = ld(t1, T1_BASE + min(n + 1u, N - 1u) * KT + k4);
+      let w2 = ld(t1, T1_BASE + min(n + 2u, N - 1u) * KT + k4);
+      let w3 = ld(t1, T1_BASE + min(n + 3u, N - 1u) * KT + k4);
+      /* unroll */ for (var i = 0u; i < RM; i++) {
+        acc[i][j] += vec4f(dot(xv[i], w0), dot(xv[i], w1), dot(xv[i], w2), dot(xv[i], w3));
+      }
+    }
+  }
+  /* unroll */ for (var j = 0u; j < RN4; j++) {
+    if (n4 + j < NT) {
+      let bias = ld(t2, T2_BASE + n4 + j);
+      let valid = lanes_valid((n4 + j) * 4u, N);
+      /* unroll */ for (var i = 0u; i < RM; i++) {
+        if (m0 + i < M) {
+          var v = acc[i][j] + bias;
+          if (RELU) { v = max(v, vec4f(0.0)); }
+          textureStore(out0, texel_xy(OUT0_BASE + (m0 + i) * NT + n4 + j), select(vec4f(0.0), v, valid));
+        }
+      }
+    }
+  }
+}
+
+// dX = dZ W, masked by (X > 0) when RELU (the producer's ReLU).  t0 = dZ (M, N), t1 = W,
+// t2 = X (only read when RELU), out0 = dX (M, K).  RN4 here counts texels of dX per invocation.
+@compute @workgroup_size(64)
+fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u) {
+  let col_blocks = (KT + RN4 - 1u) / RN4;
+  if (gid.x >= col_blocks * ((M + RM - 1u) / RM)) { return; }
+  let k4 = (gid.x % col_blocks) * RN4;
+  let m0 = (gid.x / col_blocks) * RM;
+  var acc: array<array<vec4f, RN4>, RM>;
+  for (var n4 = 0u; n4 < NT; n4++) {
+    var dz: array<vec4f, RM>;
+    /* unroll */ for (var i = 0u; i < RM; i++) {
+      dz[i] = ld(t0, T0_BASE + min(m0 + i, M - 1u) * NT + n4);
+    }
+    let n = n4 * 4u;
+    /* unroll */ for (var j = 0u; j < RN4; j++) {
+      let kt = min(k4 + j, KT - 1u);
+      let w0 = ld(t1, T1_BASE + min(n, N - 1u) * KT + kt);
+      let w1 = ld(t1, T1_BASE + min(n + 1u, N - 1u) * KT + kt);
+      let w2 = ld(t1, T1_BASE + min(n + 2u, N - 1u) * KT + kt);
+      let w3 = ld(t1, T1_BASE + min(n + 3u, N - 1u) * KT + kt);
+      /* unroll */ for (var i = 0u; i < RM; i++) {
+        acc[i][j] += dz[i].x * w0 + dz[i].y * w1 + dz[i].z * w2 + dz[i].w * w3;
+      }
+    }
+  }
+  /* unroll */ for (var j = 0u; j < RN4; j++) {
+    if (k4 + j < KT) {
+      let valid = lanes_valid((k4 + j) * 4u, K);
+      /* unroll */ for (var i = 0u; i < RM; i++) {
+        if (m0 + i < M) {
+          let at = (m0 + i) * KT + k4 + j;
+          var v = acc[i][j];
+          if (RELU) { v = select(vec4f(0.0), v, ld(t2, T2_BASE + at) > vec4f(0.0)); }
+          textureStore(out0, texel_xy(OUT0_BASE + at), select(vec4f(0.0), v, valid));
+        }
+      }
+    }
+  }
+}
+
+// dW = dZ^T X (N, K) and db = column sums of dZ (1, N), summed over the M rows in a fixed order.
+// t0 = dZ, t1 = X, out0 = dW, out1 = db.  Invocations past the dW blocks compute db texels.
+// RM here counts output rows n per invocation (a multiple of 4), RN4 texels of k.
+@compute @workgroup_size(64)
+fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
+  let col_blocks = (KT + RN4 - 1u) / RN4;
+  let row_blocks = (N + RM - 1u) / RM;
+  let dw_lanes = col_blocks * row_blocks;
+  if (gid.x >= dw_lanes) {
+    let nt = gid.x - dw_lanes;
+    if (nt >= NT) { return; }
+    var s = vec4f(0.0);
+    for (var m = 0u; m < M; m++) { s += ld(t0, T0_BASE + m * NT + nt); }
+    textureStore(out1, texel_xy(OUT1_BASE + nt), s);
+    return;
+  }
+  let k4 = (gid.x % col_blocks) * RN4;
+  let n0 = (gid.x / col_blocks) * RM;
+  var acc: array<array<vec4f, RN4>, RM>;
+  for (var m = 0u; m < M; m++) {
+    var xv: array<vec4f, RN4>;
+    /* unroll */ for (var j = 0u; j < RN4; j++) {
+      xv[j] = ld(t1, T1_BASE + m * KT + min(k4 + j, KT - 1u));
+    }
+    /* unroll */ for (var q = 0u; q < RM / 4u; q++) {
+      let dz = ld(t0, T0_BASE + m * NT + min(n0 / 4u + q, NT - 1u));
+      /* unroll */ for (var j = 0u; j < RN4; j++) {
+        acc[q * 4u][j] += dz.x * xv[j];
+        acc[q * 4u + 1u][j] += dz.y * xv[j];
+        acc[q * 4u + 2u][j] += dz.z * xv[j];
+        acc[q * 4u + 3u][j] += dz.w * xv[j];
+      }
+    }
+  }
+  /* unroll */ for (var j = 0u; j < RN4; j++) {
+    if (k4 + j < KT) {
+      let valid = lanes_valid((k4 + j) * 4u, K);
+      /* unroll */ for (var i = 0u; i < RM; i++) {
+        if (n0 + i < N) {
+          textureStore(out0, texel_xy(OUT0_BASE + (n0 + i) * KT + k4 + j), select(vec4f(0.0), acc[i][j], valid));
+        }
+      }
+    }
+  }
+}

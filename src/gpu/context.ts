@@ -1,0 +1,302 @@
+/**
+ * Adapter and device acquisition, limits, and the per-device pipeline cache.
+ *
+ * Tensors are stored in `rgba32float` textures and read through read-only storage-texture
+ * bindings: on Mesa's CPU adapters (llvmpipe/lavapipe) storage-buffer and workgroup-memory loads
+ * go through a per-lane scalar loop (~4 ns per float) while storage-texture loads are vectorized
+ * (~0.2 ns per float), a 20x difference that decides the speed of every kernel.
+ *
+ * @module
+ */
+import { GpuDeviceLostError, GpuUnavailableError, ShaderCompileError } from "./errors.ts";
+import { type ConstValue, specialize } from "./wgsl.ts";
+import PRELUDE from "../../shaders/tensor_texels.wgsl" with { type: "text" };
+
+/** Texels per texture row; tensors are linear runs of texels, texel i at (i % W, i / W). */
+export const TEX_WIDTH = 2048;
+const TEX_WIDTH_LOG2 = 11;
+
+/** Options for {@link acquireGpu}. */
+export interface AcquireOptions {
+  /** Pretend that no adapter exists (for testing the error path). */
+  simulateNoAdapter?: boolean;
+  /** Passed to `requestAdapter`. */
+  powerPreference?: GPUPowerPreference;
+  /** Request `timestamp-query` when the adapter offers it (default true). */
+  timestamps?: boolean;
+}
+
+/** How a kernel binding is declared; the WGSL side must match. */
+export type BindingKind =
+  | "read" // texture_storage_2d<rgba32float, read>
+  | "write" // texture_storage_2d<rgba32float, write>
+  | "bytes" // texture_storage_2d<rgba8unorm, read>
+  | "uints" // texture_storage_2d<rgba32uint, read>
+  | "uniform"
+  | "uniform-dynamic"
+  | "storage" // var<storage, read_write>
+  | "storage-read";
+
+/** A compiled kernel: pipeline plus its explicit bind group layout. */
+export interface Kernel {
+  readonly name: string;
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  readonly bindings: readonly BindingKind[];
+  readonly workgroupSize: number;
+}
+
+/** Description of a kernel to compile. */
+export interface KernelSpec {
+  /** Shader file name, used in error messages (e.g. `dense.wgsl`). */
+  shader: string;
+  /** WGSL source text of the op family (without the prelude). */
+  source: string;
+  entryPoint: string;
+  bindings: readonly BindingKind[];
+  constants?: Record<string, ConstValue>;
+}
+
+/** Everything the engine needs from one WebGPU device. */
+export class GpuContext {
+  readonly device: GPUDevice;
+  readonly adapterName: string;
+  readonly isCpuAdapter: boolean;
+  readonly hasTimestamps: boolean;
+  /** Set when the device is lost; every later operation throws it. */
+  lostReason: string | null = null;
+  #uncaptured: string | null = null;
+  readonly #pipelines = new Map<string, Promise<Kernel>>();
+  readonly #layouts = new Map<string, GPUBindGroupLayout>();
+
+  constructor(device: GPUDevice, adapterName: string, isCpuAdapter: boolean) {
+    this.device = device;
+    this.adapterName = adapterName;
+    this.isCpuAdapter = isCpuAdapter;
+    this.hasTimestamps = device.features.has("timestamp-query");
+    device.lost.then((info) => {
+      if (info.reason !== "destroyed") this.lostReason = info.message || String(info.reason);
+    });
+    device.addEventListener("uncapturederror", (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.#uncaptured ??= err.message;
+    });
+  }
+
+  /** Max texture height, i.e. the largest tensor is `maxTextureRows * TEX_WIDTH` texels. */
+  get maxTextureRows(): number {
+    return this.device.limits.maxTextureDimension2D;
+  }
+
+  /** Throws if the device was lost or a WebGPU error escaped an error scope. */
+  check(): void {
+    if (this.lostReason !== null) {
+      throw new GpuDeviceLostError(
+        `WebGPU device lost (${this.lostReason}); results of this run are incomplete. ` +
+          `Restart the run (use --resume with the last checkpoint if there is one).`,
+      );
+    }
+    if (this.#uncaptured !== null) {
+      const msg = this.#uncaptured;
+      this.#uncaptured = null;
+      throw new Error(`WebGPU error: ${msg}`);
+    }
+  }
+
+  /** Compiles (once) and returns the kernel for a spec; keyed by shader, entry and constants. */
+  kernel(spec: KernelSpec): Promise<Kernel> {
+    const consts = spec.constants ?? {};
+    const key = `${spec.shader}|${spec.entryPoint}|${
+      Object.keys(consts).sort().map((k) => `${k}=${consts[k]}`).join(",")
+    }`;
+    let p = this.#pipelines.get(key);
+    if (!p) {
+      p = this.#compile(spec, consts);
+      this.#pipelines.set(key, p);
+      p.catch(() => this.#pipelines.delete(key));
+    }
+    return p;
+  }
+
+  /** Number of distinct pipelines compiled so far. */
+  get pipelineCount(): number {
+    return this.#pipelines.size;
+  }
+
+  bindGroupLayout(bindings: readonly BindingKind[]): GPUBindGroupLayout {
+    const key = bindings.join(",");
+    let layout = this.#layouts.get(key);
+    if (!layout) {
+      layout = this.device.createBindGroupLayout({
+        entries: bindings.map((kind, binding) => layoutEntry(kind, binding)),
+      });
+      this.#layouts.set(key, layout);
+    }
+    return layout;
+  }
+
+  async #compile(spec: KernelSpec, consts: Record<string, ConstValue>): Promise<Kernel> {
+    this.check();
+    const body = specialize(spec.source, consts, spec.shader);
+    const prelude = PRELUDE.replace(
+      /const TEX_WIDTH_LOG2: u32 = \d+u;/,
+      `const TEX_WIDTH_LOG2: u32 = ${TEX_WIDTH_LOG2}u;`,
+    );
+    const code = `${prelude}\n${body}`;
+    const preludeLines = prelude.split("\n").length;
+    const device = this.device;
+    device.pushErrorScope("validation");
+    device.pushErrorScope("internal");
+    const module = device.createShaderModule({ code, label: spec.shader });
+    const info = await module.getCompilationInfo();
+    const errors = info.messages.filter((m) => m.type === "error");
+    if (errors.length > 0) {
+      await device.popErrorScope();
+      await device.popErrorScope();
+      const where = (line: number) =>
+        line > preludeLines
+          ? `${spec.shader}:${line - preludeLines}`
+          : `tensor_texels.wgsl:${line}`;
+      throw new ShaderCompileError(
+        `shader ${spec.shader} (entry ${spec.entryPoint}) failed to compile:\n` +
+          errors.map((m) => `  ${where(m.lineNum)}:${m.linePos}: ${m.message}`).join("\n"),
+      );
+    }
+    const layout = this.bindGroupLayout(spec.bindings);
+    let pipeline: GPUComputePipeline;
+    try {
+      pipeline = await device.createComputePipelineAsync({
+        label: `${spec.shader}:${spec.entryPoint}`,
+        layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+        compute: { module, entryPoint: spec.entryPoint },
+      });
+    } catch (e) {
+      await device.popErrorScope();
+      await device.popErrorScope();
+      throw new ShaderCompileError(
+        `pipeline ${spec.shader}:${spec.entryPoint} failed: ${(e as Error).message}`,
+      );
+    }
+    const internal = await device.popErrorScope();
+    const validation = await device.popErrorScope();
+    const err = validation ?? internal;
+    if (err) {
+      throw new ShaderCompileError(
+        `pipeline ${spec.shader}:${spec.entryPoint} failed: ${err.message}`,
+      );
+    }
+    const wg = /@workgroup_size\((\d+)/.exec(
+      body.slice(body.indexOf(`fn ${spec.entryPoint}(`) - 200),
+    );
+    return {
+      name: `${spec.shader}:${spec.entryPoint}`,
+      pipeline,
+      layout,
+      bindings: spec.bindings,
+      workgroupSize: wg ? Number(wg[1]) : 64,
+    };
+  }
+
+  /** Releases the device. */
+  destroy(): void {
+    this.device.destroy();
+  }
+}
+
+function layoutEntry(kind: BindingKind, binding: number): GPUBindGroupLayoutEntry {
+  const visibility = GPUShaderStage.COMPUTE;
+  switch (kind) {
+    case "read":
+      return {
+        binding,
+        visibility,
+        storageTexture: { access: "read-only", format: "rgba32float" },
+      };
+    case "write":
+      return {
+        binding,
+        visibility,
+        storageTexture: { access: "write-only", format: "rgba32float" },
+      };
+    case "bytes":
+      return { binding, visibility, storageTexture: { access: "read-only", format: "rgba8unorm" } };
+    case "uints":
+      return { binding, visibility, storageTexture: { access: "read-only", format: "rgba32uint" } };
+    case "uniform":
+      return { binding, visibility, buffer: { type: "uniform" } };
+    case "uniform-dynamic":
+      return { binding, visibility, buffer: { type: "uniform", hasDynamicOffset: true } };
+    case "storage":
+      return { binding, visibility, buffer: { type: "storage" } };
+    case "storage-read":
+      return { binding, visibility, buffer: { type: "read-only-storage" } };
+  }
+}
+
+/** What to install or enable when there is no WebGPU adapter. */
+export function noAdapterAdvice(): string {
+  const inBrowser = typeof (globalThis as { Deno?: unknown }).Deno === "undefined";
+  return inBrowser
+    ? "This browser offers no WebGPU adapter. Use a current Chrome/Edge (WebGPU on by default), " +
+      "or start Chromium with --enable-unsafe-webgpu; in Firefox enable dom.webgpu.enabled."
+    : "No WebGPU adapter was found. On Debian/Ubuntu install a Vulkan driver, e.g. " +
+      "'sudo apt-get install mesa-vulkan-drivers' (CPU fallback: lavapipe), or a GPU vendor " +
+      "driver; then run again. Check with: vulkaninfo --summary.";
+}
+
+/** Requests an adapter and a device with the limits the engine needs; fails with clear advice. */
+export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuContext> {
+  const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
+  if (!gpu || options.simulateNoAdapter) throw new GpuUnavailableError(noAdapterAdvice());
+  let adapter: GPUAdapter | null = null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  } catch (e) {
+    throw new GpuUnavailableError(
+      `${noAdapterAdvice()} (requestAdapter failed: ${(e as Error).message})`,
+    );
+  }
+  if (!adapter) throw new GpuUnavailableError(noAdapterAdvice());
+  const wgslFeatures =
+    (gpu as GPU & { wgslLanguageFeatures?: ReadonlySet<string> }).wgslLanguageFeatures;
+  if (wgslFeatures && !wgslFeatures.has("readonly_and_readwrite_storage_textures")) {
+    throw new GpuUnavailableError(
+      "This WebGPU implementation lacks the WGSL language feature " +
+        "'readonly_and_readwrite_storage_textures' (read-only storage textures), which the engine " +
+        "uses for every tensor. Update Deno (>= 2.1) or the browser (Chrome >= 124).",
+    );
+  }
+  const need = { maxStorageTexturesPerShaderStage: 8 };
+  if (adapter.limits.maxStorageTexturesPerShaderStage < need.maxStorageTexturesPerShaderStage) {
+    throw new GpuUnavailableError(
+      `adapter allows ${adapter.limits.maxStorageTexturesPerShaderStage} storage textures per ` +
+        `shader stage; the engine needs ${need.maxStorageTexturesPerShaderStage}`,
+    );
+  }
+  const features: GPUFeatureName[] = [];
+  if ((options.timestamps ?? true) && adapter.features.has("timestamp-query")) {
+    features.push("timestamp-query");
+  }
+  const l = adapter.limits;
+  const device = await adapter.requestDevice({
+    requiredFeatures: features,
+    requiredLimits: {
+      maxStorageTexturesPerShaderStage: Math.min(l.maxStorageTexturesPerShaderStage, 16),
+      maxTextureDimension2D: l.maxTextureDimension2D,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize,
+      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    },
+  });
+  const info = adapter.info;
+  const name =
+    [info.description, info.vendor && `vendor ${info.vendor}`].filter(Boolean).join(", ") ||
+    "unknown adapter";
+  const cpu = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true ||
+    /llvmpipe|lavapipe|swiftshader|softpipe|warp/i.test(
+      `${info.description} ${info.device} ${info.architecture}`,
+    );
+  return new GpuContext(device, info.description || name, cpu);
+}

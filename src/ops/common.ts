@@ -1,0 +1,63 @@
+/** Helpers shared by the op modules. */
+import type { GpuContext } from "../gpu/context.ts";
+import { type Tensor, TexelStore } from "../gpu/tensor.ts";
+
+const dummies = new WeakMap<GpuContext, { read: TexelStore; write: TexelStore }>();
+
+/**
+ * A 1-texel store bound where a kernel variant ignores a binding; reads and writes get different
+ * textures because one texture cannot be read and written in the same dispatch.
+ */
+export function dummyStore(ctx: GpuContext, access: "read" | "write"): TexelStore {
+  let d = dummies.get(ctx);
+  if (!d) {
+    d = {
+      read: new TexelStore(ctx, 1, "unused read binding"),
+      write: new TexelStore(ctx, 1, "unused write binding"),
+    };
+    dummies.set(ctx, d);
+  }
+  return d[access];
+}
+
+/** Throws a clear error when a tensor's shape is not what an op needs. */
+export function expectShape(op: string, name: string, t: Tensor, rows: number, cols: number): void {
+  if (t.rows !== rows || t.cols !== cols) {
+    throw new Error(`${op}: ${name} '${t.label}' is ${t.rows}x${t.cols}, expected ${rows}x${cols}`);
+  }
+}
+
+/** Throws when two tensors that a kernel reads and writes share a texture. */
+export function expectDistinct(
+  op: string,
+  reads: readonly Tensor[],
+  writes: readonly Tensor[],
+): void {
+  for (const w of writes) {
+    for (const r of reads) {
+      if (r.store === w.store) {
+        throw new Error(
+          `${op}: '${w.label}' is written in the same texture that '${r.label}' is read from`,
+        );
+      }
+    }
+  }
+}
+
+/** Relative error max|a-b| / max(max|b|, tiny), and where it is largest. */
+export function relativeError(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+): { rel: number; at: number } {
+  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
+  let err = 0, norm = 0, at = -1;
+  for (let i = 0; i < a.length; i++) {
+    const d = Math.abs(a[i] - b[i]);
+    if (!(d <= err)) {
+      err = d;
+      at = i;
+    }
+    norm = Math.max(norm, Math.abs(b[i]));
+  }
+  return { rel: err / Math.max(norm, 1e-30), at };
+}
