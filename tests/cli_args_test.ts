@@ -193,6 +193,8 @@ Deno.test("required options without a default must be given", () => {
 });
 
 Deno.test("--help and -h win over other mistakes and return only defaults", () => {
+  const spec = { ...SPEC, verbose: { ...SPEC.verbose, short: "v" } };
+  assert.equal(parseOptions(["-vh"], spec, PROGRAM).help, true);
   for (const argv of [["--help"], ["-h"], ["--epochs", "0", "--help"], ["--bogus", "-h"]]) {
     const result = parse(...argv);
     assert.equal(result.help, true, JSON.stringify(argv));

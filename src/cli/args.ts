@@ -262,6 +262,8 @@ export function parseOptions<T = Record<string, unknown>>(
       continue;
     }
     if (token.kind !== "option") continue;
+    // Reached only through grouped short flags such as `-vh`.
+    if (token.name === "help") return { options: options as T, positionals: [], help: true };
     const entry = byFlag.get(token.name);
     if (!entry) {
       const known = [...byFlag.keys()];
