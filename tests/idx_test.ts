@@ -235,12 +235,12 @@ Deno.test("makeDataset: image/label count mismatch names both files and counts",
 
 Deno.test("makeDataset: labels outside 0..9 name the first bad index and value", async () => {
   const images = await parseIdx(makeIdx([4, 2, 2]), "i");
-  const labels = await parseIdx(makeIdx([4], [1, 9, 12, 200]), "l");
+  const labels = await parseIdx(makeIdx([4], [1, 9, 10, 200]), "l");
   await expectError(
     () => makeDataset("x", images, labels, NAMES),
     DataFormatError,
     "lbls.idx",
-    "label at index 2 is 12, expected 0..9",
+    "label at index 2 is 10, expected 0..9",
   );
 });
 
