@@ -1,0 +1,119 @@
+/**
+ * An in-memory labelled image set (MNIST and look-alikes) and its validation.
+ *
+ * Browser-safe.
+ *
+ * @module
+ */
+import { DataFormatError, type IdxArray } from "./idx.ts";
+
+/** Labelled grayscale images. The arrays are shared, not copied: treat them as read-only. */
+export interface Dataset {
+  /** Shown in logs and error messages, e.g. "mnist-train". */
+  name: string;
+  count: number;
+  rows: number;
+  cols: number;
+  /** [count, rows, cols] row-major, 0..255 (0 = background for MNIST). */
+  images: Uint8Array;
+  /** [count], 0..9. */
+  labels: Uint8Array;
+}
+
+/** Number of classes; labels must be 0..NUM_CLASSES-1. */
+export const NUM_CLASSES = 10;
+
+/** Where the images and labels came from, for error messages. */
+export interface DatasetFileNames {
+  images: string;
+  labels: string;
+}
+
+/**
+ * Pairs a parsed images file with a parsed labels file after checking that they belong together.
+ *
+ * @throws DataFormatError when the files have the wrong kind, differ in count, hold no images, or
+ *   a label is outside 0..9; the message names the files and the values found.
+ */
+export function makeDataset(
+  name: string,
+  images: IdxArray,
+  labels: IdxArray,
+  fileNames: DatasetFileNames,
+): Dataset {
+  // parseIdx without `expect` accepts either kind, so check here too.
+  if (images.dims.length !== 3) {
+    throw new DataFormatError(
+      `${fileNames.images}: expected an images file (3 dimensions) but it has ` +
+        `${images.dims.length}; pass the images file`,
+    );
+  }
+  if (labels.dims.length !== 1) {
+    throw new DataFormatError(
+      `${fileNames.labels}: expected a labels file (1 dimension) but it has ` +
+        `${labels.dims.length}; pass the labels file`,
+    );
+  }
+  const [count, rows, cols] = images.dims;
+  const labelCount = labels.dims[0];
+  if (count !== labelCount) {
+    throw new DataFormatError(
+      `image/label count mismatch: ${fileNames.images} has ${count} images but ` +
+        `${fileNames.labels} has ${labelCount} labels; pass the images and labels of the same split`,
+    );
+  }
+  if (count === 0 || rows === 0 || cols === 0) {
+    throw new DataFormatError(
+      `${fileNames.images}: holds no image data (${count}x${rows}x${cols}); pass a non-empty file`,
+    );
+  }
+  const bad = firstBadLabel(labels.data);
+  if (bad >= 0) {
+    throw new DataFormatError(
+      `${fileNames.labels}: label at index ${bad} is ${labels.data[bad]}, expected 0..9; ` +
+        `this is not a digit labels file or it is damaged, re-download the file`,
+    );
+  }
+  return { name, count, rows, cols, images: images.data, labels: labels.data };
+}
+
+/** Index of the first label outside 0..9, or -1. */
+export function firstBadLabel(labels: ArrayLike<number>): number {
+  for (let i = 0; i < labels.length; i++) {
+    if (!(labels[i] >= 0 && labels[i] < NUM_CLASSES)) return i;
+  }
+  return -1;
+}
+
+/**
+ * Images `offset .. offset+count-1` of `ds` as a Dataset sharing the same memory.
+ *
+ * @throws RangeError when count/offset are not integers or the range does not fit in `ds`
+ */
+export function subset(ds: Dataset, count: number, offset = 0): Dataset {
+  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(offset) || offset < 0) {
+    throw new RangeError(
+      `cannot take ${count} images at offset ${offset} from ${ds.name}: count must be an ` +
+        `integer >= 1 and offset an integer >= 0`,
+    );
+  }
+  if (offset + count > ds.count) {
+    const fix = offset < ds.count
+      ? `use a count of at most ${ds.count - offset}`
+      : `use an offset below ${ds.count}`;
+    throw new RangeError(
+      `cannot take ${count} images at offset ${offset} from ${ds.name}: it has only ` +
+        `${ds.count} images; ${fix}`,
+    );
+  }
+  if (offset === 0 && count === ds.count) return ds;
+  const pixels = ds.rows * ds.cols;
+  return {
+    name: `${ds.name}[${offset}:${offset + count}]`,
+    count,
+    rows: ds.rows,
+    cols: ds.cols,
+    images: ds.images.subarray(offset * pixels, (offset + count) * pixels),
+    labels: ds.labels.subarray(offset, offset + count),
+  };
+}

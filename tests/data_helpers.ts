@@ -1,0 +1,57 @@
+/** Helpers for the data-loader tests: error assertions and in-memory IDX files. */
+import assert from "node:assert/strict";
+
+type ErrorClass = new (...args: never[]) => Error;
+
+/**
+ * Asserts that `run` throws (or rejects with) an instance of `cls` whose message is one line and
+ * contains every fragment; returns the message.
+ */
+export async function expectError(
+  run: () => unknown,
+  cls: ErrorClass,
+  ...fragments: string[]
+): Promise<string> {
+  let caught: unknown;
+  try {
+    await run();
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught !== undefined, `expected a ${cls.name} but nothing was thrown`);
+  assert.ok(
+    caught instanceof cls,
+    `expected a ${cls.name}, got ${caught instanceof Error ? caught.name : typeof caught}: ${
+      caught instanceof Error ? caught.message : String(caught)
+    }`,
+  );
+  const message = (caught as Error).message;
+  assert.equal((caught as Error).name, cls.name);
+  assert.ok(!message.includes("\n"), `message should be one line: ${message}`);
+  for (const fragment of fragments) {
+    assert.ok(message.includes(fragment), `message lacks "${fragment}": ${message}`);
+  }
+  return message;
+}
+
+/**
+ * An IDX file of unsigned bytes: magic 00 00 08 <dims.length>, big-endian dims, then `data`
+ * (default: i % 256 for the full size).
+ */
+export function makeIdx(dims: number[], data?: ArrayLike<number>): Uint8Array {
+  const size = dims.reduce((a, b) => a * b, 1);
+  const payload = data ?? Array.from({ length: size }, (_, i) => i % 256);
+  const bytes = new Uint8Array(4 + 4 * dims.length + payload.length);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(0, 0x00000800 | dims.length, false);
+  dims.forEach((d, i) => view.setUint32(4 + 4 * i, d, false));
+  bytes.set(payload, 4 + 4 * dims.length);
+  return bytes;
+}
+
+/** gzip-compresses `bytes` with the web-standard CompressionStream. */
+export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
