@@ -20,6 +20,21 @@ export function dummyStore(ctx: GpuContext, access: "read" | "write"): TexelStor
   return d[access];
 }
 
+const dummyBuffers = new WeakMap<GpuContext, { storage: GPUBuffer; uniform: GPUBuffer }>();
+
+/** A small buffer bound where a kernel variant ignores a buffer binding. */
+export function dummyBuffer(ctx: GpuContext, kind: "storage" | "uniform"): GPUBufferBinding {
+  let d = dummyBuffers.get(ctx);
+  if (!d) {
+    d = {
+      storage: ctx.device.createBuffer({ size: 256, usage: GPUBufferUsage.STORAGE }),
+      uniform: ctx.device.createBuffer({ size: 256, usage: GPUBufferUsage.UNIFORM }),
+    };
+    dummyBuffers.set(ctx, d);
+  }
+  return { buffer: d[kind], offset: 0, size: kind === "uniform" ? 32 : 256 };
+}
+
 /** Throws a clear error when a tensor's shape is not what an op needs. */
 export function expectShape(op: string, name: string, t: Tensor, rows: number, cols: number): void {
   if (t.rows !== rows || t.cols !== cols) {

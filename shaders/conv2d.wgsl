@@ -1,0 +1,323 @@
+// 2D convolution, stride 1, zero padding, with bias and optional fused ReLU and 2x2 max-pool.
+//
+// Activations are channels-last, one tensor row per image: (H, W, CP) where CP, the stored
+// channels per position, is 1 (raw single-channel images: a texel holds 4 neighbouring pixels)
+// or a multiple of 4 (a texel holds 4 channels of one pixel; pad channels are 0).
+// Weights are ((KS, KS, CIP) rows, CO columns): row (ky, kx, ci), so one texel holds the weights
+// of 4 output channels for one tap. The host converts to and from PyTorch's (CO, CI, KS, KS).
+//
+// With POOL the block output is the pooled map (HO/2, WO/2, COP) plus a code map of the same
+// shape: code = index 0..3 of the first maximum in the 2x2 window (dy * 2 + dx), or 4 when ReLU
+// zeroed the window (no gradient flows). Backward kernels rebuild the gradient of the
+// pre-activation from (pooled gradient, code) on the fly: a gather, no racing writes, and the
+// un-pooled gradient is never stored.
+//
+// Every invocation computes a register block; no workgroup memory and no barriers.
+
+const B: u32 = 64u; // images
+const H: u32 = 28u; // input height
+const W: u32 = 28u; // input width
+const CI: u32 = 1u; // input channels
+const CIP: u32 = 1u; // stored input channels per position: 1 or a multiple of 4
+const CO: u32 = 6u; // output channels
+const KS: u32 = 5u; // kernel size
+const PAD: u32 = 2u; // zero padding
+const RELU: bool = true;
+const POOL: bool = true;
+const MASK_INPUT: bool = false; // backward_input: multiply dX by (X > 0), the producer's ReLU
+const YB: u32 = 2u; // output rows per invocation (even with POOL)
+const XB: u32 = 4u; // output columns per invocation (even with POOL)
+const CG: u32 = 2u; // channel texels per invocation (output channels forward, input backward)
+const CHUNK: u32 = 8u; // backward_weight: images summed per invocation
+const NCHUNK: u32 = 8u; // backward_weight: number of image chunks (partial sums)
+const T0_BASE: u32 = 0u;
+const T1_BASE: u32 = 0u;
+const T2_BASE: u32 = 0u;
+const T3_BASE: u32 = 0u;
+const OUT0_BASE: u32 = 0u;
+const OUT1_BASE: u32 = 0u;
+
+const HO: u32 = H + 2u * PAD - KS + 1u; // conv output height
+const WO: u32 = W + 2u * PAD - KS + 1u;
+const PH: u32 = HO / 2u; // pooled height (floor, as PyTorch)
+const PW: u32 = WO / 2u;
+const GH: u32 = select(HO, PH, POOL); // height of the block output (and of its gradient)
+const GW: u32 = select(WO, PW, POOL);
+const COT: u32 = (CO + 3u) / 4u; // output channel texels per position
+const CIT: u32 = max(CIP / 4u, 1u); // input texels per position (1 for the scalar layout)
+const IN_ROW: u32 = (H * W * CIP + 3u) / 4u; // texels per input image
+const OUT_ROW: u32 = GH * GW * COT; // texels per output image
+const XS: u32 = XB + KS - 1u; // input columns one register row spans
+
+@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var t2: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(3) var t3: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(4) var out0: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(5) var out1: texture_storage_2d<rgba32float, write>;
+
+// Input channels (texel ct) at (iy, ix) of image b, zero outside the image. t0 = X.
+fn load_input(tx: texture_storage_2d<rgba32float, read>, base: u32, b: u32, iy: i32, ix: i32, ct: u32) -> vec4f {
+  let inside = iy >= 0 && iy < i32(H) && ix >= 0 && ix < i32(W);
+  let pos = u32(clamp(iy, 0, i32(H) - 1)) * W + u32(clamp(ix, 0, i32(W) - 1));
+  var v: vec4f;
+  if (CIP == 1u) {
+    v = vec4f(ld1(tx, base + b * IN_ROW, pos), 0.0, 0.0, 0.0);
+  } else {
+    v = ld(tx, base + b * IN_ROW + pos * CIT + ct);
+  }
+  return select(vec4f(0.0), v, inside);
+}
+
+// Gradient of the pre-activation at conv output (oy, ox), channel texel ct, from the gradient of
+// the block output (t0) and, with POOL, the argmax code map (t2), or, with ReLU only, the output
+// itself (t2). Zero outside the output.
+fn grad_preact(b: u32, oy: i32, ox: i32, ct: u32) -> vec4f {
+  if (oy < 0 || oy >= i32(HO) || ox < 0 || ox >= i32(WO)) { return vec4f(0.0); }
+  let y = u32(oy);
+  let x = u32(ox);
+  if (POOL) {
+    let py = y / 2u;
+    let px = x / 2u;
+    if (py >= PH || px >= PW) { return vec4f(0.0); }
+    let at = b * OUT_ROW + (py * PW + px) * COT + ct;
+    let g = ld(t0, T0_BASE + at);
+    let code = ld(t2, T2_BASE + at);
+    return select(vec4f(0.0), g, code == vec4f(f32((y & 1u) * 2u + (x & 1u))));
+  }
+  let at = b * OUT_ROW + (y * WO + x) * COT + ct;
+  let g = ld(t0, T0_BASE + at);
+  if (RELU) { return select(vec4f(0.0), g, ld(t2, T2_BASE + at) > vec4f(0.0)); }
+  return g;
+}
+
+// Y = pool(relu(conv(X, W) + b)).  t0 = X, t1 = W, t2 = b, out0 = Y, out1 = code (POOL).
+@compute @workgroup_size(64)
+fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
+  // pooled rows/columns per invocation (max(): this module is also compiled with odd tiles for
+  // the backward entry points, and constant expressions are evaluated everywhere)
+  let rows = max(select(YB, YB / 2u, POOL), 1u);
+  let cols = max(select(XB, XB / 2u, POOL), 1u);
+  let yblocks = (GH + rows - 1u) / rows;
+  let xblocks = (GW + cols - 1u) / cols;
+  let cblocks = (COT + CG - 1u) / CG;
+  if (gid.x >= B * yblocks * xblocks * cblocks) { return; }
+  let cg0 = (gid.x % cblocks) * CG;
+  let xb = (gid.x / cblocks) % xblocks;
+  let yb = (gid.x / (cblocks * xblocks)) % yblocks;
+  let b = gid.x / (cblocks * xblocks * yblocks);
+  let oy0 = yb * YB;
+  let ox0 = xb * XB;
+  var acc: array<array<array<vec4f, CG>, XB>, YB>;
+  for (var ky = 0u; ky < KS; ky++) {
+    for (var ct = 0u; ct < CIT; ct++) {
+      var xin: array<array<vec4f, XS>, YB>;
+      /* unroll */ for (var r = 0u; r < YB; r++) {
+        /* unroll */ for (var c = 0u; c < XS; c++) {
+          xin[r][c] = load_input(t0, T0_BASE, b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
+        }
+      }
+      /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+        let wrow = (ky * KS + kx) * CIP + ct * 4u;
+        /* unroll */ for (var g = 0u; g < CG; g++) {
+          let co_t = min(cg0 + g, COT - 1u);
+          let w0 = ld(t1, T1_BASE + wrow * COT + co_t);
+          if (CIP == 1u) {
+            /* unroll */ for (var r = 0u; r < YB; r++) {
+              /* unroll */ for (var c = 0u; c < XB; c++) {
+                acc[r][c][g] += xin[r][c + kx].x * w0;
+              }
+            }
+          } else {
+            let w1 = ld(t1, T1_BASE + (wrow + 1u) * COT + co_t);
+            let w2 = ld(t1, T1_BASE + (wrow + 2u) * COT + co_t);
+            let w3 = ld(t1, T1_BASE + (wrow + 3u) * COT + co_t);
+            /* unroll */ for (var r = 0u; r < YB; r++) {
+              /* unroll */ for (var c = 0u; c < XB; c++) {
+                let v = xin[r][c + kx];
+                acc[r][c][g] += v.x * w0 + v.y * w1 + v.z * w2 + v.w * w3;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  /* unroll */ for (var g = 0u; g < CG; g++) {
+    if (cg0 + g < COT) {
+      let bias = ld(t2, T2_BASE + cg0 + g);
+      if (POOL) {
+        /* unroll */ for (var pr = 0u; pr < YB / 2u; pr++) {
+          /* unroll */ for (var pc = 0u; pc < XB / 2u; pc++) {
+            let py = oy0 / 2u + pr;
+            let px = ox0 / 2u + pc;
+            if (py < PH && px < PW) {
+              var m = acc[2u * pr][2u * pc][g] + bias;
+              var code = vec4f(0.0);
+              let v1 = acc[2u * pr][2u * pc + 1u][g] + bias;
+              let v2 = acc[2u * pr + 1u][2u * pc][g] + bias;
+              let v3 = acc[2u * pr + 1u][2u * pc + 1u][g] + bias;
+              code = select(code, vec4f(1.0), v1 > m);
+              m = max(m, v1);
+              code = select(code, vec4f(2.0), v2 > m);
+              m = max(m, v2);
+              code = select(code, vec4f(3.0), v3 > m);
+              m = max(m, v3);
+              if (RELU) {
+                code = select(vec4f(4.0), code, m > vec4f(0.0));
+                m = max(m, vec4f(0.0));
+              }
+              let at = b * OUT_ROW + (py * PW + px) * COT + cg0 + g;
+              textureStore(out0, texel_xy(OUT0_BASE + at), m);
+              textureStore(out1, texel_xy(OUT1_BASE + at), code);
+            }
+          }
+        }
+      } else {
+        /* unroll */ for (var r = 0u; r < YB; r++) {
+          /* unroll */ for (var c = 0u; c < XB; c++) {
+            if (oy0 + r < HO && ox0 + c < WO) {
+              var v = acc[r][c][g] + bias;
+              if (RELU) { v = max(v, vec4f(0.0)); }
+              textureStore(out0, texel_xy(OUT0_BASE + b * OUT_ROW + ((oy0 + r) * WO + ox0 + c) * COT + cg0 + g), v);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// dX[b, iy, ix, ci] = sum over (ky, kx, co) of dZ[b, iy - ky + PAD, ix - kx + PAD, co] W[ky, kx, ci, co]
+// t0 = gradient of the block output, t1 = W, t2 = code (POOL) or Y (RELU), t3 = X (MASK_INPUT),
+// out0 = dX. Needs CIP a multiple of 4. YB x XB input positions and CG input texels per invocation.
+@compute @workgroup_size(64)
+fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
+  let yblocks = (H + YB - 1u) / YB;
+  let xblocks = (W + XB - 1u) / XB;
+  let cblocks = (CIT + CG - 1u) / CG;
+  if (gid.x >= B * yblocks * xblocks * cblocks) { return; }
+  let cg0 = (gid.x % cblocks) * CG;
+  let xb = (gid.x / cblocks) % xblocks;
+  let yb = (gid.x / (cblocks * xblocks)) % yblocks;
+  let b = gid.x / (cblocks * xblocks * yblocks);
+  let iy0 = yb * YB;
+  let ix0 = xb * XB;
+  var acc: array<array<array<vec4f, CG>, XB>, YB>;
+  for (var ky = 0u; ky < KS; ky++) {
+    for (var ct = 0u; ct < COT; ct++) {
+      // output columns ox = ix0 + s - (KS - 1) + PAD for s in [0, XS): every (c, kx) pair needs s = c - kx + KS - 1
+      var dz: array<array<vec4f, XS>, YB>;
+      /* unroll */ for (var r = 0u; r < YB; r++) {
+        /* unroll */ for (var s = 0u; s < XS; s++) {
+          dz[r][s] = grad_preact(b, i32(iy0 + r + PAD) - i32(ky), i32(ix0 + s + PAD) - i32(KS - 1u), ct);
+        }
+      }
+      /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+        /* unroll */ for (var g = 0u; g < CG; g++) {
+          let ci4 = min(cg0 + g, CIT - 1u) * 4u;
+          let w0 = ld(t1, T1_BASE + ((ky * KS + kx) * CIP + ci4) * COT + ct);
+          let w1 = ld(t1, T1_BASE + ((ky * KS + kx) * CIP + ci4 + 1u) * COT + ct);
+          let w2 = ld(t1, T1_BASE + ((ky * KS + kx) * CIP + ci4 + 2u) * COT + ct);
+          let w3 = ld(t1, T1_BASE + ((ky * KS + kx) * CIP + ci4 + 3u) * COT + ct);
+          /* unroll */ for (var r = 0u; r < YB; r++) {
+            /* unroll */ for (var c = 0u; c < XB; c++) {
+              let d = dz[r][c + KS - 1u - kx];
+              acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
+            }
+          }
+        }
+      }
+    }
+  }
+  /* unroll */ for (var g = 0u; g < CG; g++) {
+    if (cg0 + g < CIT) {
+      /* unroll */ for (var r = 0u; r < YB; r++) {
+        /* unroll */ for (var c = 0u; c < XB; c++) {
+          if (iy0 + r < H && ix0 + c < W) {
+            let at = b * IN_ROW + ((iy0 + r) * W + ix0 + c) * CIT + cg0 + g;
+            var v = acc[r][c][g];
+            if (MASK_INPUT) { v = select(vec4f(0.0), v, ld(t3, T3_BASE + at) > vec4f(0.0)); }
+            textureStore(out0, texel_xy(OUT0_BASE + at), v);
+          }
+        }
+      }
+    }
+  }
+}
+
+const WROWS: u32 = KS * KS * CIP; // rows of W
+const PART_ROW: u32 = WROWS * COT + COT; // texels of one partial sum: dW then db
+
+// Partial weight and bias gradients over CHUNK images, in a fixed order:
+// dW[ky, kx, ci, co] += X[b, oy + ky - PAD, ox + kx - PAD, ci] dZ[b, oy, ox, co].
+// t0 = gradient of the block output, t1 = X, t2 = code (POOL) or Y (RELU).
+// NCHUNK == 1: out0 = dW, out1 = db. Otherwise out0 = partial sums (NCHUNK rows of PART_ROW).
+// One invocation: one chunk, one ky, one input texel, one output texel, all KS values of kx.
+@compute @workgroup_size(64)
+fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= NCHUNK * KS * CIT * COT) { return; }
+  let ct = gid.x % COT;
+  let cit = (gid.x / COT) % CIT;
+  let ky = (gid.x / (COT * CIT)) % KS;
+  let chunk = gid.x / (COT * CIT * KS);
+  var acc: array<array<vec4f, 4>, KS>; // [kx][ci component] -> 4 output channels
+  var bsum = vec4f(0.0);
+  let b_end = min((chunk + 1u) * CHUNK, B);
+  for (var b = chunk * CHUNK; b < b_end; b++) {
+    for (var oy = 0u; oy < HO; oy++) {
+      for (var ox0 = 0u; ox0 < WO; ox0 += XB) {
+        var dz: array<vec4f, XB>;
+        /* unroll */ for (var c = 0u; c < XB; c++) {
+          dz[c] = grad_preact(b, i32(oy), i32(ox0 + c), ct);
+          bsum += dz[c];
+        }
+        var xin: array<vec4f, XS>;
+        /* unroll */ for (var s = 0u; s < XS; s++) {
+          xin[s] = load_input(t1, T1_BASE, b, i32(oy + ky) - i32(PAD), i32(ox0 + s) - i32(PAD), cit);
+        }
+        /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+          /* unroll */ for (var c = 0u; c < XB; c++) {
+            let v = xin[c + kx];
+            let d = dz[c];
+            acc[kx][0] += v.x * d;
+            if (CIP > 1u) {
+              acc[kx][1] += v.y * d;
+              acc[kx][2] += v.z * d;
+              acc[kx][3] += v.w * d;
+            }
+          }
+        }
+      }
+    }
+  }
+  let row0 = select(chunk * PART_ROW, 0u, NCHUNK == 1u);
+  /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+    /* unroll */ for (var j = 0u; j < 4u; j++) {
+      if (j < CIP) {
+        let wrow = (ky * KS + kx) * CIP + cit * 4u * u32(CIP > 1u) + j;
+        textureStore(out0, texel_xy(OUT0_BASE + row0 + wrow * COT + ct), acc[kx][j]);
+      }
+    }
+  }
+  if (ky == 0u && cit == 0u) {
+    if (NCHUNK == 1u) {
+      textureStore(out1, texel_xy(OUT1_BASE + ct), bsum);
+    } else {
+      textureStore(out0, texel_xy(OUT0_BASE + row0 + WROWS * COT + ct), bsum);
+    }
+  }
+}
+
+// Sums the NCHUNK partial rows in order. t0 = partial sums, out0 = dW, out1 = db.
+@compute @workgroup_size(64)
+fn conv2d_backward_weight_reduce(@builtin(global_invocation_id) gid: vec3u) {
+  if (gid.x >= PART_ROW) { return; }
+  var s = vec4f(0.0);
+  for (var k = 0u; k < NCHUNK; k++) { s += ld(t0, T0_BASE + k * PART_ROW + gid.x); }
+  if (gid.x < WROWS * COT) {
+    textureStore(out0, texel_xy(OUT0_BASE + gid.x), s);
+  } else {
+    textureStore(out1, texel_xy(OUT1_BASE + gid.x - WROWS * COT), s);
+  }
+}

@@ -1,0 +1,89 @@
+// Softmax + cross-entropy. Logits (B, N) rows of NT texels; labels (1, B) as floats, 4 per texel.
+// Forward and backward are fused: dZ = (softmax(z) - onehot(label)) / B, per-sample loss, and the
+// batch mean written to the loss log at the step's slot. One workgroup; the mean is summed in a
+// fixed order, so results are deterministic.
+
+const B: u32 = 64u;
+const N: u32 = 10u;
+const T0_BASE: u32 = 0u; // logits
+const T1_BASE: u32 = 0u; // labels
+const OUT0_BASE: u32 = 0u; // dZ (xent) or probabilities (softmax)
+const OUT1_BASE: u32 = 0u; // per-sample loss (1, B)
+
+const NT: u32 = (N + 3u) / 4u;
+const GROUPS: u32 = (B + 3u) / 4u; // 4 samples per label texel
+
+@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(2) var out0: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(3) var out1: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(4) var<storage, read_write> loss_log: array<f32>;
+@group(0) @binding(5) var<uniform> params: StepParams;
+
+var<workgroup> partial: array<f32, 64>;
+
+fn valid4(n: u32) -> vec4<bool> {
+  return vec4<bool>(n < N, n + 1u < N, n + 2u < N, n + 3u < N);
+}
+
+// Max and log-sum-exp of row i; padding columns excluded.
+fn row_stats(i: u32) -> vec2f {
+  var m = -3.4e38;
+  for (var t = 0u; t < NT; t++) {
+    let z = select(vec4f(-3.4e38), ld(t0, T0_BASE + i * NT + t), valid4(t * 4u));
+    m = max(m, max(max(z.x, z.y), max(z.z, z.w)));
+  }
+  var s = 0.0;
+  for (var t = 0u; t < NT; t++) {
+    let z = ld(t0, T0_BASE + i * NT + t);
+    s += dot(select(vec4f(0.0), exp(z - m), valid4(t * 4u)), vec4f(1.0));
+  }
+  return vec2f(m, log(s));
+}
+
+@compute @workgroup_size(64)
+fn softmax_xent(@builtin(local_invocation_index) lane: u32) {
+  var lane_sum = 0.0;
+  for (var g = lane; g < GROUPS; g += 64u) {
+    let labels = ld(t1, T1_BASE + g);
+    var losses = vec4f(0.0);
+    for (var k = 0u; k < 4u; k++) {
+      let i = g * 4u + k;
+      if (i < B) {
+        let st = row_stats(i);
+        let label = u32(labels[k]);
+        var loss = 0.0;
+        for (var t = 0u; t < NT; t++) {
+          let z = ld(t0, T0_BASE + i * NT + t);
+          let n = t * 4u;
+          let onehot = vec4f(vec4<bool>(n == label, n + 1u == label, n + 2u == label, n + 3u == label));
+          loss -= dot(onehot, z - st.x - st.y);
+          let p = exp(z - st.x - st.y);
+          textureStore(out0, texel_xy(OUT0_BASE + i * NT + t), select(vec4f(0.0), (p - onehot) / f32(B), valid4(n)));
+        }
+        losses[k] = loss;
+        lane_sum += loss;
+      }
+    }
+    textureStore(out1, texel_xy(OUT1_BASE + g), losses);
+  }
+  partial[lane] = lane_sum;
+  workgroupBarrier();
+  if (lane == 0u) {
+    var total = 0.0;
+    for (var l = 0u; l < 64u; l++) { total += partial[l]; }
+    loss_log[params.step] = total / f32(B);
+  }
+}
+
+// Probabilities (B, N): one row per invocation.
+@compute @workgroup_size(64)
+fn softmax_forward(@builtin(global_invocation_id) gid: vec3u) {
+  let i = gid.x;
+  if (i >= B) { return; }
+  let st = row_stats(i);
+  for (var t = 0u; t < NT; t++) {
+    let p = exp(ld(t0, T0_BASE + i * NT + t) - st.x - st.y);
+    textureStore(out0, texel_xy(OUT0_BASE + i * NT + t), select(vec4f(0.0), p, valid4(t * 4u)));
+  }
+}

@@ -1,0 +1,191 @@
+/**
+ * A model on the GPU: plan, parameter arena, and the forward/backward dispatch programs for a
+ * given batch size (activation tensors are allocated once per program and reused every step).
+ *
+ * @module
+ */
+import type { GpuContext } from "../gpu/context.ts";
+import type { Dispatch } from "../gpu/program.ts";
+import { Tensor } from "../gpu/tensor.ts";
+import {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  conv2dForward,
+  type Conv2dShape,
+  partialCols,
+  weightGradChunks,
+} from "../ops/conv2d.ts";
+import { denseBackwardInput, denseBackwardWeight, denseForward } from "../ops/dense.ts";
+import { maxPoolBackward, maxPoolForward } from "../ops/maxpool.ts";
+import { reluBackward, reluForward } from "../ops/relu.ts";
+import { type Block, type ConvBlock, type Plan, planModel, rowFloats } from "./plan.ts";
+import { initTorchValues, ParamArena } from "./params.ts";
+import type { ModelSpec } from "./spec.ts";
+
+/** Forward program for one batch size: dispatches and the tensors they write. */
+export interface ForwardProgram {
+  batch: number;
+  input: Tensor;
+  dispatches: Dispatch[];
+  /** Output of each block. */
+  outputs: Tensor[];
+  /** Pool codes of each block (null where the block does not pool). */
+  codes: (Tensor | null)[];
+  logits: Tensor;
+}
+
+function convShape(b: ConvBlock, batch: number): Conv2dShape {
+  return {
+    batch, height: b.input.height, width: b.input.width, inChannels: b.input.channels,
+    inStored: b.input.stored, outChannels: b.outChannels, kernel: b.kernel, padding: b.padding,
+    relu: b.relu, pool: b.pool,
+  };
+}
+
+/** A model whose parameters live on one device. */
+export class Model {
+  readonly ctx: GpuContext;
+  readonly spec: ModelSpec;
+  readonly plan: Plan;
+  readonly arena: ParamArena;
+
+  private constructor(ctx: GpuContext, spec: ModelSpec) {
+    this.ctx = ctx;
+    this.spec = spec;
+    this.plan = planModel(spec);
+    this.arena = new ParamArena(ctx, this.plan);
+  }
+
+  /** Builds the model and initializes it (Glorot uniform, zero biases) from `seed`. */
+  static create(ctx: GpuContext, spec: ModelSpec, opts: { seed: number }): Model {
+    const m = new Model(ctx, spec);
+    m.arena.setTorch(m.plan, initTorchValues(m.arena.params, opts.seed));
+    return m;
+  }
+
+  /** Floats per input image. */
+  get inputFloats(): number {
+    return rowFloats(this.plan.input);
+  }
+
+  get classes(): number {
+    return this.plan.classes;
+  }
+
+  /** Parameters in PyTorch layout (state_dict order). */
+  torchState(): Promise<Map<string, Float32Array>> {
+    return this.arena.getTorch(this.plan);
+  }
+
+  /** Loads parameters given in PyTorch layout. */
+  loadTorchState(values: Map<string, ArrayLike<number>>): void {
+    this.arena.setTorch(this.plan, values);
+  }
+
+  /** Records the forward pass for `batch` images in `input` (B, inputFloats). */
+  async forward(batch: number, input?: Tensor): Promise<ForwardProgram> {
+    const ctx = this.ctx;
+    const x0 = input ?? Tensor.create(ctx, batch, this.inputFloats, "input");
+    if (x0.rows !== batch || x0.cols !== this.inputFloats) throw new Error("forward: input tensor has the wrong shape");
+    const dispatches: Dispatch[] = [], outputs: Tensor[] = [], codes: (Tensor | null)[] = [];
+    let x = x0;
+    for (const b of this.plan.blocks) {
+      const y = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} output`);
+      let code: Tensor | null = null;
+      switch (b.kind) {
+        case "conv": {
+          if (b.pool) code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} pool codes`);
+          dispatches.push(await conv2dForward(ctx, {
+            shape: convShape(b, batch), x, w: this.arena.value(`${b.name}.weight`), b: this.arena.value(`${b.name}.bias`),
+            y, code: code ?? undefined,
+          }));
+          break;
+        }
+        case "dense":
+          dispatches.push(await denseForward(ctx, {
+            x, w: this.arena.value(`${b.name}.weight`), b: this.arena.value(`${b.name}.bias`), y, relu: b.relu,
+          }));
+          break;
+        case "pool": {
+          code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} codes`);
+          const shape = { batch, height: b.input.height, width: b.input.width, stored: b.input.stored };
+          dispatches.push(await maxPoolForward(ctx, { shape, x, y, code }));
+          break;
+        }
+        case "relu":
+          dispatches.push(await reluForward(ctx, { x, y }));
+          break;
+      }
+      outputs.push(y);
+      codes.push(code);
+      x = y;
+    }
+    return { batch, input: x0, dispatches, outputs, codes, logits: x };
+  }
+
+  /**
+   * Records the backward pass: from `dlogits` (gradient of the mean loss w.r.t. the logits)
+   * to every parameter gradient in `arena.grads`.
+   */
+  async backward(fwd: ForwardProgram, dlogits: Tensor): Promise<Dispatch[]> {
+    const ctx = this.ctx, blocks = this.plan.blocks, B = fwd.batch;
+    const dispatches: Dispatch[] = [];
+    let g = dlogits;
+    for (let i = blocks.length - 1; i >= 0; i--) {
+      const b: Block = blocks[i];
+      const x = i === 0 ? fwd.input : fwd.outputs[i - 1];
+      const producer = i > 0 ? blocks[i - 1] : null;
+      const maskInput = producer?.outputIsRelu ?? false;
+      const dx = i > 0 ? Tensor.create(ctx, B, x.cols, `grad of ${producer!.name} output`) : null;
+      switch (b.kind) {
+        case "dense": {
+          const w = this.arena.value(`${b.name}.weight`);
+          dispatches.push(await denseBackwardWeight(ctx, {
+            dz: g, x, dw: this.arena.grad(`${b.name}.weight`), db: this.arena.grad(`${b.name}.bias`),
+          }));
+          if (dx) dispatches.push(await denseBackwardInput(ctx, { dz: g, w, dx, reluMaskFrom: maskInput ? x : undefined }));
+          break;
+        }
+        case "conv": {
+          // a relu-without-pool block receives the already-masked pre-activation gradient
+          const shape = { ...convShape(b, B), relu: b.pool && b.relu };
+          const aux = fwd.codes[i] ?? undefined;
+          const chunks = weightGradChunks(shape);
+          const partial = chunks > 1 ? Tensor.create(ctx, chunks, partialCols(shape), `${b.name} partial dW`) : undefined;
+          dispatches.push(...await conv2dBackwardWeight(ctx, {
+            shape, grad: g, x, aux, dw: this.arena.grad(`${b.name}.weight`), db: this.arena.grad(`${b.name}.bias`),
+            chunks, partial,
+          }));
+          if (dx) {
+            dispatches.push(await conv2dBackwardInput(ctx, {
+              shape, grad: g, w: this.arena.value(`${b.name}.weight`), aux, dx, maskFrom: maskInput ? x : undefined,
+            }));
+          }
+          break;
+        }
+        case "pool": {
+          if (!dx) break;
+          const shape = { batch: B, height: b.input.height, width: b.input.width, stored: b.input.stored };
+          const target = maskInput ? Tensor.create(ctx, B, x.cols, `${b.name} unmasked grad`) : dx;
+          dispatches.push(await maxPoolBackward(ctx, { shape, dy: g, code: fwd.codes[i]!, dx: target }));
+          if (maskInput) dispatches.push(await reluBackward(ctx, { dy: target, y: x, dx }));
+          break;
+        }
+        case "relu":
+          // g is already masked by the consumer; the same values are the input gradient
+          if (dx) {
+            g = g;
+            fwd.outputs[i - 1]; // input of this block
+          }
+          break;
+      }
+      if (b.kind === "relu") continue;
+      if (dx) g = dx;
+    }
+    return dispatches;
+  }
+
+  destroy(): void {
+    this.arena.destroy();
+  }
+}

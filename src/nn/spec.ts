@@ -1,0 +1,145 @@
+/**
+ * Declarative model descriptions: a `Sequential`-style list of layers that the planner
+ * (`plan.ts`) fuses into GPU blocks.
+ *
+ * @module
+ */
+
+/** 2D convolution, stride 1, zero padding. */
+export interface Conv2dLayer {
+  kind: "conv2d";
+  outChannels: number;
+  kernel: number;
+  padding: number;
+}
+
+/** Rectified linear unit. */
+export interface ReluLayer {
+  kind: "relu";
+}
+
+/** 2x2 max-pool with stride 2. */
+export interface MaxPool2dLayer {
+  kind: "maxpool2d";
+}
+
+/** Flattens a feature map into a vector (PyTorch's channel-major order in checkpoints). */
+export interface FlattenLayer {
+  kind: "flatten";
+}
+
+/** Fully connected layer. */
+export interface DenseLayer {
+  kind: "dense";
+  units: number;
+}
+
+/** One layer of a {@link ModelSpec}. */
+export type LayerSpec = Conv2dLayer | ReluLayer | MaxPool2dLayer | FlattenLayer | DenseLayer;
+
+/** A model: input geometry and layers; the last layer's outputs are the class logits. */
+export interface ModelSpec {
+  name: string;
+  input: { height: number; width: number; channels: number };
+  layers: LayerSpec[];
+}
+
+/** `Conv2d(in, outChannels, kernel, padding=padding)`. */
+export function conv2d(outChannels: number, kernel: number, opts: { padding?: number } = {}): Conv2dLayer {
+  return { kind: "conv2d", outChannels, kernel, padding: opts.padding ?? 0 };
+}
+
+/** `ReLU()`. */
+export function relu(): ReluLayer {
+  return { kind: "relu" };
+}
+
+/** `MaxPool2d(2)`. */
+export function maxPool2d(): MaxPool2dLayer {
+  return { kind: "maxpool2d" };
+}
+
+/** `Flatten()`. */
+export function flatten(): FlattenLayer {
+  return { kind: "flatten" };
+}
+
+/** `Linear(in, units)`. */
+export function dense(units: number): DenseLayer {
+  return { kind: "dense", units };
+}
+
+/** A `Sequential` model over 28x28 single-channel images (or another input geometry). */
+export function sequential(
+  name: string,
+  layers: LayerSpec[],
+  input = { height: 28, width: 28, channels: 1 },
+): ModelSpec {
+  return { name, input, layers };
+}
+
+/**
+ * Modern LeNet-5: conv 6@5x5 pad 2, ReLU, max-pool 2, conv 16@5x5, ReLU, max-pool 2,
+ * dense 400-120-84-10 with ReLU.
+ */
+export function lenet5(classes = 10): ModelSpec {
+  return sequential("lenet5", [
+    conv2d(6, 5, { padding: 2 }),
+    relu(),
+    maxPool2d(),
+    conv2d(16, 5),
+    relu(),
+    maxPool2d(),
+    flatten(),
+    dense(120),
+    relu(),
+    dense(84),
+    relu(),
+    dense(classes),
+  ]);
+}
+
+/** A plain multi-layer perceptron with ReLU between layers. */
+export function mlp(inputs: number, hidden: number[], classes = 10): ModelSpec {
+  const layers: LayerSpec[] = [flatten()];
+  for (const h of hidden) layers.push(dense(h), relu());
+  layers.push(dense(classes));
+  return sequential(`mlp-${[inputs, ...hidden, classes].join("-")}`, layers, {
+    height: 1,
+    width: inputs,
+    channels: 1,
+  });
+}
+
+/** The PyTorch module equivalent to a spec (for documentation and checkpoint users). */
+export function torchModuleSource(spec: ModelSpec): string {
+  let c = spec.input.channels, h = spec.input.height, w = spec.input.width, features = 0;
+  const lines: string[] = [];
+  for (const l of spec.layers) {
+    switch (l.kind) {
+      case "conv2d":
+        lines.push(`nn.Conv2d(${c}, ${l.outChannels}, kernel_size=${l.kernel}, padding=${l.padding})`);
+        h = h + 2 * l.padding - l.kernel + 1;
+        w = w + 2 * l.padding - l.kernel + 1;
+        c = l.outChannels;
+        break;
+      case "relu":
+        lines.push("nn.ReLU()");
+        break;
+      case "maxpool2d":
+        lines.push("nn.MaxPool2d(2)");
+        h = Math.floor(h / 2);
+        w = Math.floor(w / 2);
+        break;
+      case "flatten":
+        lines.push("nn.Flatten()");
+        features = c * h * w;
+        break;
+      case "dense":
+        lines.push(`nn.Linear(${features || c * h * w}, ${l.units})`);
+        features = l.units;
+        break;
+    }
+  }
+  return `nn.Sequential(\n  ${lines.join(",\n  ")},\n)`;
+}

@@ -1,0 +1,373 @@
+/**
+ * 2D convolution kernels (`shaders/conv2d.wgsl`): stride 1, zero padding, bias, optional fused
+ * ReLU and 2x2 max-pool; float64 references and the layout conversions they rely on.
+ *
+ * Layouts: activations (B, H, W, CP) one image per tensor row, CP = 1 for single-channel raw
+ * images or a multiple of 4; weights (KS, KS, CIP, CO) as a (KS*KS*CIP) x CO tensor.
+ *
+ * @module
+ */
+import type { GpuContext } from "../gpu/context.ts";
+import { type Dispatch, makeDispatch } from "../gpu/program.ts";
+import { pad4, type Tensor } from "../gpu/tensor.ts";
+import { dummyStore, expectDistinct, expectShape } from "./common.ts";
+import SOURCE from "../../shaders/conv2d.wgsl" with { type: "text" };
+
+/** Geometry of one convolution block. */
+export interface Conv2dShape {
+  batch: number;
+  height: number;
+  width: number;
+  inChannels: number;
+  /** Stored channels per input position: 1 (raw single-channel images) or a multiple of 4. */
+  inStored: number;
+  outChannels: number;
+  kernel: number;
+  padding: number;
+  relu: boolean;
+  /** Fused 2x2 max-pool with stride 2 after the ReLU. */
+  pool: boolean;
+}
+
+/** Register block of one invocation. */
+export interface Conv2dTile {
+  /** Output rows (forward) or input rows (backward input) per invocation; even when pooling. */
+  yb: number;
+  /** Output or input columns per invocation; even when pooling. */
+  xb: number;
+  /** Channel texels per invocation. */
+  cg: number;
+}
+
+/** Defaults; `bench/` measures alternatives. */
+export const CONV_TILES = {
+  forward: { yb: 2, xb: 4, cg: 2 },
+  backwardInput: { yb: 1, xb: 4, cg: 2 },
+  /** xb: output columns per inner step of the weight-gradient kernel. */
+  backwardWeight: { yb: 1, xb: 4, cg: 1 },
+} satisfies Record<string, Conv2dTile>;
+
+/** Stored channels for a tensor with `c` channels: raw single-channel images keep 1. */
+export function storedChannels(c: number, rawImage = false): number {
+  return c === 1 && rawImage ? 1 : pad4(c);
+}
+
+/** Derived sizes of a convolution block. */
+export function convGeometry(s: Conv2dShape) {
+  const ho = s.height + 2 * s.padding - s.kernel + 1;
+  const wo = s.width + 2 * s.padding - s.kernel + 1;
+  const outH = s.pool ? Math.floor(ho / 2) : ho;
+  const outW = s.pool ? Math.floor(wo / 2) : wo;
+  const cop = pad4(s.outChannels);
+  return {
+    ho,
+    wo,
+    outH,
+    outW,
+    cop,
+    /** floats per input image row */
+    inCols: s.height * s.width * s.inStored,
+    /** floats per output image row */
+    outCols: outH * outW * cop,
+    weightRows: s.kernel * s.kernel * s.inStored,
+  };
+}
+
+function validate(op: string, s: Conv2dShape): void {
+  const ok = (v: number) => Number.isInteger(v) && v >= 1;
+  for (const k of ["batch", "height", "width", "inChannels", "inStored", "outChannels", "kernel"] as const) {
+    if (!ok(s[k])) throw new Error(`${op}: ${k} must be a positive integer, got ${s[k]}`);
+  }
+  if (!Number.isInteger(s.padding) || s.padding < 0) throw new Error(`${op}: bad padding ${s.padding}`);
+  if (s.inStored !== 1 && s.inStored % 4 !== 0) {
+    throw new Error(`${op}: stored input channels must be 1 or a multiple of 4, got ${s.inStored}`);
+  }
+  if (s.inStored < s.inChannels) throw new Error(`${op}: inStored < inChannels`);
+  if (s.padding >= s.kernel) throw new Error(`${op}: padding ${s.padding} must be smaller than the kernel ${s.kernel}`);
+  const g = convGeometry(s);
+  if (g.ho < 1 || g.wo < 1) {
+    throw new Error(`${op}: kernel ${s.kernel} with padding ${s.padding} does not fit a ${s.height}x${s.width} input`);
+  }
+  if (s.pool && (g.outH < 1 || g.outW < 1)) throw new Error(`${op}: output ${g.ho}x${g.wo} is too small to pool`);
+}
+
+function constants(s: Conv2dShape, tile: Conv2dTile) {
+  return {
+    B: s.batch, H: s.height, W: s.width, CI: s.inChannels, CIP: s.inStored, CO: s.outChannels,
+    KS: s.kernel, PAD: s.padding, RELU: s.relu, POOL: s.pool, YB: tile.yb, XB: tile.xb, CG: tile.cg,
+  };
+}
+
+const BINDINGS = ["read", "read", "read", "read", "write", "write"] as const;
+
+function kernel(ctx: GpuContext, entryPoint: string, c: Record<string, number | boolean>) {
+  return ctx.kernel({ shader: "conv2d.wgsl", source: SOURCE, entryPoint, bindings: BINDINGS, constants: c });
+}
+
+const ceil = (a: number, b: number) => Math.ceil(a / b);
+
+/** Y = pool(relu(conv(X) + b)); with pool, `code` receives the argmax codes. */
+export async function conv2dForward(
+  ctx: GpuContext,
+  a: { shape: Conv2dShape; x: Tensor; w: Tensor; b: Tensor; y: Tensor; code?: Tensor; tile?: Conv2dTile },
+): Promise<Dispatch> {
+  const s = a.shape;
+  validate("conv2dForward", s);
+  const g = convGeometry(s);
+  const t = a.tile ?? CONV_TILES.forward;
+  if (s.pool && (t.yb % 2 || t.xb % 2)) throw new Error("conv2dForward: pooling needs an even tile");
+  expectShape("conv2dForward", "input", a.x, s.batch, g.inCols);
+  expectShape("conv2dForward", "weight", a.w, g.weightRows, s.outChannels);
+  expectShape("conv2dForward", "bias", a.b, 1, s.outChannels);
+  expectShape("conv2dForward", "output", a.y, s.batch, g.outCols);
+  if (s.pool) {
+    if (!a.code) throw new Error("conv2dForward: pooling needs a code tensor");
+    expectShape("conv2dForward", "code", a.code, s.batch, g.outCols);
+  }
+  expectDistinct("conv2dForward", [a.x, a.w, a.b], [a.y, ...(a.code ? [a.code] : [])]);
+  const k = await kernel(ctx, "conv2d_forward", {
+    ...constants(s, t), T0_BASE: a.x.base, T1_BASE: a.w.base, T2_BASE: a.b.base,
+    OUT0_BASE: a.y.base, OUT1_BASE: a.code?.base ?? 0,
+  });
+  const rowsPer = s.pool ? t.yb / 2 : t.yb, colsPer = s.pool ? t.xb / 2 : t.xb;
+  const lanes = s.batch * ceil(g.outH, rowsPer) * ceil(g.outW, colsPer) * ceil(g.cop / 4, t.cg);
+  return makeDispatch(ctx, k, [a.x, a.w, a.b, dummyStore(ctx, "read"), a.y, a.code ?? dummyStore(ctx, "write")], {
+    lanes,
+  });
+}
+
+/**
+ * dX from the gradient of the block output. `aux` is the code map (pool) or the output Y (ReLU
+ * without pool); `maskFrom` (the input X) multiplies dX by (X > 0) for a producer's ReLU.
+ */
+export async function conv2dBackwardInput(
+  ctx: GpuContext,
+  a: {
+    shape: Conv2dShape;
+    grad: Tensor;
+    w: Tensor;
+    aux?: Tensor;
+    maskFrom?: Tensor;
+    dx: Tensor;
+    tile?: Conv2dTile;
+  },
+): Promise<Dispatch> {
+  const s = a.shape;
+  validate("conv2dBackwardInput", s);
+  if (s.inStored % 4 !== 0) {
+    throw new Error("conv2dBackwardInput: the input gradient needs channels stored in groups of 4");
+  }
+  const g = convGeometry(s);
+  const t = a.tile ?? CONV_TILES.backwardInput;
+  expectShape("conv2dBackwardInput", "gradient", a.grad, s.batch, g.outCols);
+  expectShape("conv2dBackwardInput", "weight", a.w, g.weightRows, s.outChannels);
+  expectShape("conv2dBackwardInput", "dX", a.dx, s.batch, g.inCols);
+  const needsAux = s.pool || s.relu;
+  if (needsAux && !a.aux) throw new Error("conv2dBackwardInput: needs the code map (pool) or output (ReLU)");
+  if (a.aux) expectShape("conv2dBackwardInput", "aux", a.aux, s.batch, g.outCols);
+  if (a.maskFrom) expectShape("conv2dBackwardInput", "mask", a.maskFrom, s.batch, g.inCols);
+  const reads = [a.grad, a.w, ...(a.aux ? [a.aux] : []), ...(a.maskFrom ? [a.maskFrom] : [])];
+  expectDistinct("conv2dBackwardInput", reads, [a.dx]);
+  const k = await kernel(ctx, "conv2d_backward_input", {
+    ...constants(s, t), MASK_INPUT: !!a.maskFrom, T0_BASE: a.grad.base, T1_BASE: a.w.base,
+    T2_BASE: a.aux?.base ?? 0, T3_BASE: a.maskFrom?.base ?? 0, OUT0_BASE: a.dx.base,
+  });
+  const lanes = s.batch * ceil(s.height, t.yb) * ceil(s.width, t.xb) * ceil(s.inStored / 4, t.cg);
+  return makeDispatch(ctx, k, [
+    a.grad, a.w, a.aux ?? dummyStore(ctx, "read"), a.maskFrom ?? dummyStore(ctx, "read"), a.dx,
+    dummyStore(ctx, "write"),
+  ], { lanes });
+}
+
+/** Number of image chunks the weight gradient is split into (partial sums, fixed order). */
+export function weightGradChunks(s: Conv2dShape, lanesWanted = 256): number {
+  const perChunk = s.kernel * Math.max(1, s.inStored / 4) * (pad4(s.outChannels) / 4);
+  return Math.max(1, Math.min(s.batch, Math.ceil(lanesWanted / perChunk)));
+}
+
+/** Floats in one partial-sum row of the weight gradient. */
+export function partialCols(s: Conv2dShape): number {
+  const g = convGeometry(s);
+  return (g.weightRows + 1) * g.cop;
+}
+
+/**
+ * dW and db summed over the batch in a fixed order: partial sums over image chunks, then a
+ * reduction (one dispatch when `chunks` is 1). `partial` must have `chunks` rows of
+ * {@link partialCols} floats.
+ */
+export async function conv2dBackwardWeight(
+  ctx: GpuContext,
+  a: {
+    shape: Conv2dShape;
+    grad: Tensor;
+    x: Tensor;
+    aux?: Tensor;
+    dw: Tensor;
+    db: Tensor;
+    chunks: number;
+    partial?: Tensor;
+    tile?: Conv2dTile;
+  },
+): Promise<Dispatch[]> {
+  const s = a.shape;
+  validate("conv2dBackwardWeight", s);
+  const g = convGeometry(s);
+  const t = a.tile ?? CONV_TILES.backwardWeight;
+  const chunks = a.chunks;
+  if (!Number.isInteger(chunks) || chunks < 1 || chunks > s.batch) {
+    throw new Error(`conv2dBackwardWeight: chunks must be in 1..${s.batch}`);
+  }
+  expectShape("conv2dBackwardWeight", "gradient", a.grad, s.batch, g.outCols);
+  expectShape("conv2dBackwardWeight", "input", a.x, s.batch, g.inCols);
+  expectShape("conv2dBackwardWeight", "dW", a.dw, g.weightRows, s.outChannels);
+  expectShape("conv2dBackwardWeight", "db", a.db, 1, s.outChannels);
+  if ((s.pool || s.relu) && !a.aux) throw new Error("conv2dBackwardWeight: needs the code map or output");
+  const reads = [a.grad, a.x, ...(a.aux ? [a.aux] : [])];
+  const chunk = Math.ceil(s.batch / chunks);
+  const nchunk = Math.ceil(s.batch / chunk);
+  const base = {
+    ...constants(s, t), CHUNK: chunk, NCHUNK: nchunk, T0_BASE: a.grad.base, T1_BASE: a.x.base,
+    T2_BASE: a.aux?.base ?? 0,
+  };
+  const lanes = nchunk * s.kernel * Math.max(1, s.inStored / 4) * (g.cop / 4);
+  const aux = a.aux ?? dummyStore(ctx, "read");
+  if (nchunk === 1) {
+    expectDistinct("conv2dBackwardWeight", reads, [a.dw, a.db]);
+    const k = await kernel(ctx, "conv2d_backward_weight", { ...base, OUT0_BASE: a.dw.base, OUT1_BASE: a.db.base });
+    return [makeDispatch(ctx, k, [a.grad, a.x, aux, dummyStore(ctx, "read"), a.dw, a.db], { lanes })];
+  }
+  const p = a.partial;
+  if (!p) throw new Error("conv2dBackwardWeight: chunks > 1 needs a partial-sum tensor");
+  if (p.rows < nchunk || p.pitch !== partialCols(s)) {
+    throw new Error(`conv2dBackwardWeight: partial tensor must be ${nchunk} x ${partialCols(s)}`);
+  }
+  expectDistinct("conv2dBackwardWeight", reads, [p]);
+  expectDistinct("conv2dBackwardWeight", [p], [a.dw, a.db]);
+  const k1 = await kernel(ctx, "conv2d_backward_weight", { ...base, OUT0_BASE: p.base });
+  const k2 = await kernel(ctx, "conv2d_backward_weight_reduce", {
+    ...base, T0_BASE: p.base, OUT0_BASE: a.dw.base, OUT1_BASE: a.db.base,
+  });
+  const rd = dummyStore(ctx, "read"), wd = dummyStore(ctx, "write");
+  return [
+    makeDispatch(ctx, k1, [a.grad, a.x, aux, rd, p, wd], { lanes }),
+    makeDispatch(ctx, k2, [p, rd, rd, rd, a.dw, a.db], { lanes: partialCols(s) / 4 }),
+  ];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layout conversion (host side)
+
+/** Packs (B, H, W, C) values into rows of H*W*CP floats (pitch-padded by the tensor upload). */
+export function packNHWC(v: ArrayLike<number>, B: number, H: number, W: number, C: number, CP: number): Float32Array {
+  const out = new Float32Array(B * H * W * CP);
+  for (let i = 0; i < B * H * W; i++) for (let c = 0; c < C; c++) out[i * CP + c] = v[i * C + c];
+  return out;
+}
+
+/** Inverse of {@link packNHWC}. */
+export function unpackNHWC(v: ArrayLike<number>, B: number, H: number, W: number, C: number, CP: number): Float64Array {
+  const out = new Float64Array(B * H * W * C);
+  for (let i = 0; i < B * H * W; i++) for (let c = 0; c < C; c++) out[i * C + c] = v[i * CP + c];
+  return out;
+}
+
+/** PyTorch weight (CO, CI, KS, KS) -> internal rows (ky, kx, ci) of CO values (CIP >= CI). */
+export function weightFromTorch(w: ArrayLike<number>, CO: number, CI: number, KS: number, CIP: number): Float32Array {
+  const out = new Float32Array(KS * KS * CIP * CO);
+  for (let co = 0; co < CO; co++) {
+    for (let ci = 0; ci < CI; ci++) {
+      for (let ky = 0; ky < KS; ky++) {
+        for (let kx = 0; kx < KS; kx++) {
+          out[((ky * KS + kx) * CIP + ci) * CO + co] = w[((co * CI + ci) * KS + ky) * KS + kx];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Internal weight rows -> PyTorch (CO, CI, KS, KS). */
+export function weightToTorch(w: ArrayLike<number>, CO: number, CI: number, KS: number, CIP: number): Float32Array {
+  const out = new Float32Array(CO * CI * KS * KS);
+  for (let co = 0; co < CO; co++) {
+    for (let ci = 0; ci < CI; ci++) {
+      for (let ky = 0; ky < KS; ky++) {
+        for (let kx = 0; kx < KS; kx++) {
+          out[((co * CI + ci) * KS + ky) * KS + kx] = w[((ky * KS + kx) * CIP + ci) * CO + co];
+        }
+      }
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// float64 references, logical (unpadded) channels-last layouts:
+// x (B, H, W, CI), w (KS, KS, CI, CO), b (CO), z (B, HO, WO, CO)
+
+/** Pre-activation z = conv(x, w) + b. */
+export function conv2dRef(
+  x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>,
+  B: number, H: number, W: number, CI: number, CO: number, KS: number, PAD: number,
+): Float64Array {
+  const HO = H + 2 * PAD - KS + 1, WO = W + 2 * PAD - KS + 1;
+  const z = new Float64Array(B * HO * WO * CO);
+  for (let n = 0; n < B; n++) {
+    for (let oy = 0; oy < HO; oy++) {
+      for (let ox = 0; ox < WO; ox++) {
+        for (let co = 0; co < CO; co++) {
+          let s = b[co];
+          for (let ky = 0; ky < KS; ky++) {
+            const iy = oy + ky - PAD;
+            if (iy < 0 || iy >= H) continue;
+            for (let kx = 0; kx < KS; kx++) {
+              const ix = ox + kx - PAD;
+              if (ix < 0 || ix >= W) continue;
+              for (let ci = 0; ci < CI; ci++) {
+                s += x[((n * H + iy) * W + ix) * CI + ci] * w[((ky * KS + kx) * CI + ci) * CO + co];
+              }
+            }
+          }
+          z[((n * HO + oy) * WO + ox) * CO + co] = s;
+        }
+      }
+    }
+  }
+  return z;
+}
+
+/** Gradients of conv given dz (B, HO, WO, CO), the gradient of its pre-activation. */
+export function conv2dBackwardRef(
+  x: ArrayLike<number>, w: ArrayLike<number>, dz: ArrayLike<number>,
+  B: number, H: number, W: number, CI: number, CO: number, KS: number, PAD: number,
+): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
+  const HO = H + 2 * PAD - KS + 1, WO = W + 2 * PAD - KS + 1;
+  const dx = new Float64Array(B * H * W * CI), dw = new Float64Array(KS * KS * CI * CO);
+  const db = new Float64Array(CO);
+  for (let n = 0; n < B; n++) {
+    for (let oy = 0; oy < HO; oy++) {
+      for (let ox = 0; ox < WO; ox++) {
+        for (let co = 0; co < CO; co++) {
+          const g = dz[((n * HO + oy) * WO + ox) * CO + co];
+          if (g === 0) continue;
+          db[co] += g;
+          for (let ky = 0; ky < KS; ky++) {
+            const iy = oy + ky - PAD;
+            if (iy < 0 || iy >= H) continue;
+            for (let kx = 0; kx < KS; kx++) {
+              const ix = ox + kx - PAD;
+              if (ix < 0 || ix >= W) continue;
+              for (let ci = 0; ci < CI; ci++) {
+                const xi = ((n * H + iy) * W + ix) * CI + ci, wi = ((ky * KS + kx) * CI + ci) * CO + co;
+                dx[xi] += g * w[wi];
+                dw[wi] += g * x[xi];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dx, dw, db };
+}

@@ -1,0 +1,125 @@
+/**
+ * Data sets on the GPU and batch gathering (`shaders/batch_gather.wgsl`), with the CPU reference
+ * of the noisy pixel values.
+ *
+ * @module
+ */
+import type { GpuContext } from "../gpu/context.ts";
+import { GpuLimitError } from "../gpu/errors.ts";
+import { type Dispatch, makeDispatch } from "../gpu/program.ts";
+import { STEP_PARAMS_WGSL, type StepParamsBuffer } from "../gpu/step_params.ts";
+import { TexelStore, type Tensor, writeTexels } from "../gpu/tensor.ts";
+import { counterUniform } from "../util/rng.ts";
+import { expectShape } from "./common.ts";
+import SOURCE from "../../shaders/batch_gather.wgsl" with { type: "text" };
+
+/** Images (as bytes) and labels resident on the GPU. */
+export interface GpuDataset {
+  readonly count: number;
+  readonly pixels: number;
+  readonly images: TexelStore;
+  readonly labels: TexelStore;
+}
+
+/** Uploads `count` images of `pixels` bytes and their labels. */
+export function uploadDataset(
+  ctx: GpuContext,
+  images: Uint8Array,
+  labels: ArrayLike<number>,
+  count: number,
+  pixels: number,
+  label = "dataset",
+): GpuDataset {
+  if (pixels % 4 !== 0) throw new Error(`images of ${pixels} pixels: a multiple of 4 is required`);
+  if (images.length !== count * pixels) throw new Error(`expected ${count * pixels} image bytes, got ${images.length}`);
+  if (labels.length !== count) throw new Error(`expected ${count} labels, got ${labels.length}`);
+  const texels = (count * pixels) / 4;
+  const limitTexels = ctx.maxTextureRows * 2048;
+  if (texels > limitTexels) {
+    throw new GpuLimitError(
+      `${label}: ${count} images of ${pixels} pixels need ${texels} texels, more than one texture ` +
+        `holds on this adapter (${limitTexels}); use fewer images`,
+    );
+  }
+  const imgStore = new TexelStore(ctx, texels, `${label} images`, "rgba8unorm");
+  writeTexels(ctx, imgStore, 0, new Uint8Array(images));
+  const labelStore = uploadUints(ctx, labels, `${label} labels`);
+  return { count, pixels, images: imgStore, labels: labelStore };
+}
+
+/** Uploads unsigned integers, 4 per texel (rgba32uint). */
+export function uploadUints(ctx: GpuContext, values: ArrayLike<number>, label: string): TexelStore {
+  const texels = Math.max(1, Math.ceil(values.length / 4));
+  const store = new TexelStore(ctx, texels, label, "rgba32uint");
+  writeUints(ctx, store, values);
+  return store;
+}
+
+/** Overwrites an rgba32uint store with values (e.g. a new epoch's permutation). */
+export function writeUints(ctx: GpuContext, store: TexelStore, values: ArrayLike<number>): void {
+  const data = new Uint32Array(Math.max(1, Math.ceil(values.length / 4)) * 4);
+  for (let i = 0; i < values.length; i++) data[i] = values[i];
+  writeTexels(ctx, store, 0, data);
+}
+
+/** Noise applied while gathering: sigma on the 0..255 scale and the noise seed. */
+export interface PixelNoise {
+  sigma: number;
+  seed: number;
+}
+
+const BINDINGS = ["bytes", "uints", "uints", "write", "write", "uniform-dynamic"] as const;
+
+/**
+ * Gathers rows perm[batch_start + i] of the data set into `x` (B, pixels) scaled to [0, 1] and
+ * their labels into `labels` (1, B); batch_start comes from the step-parameter slot.
+ */
+export async function gatherBatch(
+  ctx: GpuContext,
+  a: { data: GpuDataset; perm: TexelStore; x: Tensor; labels: Tensor; params: StepParamsBuffer; noise?: PixelNoise },
+): Promise<Dispatch> {
+  const B = a.x.rows;
+  expectShape("gatherBatch", "images", a.x, B, a.data.pixels);
+  expectShape("gatherBatch", "labels", a.labels, 1, B);
+  const sigma = a.noise?.sigma ?? 0;
+  if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new Error(`noise sigma must be >= 0, got ${sigma}`);
+  const k = await ctx.kernel({
+    shader: "batch_gather.wgsl",
+    source: `${STEP_PARAMS_WGSL}\n${SOURCE}`,
+    entryPoint: "gather_batch",
+    bindings: BINDINGS,
+    constants: {
+      B, PIX: a.data.pixels, SIGMA: sigma, NOISE_SEED: (a.noise?.seed ?? 0) >>> 0,
+      OUT0_BASE: a.x.base, OUT1_BASE: a.labels.base,
+    },
+  });
+  const lanes = Math.ceil(B / 4) + (B * a.data.pixels) / 4;
+  return makeDispatch(ctx, k, [a.data.images, a.data.labels, a.perm, a.x, a.labels, a.params.binding], { lanes });
+}
+
+/** Standard normal for (seed, image, pixel), as the shader computes it (in float64). */
+export function pixelNormal(seed: number, img: number, p: number): number {
+  const u1 = counterUniform(seed, img, 2 * p), u2 = counterUniform(seed, img, 2 * p + 1);
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+}
+
+/** Noisy pixel value on the 0..255 scale (clipped, not re-quantized): the CPU reference. */
+export function noisyPixelRef(value: number, noise: PixelNoise, img: number, p: number): number {
+  if (noise.sigma === 0) return value;
+  return Math.min(255, Math.max(0, value + noise.sigma * pixelNormal(noise.seed, img, p)));
+}
+
+/** Reference of a gathered batch: (B, pixels) in [0, 1]. */
+export function gatherBatchRef(
+  images: Uint8Array, pixels: number, perm: ArrayLike<number>, start: number, B: number, noise?: PixelNoise,
+): Float64Array {
+  const out = new Float64Array(B * pixels);
+  for (let i = 0; i < B; i++) {
+    const img = perm[start + i];
+    for (let p = 0; p < pixels; p++) {
+      const v = images[img * pixels + p];
+      out[i * pixels + p] = (noise ? noisyPixelRef(v, noise, img, p) : v) / 255;
+    }
+  }
+  return out;
+}

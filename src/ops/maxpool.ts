@@ -1,0 +1,128 @@
+/**
+ * Standalone 2x2 max-pool (`shaders/maxpool.wgsl`) with argmax codes and a gather backward, and
+ * float64 references (also used for the pool fused into conv2d).
+ *
+ * @module
+ */
+import type { GpuContext } from "../gpu/context.ts";
+import { type Dispatch, makeDispatch } from "../gpu/program.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { expectDistinct, expectShape } from "./common.ts";
+import SOURCE from "../../shaders/maxpool.wgsl" with { type: "text" };
+
+/** Shape of a pooled map: `stored` channels per position, a multiple of 4. */
+export interface PoolShape {
+  batch: number;
+  height: number;
+  width: number;
+  stored: number;
+}
+
+const BINDINGS = ["read", "read", "write", "write"] as const;
+
+function check(op: string, s: PoolShape): { inCols: number; outCols: number } {
+  if (s.stored % 4 !== 0) throw new Error(`${op}: stored channels must be a multiple of 4`);
+  if (s.height < 2 || s.width < 2) throw new Error(`${op}: input ${s.height}x${s.width} is too small to pool`);
+  return {
+    inCols: s.height * s.width * s.stored,
+    outCols: Math.floor(s.height / 2) * Math.floor(s.width / 2) * s.stored,
+  };
+}
+
+function consts(s: PoolShape) {
+  return { B: s.batch, H: s.height, W: s.width, CP: s.stored };
+}
+
+/** Y = maxpool2x2(X), code = first argmax in each window (0..3). */
+export async function maxPoolForward(
+  ctx: GpuContext,
+  a: { shape: PoolShape; x: Tensor; y: Tensor; code: Tensor },
+): Promise<Dispatch> {
+  const { inCols, outCols } = check("maxPoolForward", a.shape);
+  expectShape("maxPoolForward", "input", a.x, a.shape.batch, inCols);
+  expectShape("maxPoolForward", "output", a.y, a.shape.batch, outCols);
+  expectShape("maxPoolForward", "code", a.code, a.shape.batch, outCols);
+  expectDistinct("maxPoolForward", [a.x], [a.y, a.code]);
+  const k = await ctx.kernel({
+    shader: "maxpool.wgsl", source: SOURCE, entryPoint: "maxpool_forward", bindings: BINDINGS,
+    constants: { ...consts(a.shape), T0_BASE: a.x.base, OUT0_BASE: a.y.base, OUT1_BASE: a.code.base },
+  });
+  return makeDispatch(ctx, k, [a.x, a.x, a.y, a.code], { lanes: (a.shape.batch * outCols) / 4 });
+}
+
+/** dX gathered from dY through the codes. */
+export async function maxPoolBackward(
+  ctx: GpuContext,
+  a: { shape: PoolShape; dy: Tensor; code: Tensor; dx: Tensor },
+): Promise<Dispatch> {
+  const { inCols, outCols } = check("maxPoolBackward", a.shape);
+  expectShape("maxPoolBackward", "dY", a.dy, a.shape.batch, outCols);
+  expectShape("maxPoolBackward", "code", a.code, a.shape.batch, outCols);
+  expectShape("maxPoolBackward", "dX", a.dx, a.shape.batch, inCols);
+  expectDistinct("maxPoolBackward", [a.dy, a.code], [a.dx]);
+  const k = await ctx.kernel({
+    shader: "maxpool.wgsl", source: SOURCE, entryPoint: "maxpool_backward", bindings: BINDINGS,
+    constants: { ...consts(a.shape), T0_BASE: a.dy.base, T1_BASE: a.code.base, OUT0_BASE: a.dx.base },
+  });
+  return makeDispatch(ctx, k, [a.dy, a.code, a.dx, a.dx], { lanes: (a.shape.batch * inCols) / 4 });
+}
+
+// ---------------------------------------------------------------------------------------------
+// float64 references on logical (B, H, W, C) maps
+
+/**
+ * 2x2 max-pool. `reluCode`: windows whose maximum is <= 0 get code 4 (the fused ReLU passes no
+ * gradient there) and output max(m, 0).
+ */
+export function maxPool2Ref(
+  x: ArrayLike<number>, B: number, H: number, W: number, C: number, reluCode = false,
+): { y: Float64Array; code: Float64Array } {
+  const PH = Math.floor(H / 2), PW = Math.floor(W / 2);
+  const y = new Float64Array(B * PH * PW * C), code = new Float64Array(B * PH * PW * C);
+  for (let n = 0; n < B; n++) {
+    for (let py = 0; py < PH; py++) {
+      for (let px = 0; px < PW; px++) {
+        for (let c = 0; c < C; c++) {
+          let m = -Infinity, k = 0;
+          for (let q = 0; q < 4; q++) {
+            const v = x[((n * H + 2 * py + (q >> 1)) * W + 2 * px + (q & 1)) * C + c];
+            if (v > m) {
+              m = v;
+              k = q;
+            }
+          }
+          const o = ((n * PH + py) * PW + px) * C + c;
+          if (reluCode && !(m > 0)) {
+            y[o] = 0;
+            code[o] = 4;
+          } else {
+            y[o] = m;
+            code[o] = k;
+          }
+        }
+      }
+    }
+  }
+  return { y, code };
+}
+
+/** Gradient of the pool input from the output gradient and the codes. */
+export function maxPool2BackwardRef(
+  dy: ArrayLike<number>, code: ArrayLike<number>, B: number, H: number, W: number, C: number,
+): Float64Array {
+  const PH = Math.floor(H / 2), PW = Math.floor(W / 2);
+  const dx = new Float64Array(B * H * W * C);
+  for (let n = 0; n < B; n++) {
+    for (let py = 0; py < PH; py++) {
+      for (let px = 0; px < PW; px++) {
+        for (let c = 0; c < C; c++) {
+          const o = ((n * PH + py) * PW + px) * C + c;
+          const k = code[o];
+          if (k > 3) continue;
+          dx[((n * H + 2 * py + (k >> 1)) * W + 2 * px + (k & 1)) * C + c] = dy[o];
+        }
+      }
+    }
+  }
+  return dx;
+}

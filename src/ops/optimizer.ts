@@ -1,0 +1,95 @@
+/**
+ * Optimizer updates over a parameter arena (`shaders/optimizer.wgsl`) and float64 references.
+ *
+ * @module
+ */
+import type { GpuContext } from "../gpu/context.ts";
+import { type Dispatch, makeDispatch } from "../gpu/program.ts";
+import { STEP_PARAMS_WGSL, type StepParamsBuffer } from "../gpu/step_params.ts";
+import type { TexelStore } from "../gpu/tensor.ts";
+import SOURCE from "../../shaders/optimizer.wgsl" with { type: "text" };
+
+/** Adam (AdamW when weightDecay > 0) as PyTorch defines it. */
+export interface AdamConfig {
+  kind: "adam";
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+/** SGD with momentum (dampening 0) and L2 weight decay, as PyTorch defines it. */
+export interface SgdConfig {
+  kind: "sgd";
+  lr: number;
+  momentum: number;
+  weightDecay: number;
+}
+
+export type OptimizerConfig = AdamConfig | SgdConfig;
+
+export const ADAM_DEFAULTS: AdamConfig = { kind: "adam", lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+export const SGD_DEFAULTS: SgdConfig = { kind: "sgd", lr: 0.01, momentum: 0.9, weightDecay: 0 };
+
+/** Values for the step-parameter slot of optimizer step t (1-based). */
+export function optimizerStepValues(cfg: OptimizerConfig, t: number): { lr: number; bias1: number; bias2: number } {
+  if (cfg.kind === "adam") {
+    return { lr: cfg.lr, bias1: 1 - Math.pow(cfg.beta1, t), bias2: 1 - Math.pow(cfg.beta2, t) };
+  }
+  return { lr: cfg.lr, bias1: 1, bias2: 1 };
+}
+
+/** Texels of state per parameter texel (moments). */
+export const STATE_FACTOR = 2;
+
+const BINDINGS = ["read", "read", "read", "write", "write", "uniform-dynamic"] as const;
+
+/** One update of every parameter: reads (P, G, S), writes (P', S'). */
+export async function optimizerUpdate(
+  ctx: GpuContext,
+  a: {
+    config: OptimizerConfig;
+    texels: number;
+    params: TexelStore;
+    grads: TexelStore;
+    state: TexelStore;
+    paramsOut: TexelStore;
+    stateOut: TexelStore;
+    step: StepParamsBuffer;
+  },
+): Promise<Dispatch> {
+  const c = a.config;
+  const constants: Record<string, number> = c.kind === "adam"
+    ? { TEXELS: a.texels, BETA1: c.beta1, BETA2: c.beta2, EPS: c.eps, WEIGHT_DECAY: c.weightDecay }
+    : { TEXELS: a.texels, BETA1: c.momentum, WEIGHT_DECAY: c.weightDecay };
+  const k = await ctx.kernel({
+    shader: "optimizer.wgsl",
+    source: `${STEP_PARAMS_WGSL}\n${SOURCE}`,
+    entryPoint: c.kind === "adam" ? "adam_update" : "sgd_update",
+    bindings: BINDINGS,
+    constants,
+  });
+  return makeDispatch(ctx, k, [a.params, a.grads, a.state, a.paramsOut, a.stateOut, a.step.binding], {
+    lanes: a.texels,
+  });
+}
+
+/** Reference update of p (in place) with state m, v (in place), step t (1-based). */
+export function optimizerRef(
+  cfg: OptimizerConfig, p: Float64Array, g: ArrayLike<number>, m: Float64Array, v: Float64Array, t: number,
+): void {
+  for (let i = 0; i < p.length; i++) {
+    if (cfg.kind === "adam") {
+      m[i] = cfg.beta1 * m[i] + (1 - cfg.beta1) * g[i];
+      v[i] = cfg.beta2 * v[i] + (1 - cfg.beta2) * g[i] * g[i];
+      p[i] -= cfg.lr * cfg.weightDecay * p[i];
+      const c1 = 1 - Math.pow(cfg.beta1, t), c2 = 1 - Math.pow(cfg.beta2, t);
+      p[i] -= (cfg.lr / c1) * m[i] / (Math.sqrt(v[i]) / Math.sqrt(c2) + cfg.eps);
+    } else {
+      const gi = g[i] + cfg.weightDecay * p[i];
+      m[i] = cfg.momentum * m[i] + gi;
+      p[i] -= cfg.lr * m[i];
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/** Standalone ReLU kernels (`shaders/activation.wgsl`) and references. */
+import type { GpuContext } from "../gpu/context.ts";
+import { type Dispatch, makeDispatch } from "../gpu/program.ts";
+import type { Tensor } from "../gpu/tensor.ts";
+import { expectDistinct } from "./common.ts";
+import SOURCE from "../../shaders/activation.wgsl" with { type: "text" };
+
+const BINDINGS = ["read", "read", "write"] as const;
+
+function sameShape(op: string, a: Tensor, b: Tensor): void {
+  if (a.rows !== b.rows || a.pitch !== b.pitch) {
+    throw new Error(`${op}: '${a.label}' and '${b.label}' differ in shape`);
+  }
+}
+
+/** Y = max(X, 0). */
+export async function reluForward(ctx: GpuContext, a: { x: Tensor; y: Tensor }): Promise<Dispatch> {
+  sameShape("reluForward", a.x, a.y);
+  expectDistinct("reluForward", [a.x], [a.y]);
+  const k = await ctx.kernel({
+    shader: "activation.wgsl", source: SOURCE, entryPoint: "relu_forward", bindings: BINDINGS,
+    constants: { TEXELS: a.x.texels, T0_BASE: a.x.base, OUT0_BASE: a.y.base },
+  });
+  return makeDispatch(ctx, k, [a.x, a.x, a.y], { lanes: a.x.texels });
+}
+
+/** dX = dY * (Y > 0), with Y the forward output. */
+export async function reluBackward(ctx: GpuContext, a: { dy: Tensor; y: Tensor; dx: Tensor }): Promise<Dispatch> {
+  sameShape("reluBackward", a.dy, a.y);
+  sameShape("reluBackward", a.dy, a.dx);
+  expectDistinct("reluBackward", [a.dy, a.y], [a.dx]);
+  const k = await ctx.kernel({
+    shader: "activation.wgsl", source: SOURCE, entryPoint: "relu_backward", bindings: BINDINGS,
+    constants: { TEXELS: a.dy.texels, T0_BASE: a.dy.base, T1_BASE: a.y.base, OUT0_BASE: a.dx.base },
+  });
+  return makeDispatch(ctx, k, [a.dy, a.y, a.dx], { lanes: a.dy.texels });
+}
+
+export function reluRef(x: ArrayLike<number>): Float64Array {
+  return Float64Array.from(x, (v) => Math.max(v, 0));
+}
+
+export function reluBackwardRef(dy: ArrayLike<number>, y: ArrayLike<number>): Float64Array {
+  return Float64Array.from(dy, (g, i) => (y[i] > 0 ? g : 0));
+}
