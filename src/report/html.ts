@@ -254,9 +254,10 @@ export function markdownToHtml(md: string, opts: MarkdownOptions = {}): string {
     }
     if (isTableStart(lines, i)) {
       const header = tableCells(line);
-      const align = tableCells(lines[i + 1]).map((spec) =>
-        spec.endsWith(":") ? (spec.startsWith(":") ? "center" : "right") : ""
-      );
+      const align = tableCells(lines[i + 1]).map((spec) => {
+        const left = spec.startsWith(":"), right = spec.endsWith(":");
+        return left && right ? "center" : right ? "right" : left ? "left" : "";
+      });
       const cell = (tag: string, text: string, k: number) =>
         `<${tag}${align[k] ? ` style="text-align: ${align[k]}"` : ""}>${inline(text)}</${tag}>`;
       const rows: string[] = [];
