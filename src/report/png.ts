@@ -6,9 +6,11 @@
  * {@link reportFontFamily} looks for a sans-serif family (DejaVu Sans on Debian, package
  * `fonts-dejavu-core`) and throws instead of producing PNGs without labels.
  *
- * Permissions: `--allow-ffi` (the Skia native addon), `--allow-read` (chart.js and the addon
- * under node_modules, `/usr/bin/ldd` for the addon's musl check), `--allow-env` (the addon reads
- * NAPI_RS_NATIVE_LIBRARY_PATH, DISABLE_SYSTEM_FONTS_LOAD and HOME) and `--allow-sys=homedir`.
+ * Permissions (paths relative to the project root, where node_modules is):
+ *   --allow-ffi=node_modules (the Skia native addon)
+ *   --allow-read=node_modules,/usr/bin/ldd (chart.js and the addon; ldd for its musl check)
+ *   --allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD
+ *   --allow-sys=homedir (the addon scans ~/.fonts)
  *
  * @module
  */
