@@ -14,6 +14,7 @@ const NT: u32 = (N + 3u) / 4u;
 @group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(2) var out0: texture_storage_2d<rgba32float, write>;
 @group(0) @binding(3) var<storage, read_write> counts: array<u32>; // (N, N): [true][predicted]
+@group(0) @binding(4) var<uniform> params: StepParams; // params.valid: rows that are real samples
 
 // One texel of 4 predictions per invocation: index of the first maximum logit.
 @compute @workgroup_size(64)
@@ -51,7 +52,8 @@ fn confusion_accumulate(@builtin(global_invocation_id) gid: vec3u) {
     let p = ld(t0, T0_BASE + g);
     let l = ld(t1, T1_BASE + g);
     for (var k = 0u; k < 4u; k++) {
-      if (g * 4u + k < B && p[k] == want_pred && l[k] == want_true) { n += 1u; }
+      let row = g * 4u + k;
+      if (row < B && row < params.valid && p[k] == want_pred && l[k] == want_true) { n += 1u; }
     }
   }
   counts[gid.x] += n;

@@ -6,7 +6,7 @@ struct StepParams {
   lr: f32, // learning rate
   bias1: f32, // Adam: 1 - beta1^t
   bias2: f32, // Adam: 1 - beta2^t
-  _pad0: u32,
+  valid: u32, // evaluation: rows of this chunk that are real samples
   _pad1: u32,
   _pad2: u32,
 }

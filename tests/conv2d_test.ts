@@ -47,8 +47,16 @@ const CASES: Case[] = [
 
 function shapeOf(c: Case): Conv2dShape {
   return {
-    batch: c.B, height: c.H, width: c.W, inChannels: c.CI, inStored: c.raw ? 1 : pad4(c.CI),
-    outChannels: c.CO, kernel: c.KS, padding: c.PAD, relu: c.relu, pool: c.pool,
+    batch: c.B,
+    height: c.H,
+    width: c.W,
+    inChannels: c.CI,
+    inStored: c.raw ? 1 : pad4(c.CI),
+    outChannels: c.CO,
+    kernel: c.KS,
+    padding: c.PAD,
+    relu: c.relu,
+    pool: c.pool,
   };
 }
 
@@ -57,7 +65,9 @@ function internalWeights(w: Float64Array, c: Case, cip: number): Float32Array {
   const out = new Float32Array(c.KS * c.KS * cip * c.CO);
   for (let t = 0; t < c.KS * c.KS; t++) {
     for (let ci = 0; ci < c.CI; ci++) {
-      for (let co = 0; co < c.CO; co++) out[(t * cip + ci) * c.CO + co] = w[(t * c.CI + ci) * c.CO + co];
+      for (let co = 0; co < c.CO; co++) {
+        out[(t * cip + ci) * c.CO + co] = w[(t * c.CI + ci) * c.CO + co];
+      }
     }
   }
   return out;
@@ -67,7 +77,9 @@ function internalToLogical(w: Float32Array, c: Case, cip: number): Float64Array 
   const out = new Float64Array(c.KS * c.KS * c.CI * c.CO);
   for (let t = 0; t < c.KS * c.KS; t++) {
     for (let ci = 0; ci < c.CI; ci++) {
-      for (let co = 0; co < c.CO; co++) out[(t * c.CI + ci) * c.CO + co] = w[(t * cip + ci) * c.CO + co];
+      for (let co = 0; co < c.CO; co++) {
+        out[(t * c.CI + ci) * c.CO + co] = w[(t * cip + ci) * c.CO + co];
+      }
     }
   }
   return out;
@@ -92,13 +104,16 @@ Deno.test("conv2d forward (fused bias, ReLU, max-pool with codes) matches the fl
     const x = randomArray(r, c.B * c.H * c.W * c.CI);
     const w = randomArray(r, c.KS * c.KS * c.CI * c.CO, -0.5, 0.5);
     const b = randomArray(r, c.CO, -0.2, 0.2);
-    const tx = Tensor.create(ctx, c.B, g.inCols, "x"), tw = Tensor.create(ctx, g.weightRows, c.CO, "w");
+    const tx = Tensor.create(ctx, c.B, g.inCols, "x"),
+      tw = Tensor.create(ctx, g.weightRows, c.CO, "w");
     const tb = Tensor.create(ctx, 1, c.CO, "b"), ty = Tensor.create(ctx, c.B, g.outCols, "y");
     const tcode = Tensor.create(ctx, c.B, g.outCols, "code");
     upload(ctx, tx, packNHWC(x, c.B, c.H, c.W, c.CI, s.inStored));
     upload(ctx, tw, internalWeights(w, c, s.inStored));
     upload(ctx, tb, b);
-    await runDispatches(ctx, [await conv2dForward(ctx, { shape: s, x: tx, w: tw, b: tb, y: ty, code: tcode })]);
+    await runDispatches(ctx, [
+      await conv2dForward(ctx, { shape: s, x: tx, w: tw, b: tb, y: ty, code: tcode }),
+    ]);
     const ref = blockRef(c, x, w, b);
     const got = unpackNHWC(await download(ctx, ty), c.B, g.outH, g.outW, c.CO, g.cop);
     const tag = JSON.stringify(c);
@@ -106,14 +121,18 @@ Deno.test("conv2d forward (fused bias, ReLU, max-pool with codes) matches the fl
     // pad channels stay exactly zero (kernels rely on it)
     const padded = await downloadPadded(ctx, ty);
     for (let i = 0; i < padded.length; i++) {
-      if (i % g.cop >= c.CO && padded[i] !== 0) throw new Error(`${tag}: pad channel ${i} is ${padded[i]}`);
+      if (i % g.cop >= c.CO && padded[i] !== 0) {
+        throw new Error(`${tag}: pad channel ${i} is ${padded[i]}`);
+      }
     }
     if (ref.code) {
       const code = unpackNHWC(await download(ctx, tcode), c.B, g.outH, g.outW, c.CO, g.cop);
       let mismatched = 0;
       for (let i = 0; i < code.length; i++) if (code[i] !== ref.code[i]) mismatched++;
       // float32 vs float64 may break near-ties differently; those are vanishingly rare here
-      if (mismatched > code.length * 0.002) throw new Error(`${tag}: ${mismatched} pool codes differ`);
+      if (mismatched > code.length * 0.002) {
+        throw new Error(`${tag}: ${mismatched} pool codes differ`);
+      }
     }
   }
 });
@@ -130,11 +149,14 @@ Deno.test("conv2d backward (dX with and without input mask, dW, db, chunked and 
       const w = randomArray(r, c.KS * c.KS * c.CI * c.CO, -0.5, 0.5);
       const b = randomArray(r, c.CO, -0.2, 0.2);
       const grad = randomArray(r, c.B * g.outH * g.outW * c.CO);
-      const tx = Tensor.create(ctx, c.B, g.inCols, "x"), tw = Tensor.create(ctx, g.weightRows, c.CO, "w");
+      const tx = Tensor.create(ctx, c.B, g.inCols, "x"),
+        tw = Tensor.create(ctx, g.weightRows, c.CO, "w");
       const tb = Tensor.create(ctx, 1, c.CO, "b"), ty = Tensor.create(ctx, c.B, g.outCols, "y");
-      const tcode = Tensor.create(ctx, c.B, g.outCols, "code"), tg = Tensor.create(ctx, c.B, g.outCols, "grad");
+      const tcode = Tensor.create(ctx, c.B, g.outCols, "code"),
+        tg = Tensor.create(ctx, c.B, g.outCols, "grad");
       const tdx = Tensor.create(ctx, c.B, g.inCols, "dx");
-      const tdw = Tensor.create(ctx, g.weightRows, c.CO, "dw"), tdb = Tensor.create(ctx, 1, c.CO, "db");
+      const tdw = Tensor.create(ctx, g.weightRows, c.CO, "dw"),
+        tdb = Tensor.create(ctx, 1, c.CO, "db");
       upload(ctx, tx, packNHWC(x, c.B, c.H, c.W, c.CI, s.inStored));
       upload(ctx, tw, internalWeights(w, c, s.inStored));
       upload(ctx, tb, b);
@@ -142,10 +164,32 @@ Deno.test("conv2d backward (dX with and without input mask, dW, db, chunked and 
       const chunks = mask ? 1 : weightGradChunks(s);
       const partial = Tensor.create(ctx, chunks, partialCols(s), "partial");
       const aux = c.pool ? tcode : c.relu ? ty : undefined;
-      const dispatches = [await conv2dForward(ctx, { shape: s, x: tx, w: tw, b: tb, y: ty, code: tcode })];
-      dispatches.push(...await conv2dBackwardWeight(ctx, { shape: s, grad: tg, x: tx, aux, dw: tdw, db: tdb, chunks, partial }));
+      const dispatches = [
+        await conv2dForward(ctx, { shape: s, x: tx, w: tw, b: tb, y: ty, code: tcode }),
+      ];
+      dispatches.push(
+        ...await conv2dBackwardWeight(ctx, {
+          shape: s,
+          grad: tg,
+          x: tx,
+          aux,
+          dw: tdw,
+          db: tdb,
+          chunks,
+          partial,
+        }),
+      );
       if (!c.raw) {
-        dispatches.push(await conv2dBackwardInput(ctx, { shape: s, grad: tg, w: tw, aux, dx: tdx, maskFrom: mask ? tx : undefined }));
+        dispatches.push(
+          await conv2dBackwardInput(ctx, {
+            shape: s,
+            grad: tg,
+            w: tw,
+            aux,
+            dx: tdx,
+            maskFrom: mask ? tx : undefined,
+          }),
+        );
       }
       await runDispatches(ctx, dispatches);
 
@@ -174,7 +218,18 @@ Deno.test("conv2d backward (dX with and without input mask, dW, db, chunked and 
 });
 
 Deno.test("conv2d + ReLU + max-pool reference gradients agree with finite differences", () => {
-  const c: Case = { B: 2, H: 6, W: 5, CI: 2, CO: 3, KS: 3, PAD: 1, relu: true, pool: true, raw: false };
+  const c: Case = {
+    B: 2,
+    H: 6,
+    W: 5,
+    CI: 2,
+    CO: 3,
+    KS: 3,
+    PAD: 1,
+    relu: true,
+    pool: true,
+    raw: false,
+  };
   const r = rng(777);
   const x = randomArray(r, c.B * c.H * c.W * c.CI), w = randomArray(r, 9 * c.CI * c.CO, -0.5, 0.5);
   const b = randomArray(r, c.CO, -0.1, 0.1);
@@ -196,6 +251,8 @@ Deno.test("conv weights convert to and from PyTorch's (out, in, kh, kw) layout",
   const internal = weightFromTorch(torch, CO, CI, KS, CIP);
   // element (co=4, ci=2, ky=1, kx=0) lands in internal row (ky, kx, ci)
   const want = torch[((4 * CI + 2) * KS + 1) * KS + 0];
-  if (internal[((1 * KS + 0) * CIP + 2) * CO + 4] !== want) throw new Error("weightFromTorch misplaces values");
+  if (internal[((1 * KS + 0) * CIP + 2) * CO + 4] !== want) {
+    throw new Error("weightFromTorch misplaces values");
+  }
   assertClose("weight layout round trip", weightToTorch(internal, CO, CI, KS, CIP), torch, 0);
 });

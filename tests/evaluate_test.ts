@@ -7,7 +7,10 @@ Deno.test("predictions and the confusion matrix accumulated over batches match t
   const ctx = await gpu();
   const r = rng(3);
   const N = 10;
-  const counts = ctx.device.createBuffer({ size: N * N * 4, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  const counts = ctx.device.createBuffer({
+    size: N * N * 4,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
+  });
   const want = Array.from({ length: N }, () => new Array<number>(N).fill(0));
   for (const B of [1000, 37, 1]) {
     const z = randomArray(r, B * N), labels = Array.from({ length: B }, () => r.int(N));
@@ -22,7 +25,10 @@ Deno.test("predictions and the confusion matrix accumulated over batches match t
     const m = confusionRef(z, labels, B, N);
     for (let i = 0; i < N; i++) for (let j = 0; j < N; j++) want[i][j] += m[i][j];
   }
-  const st = ctx.device.createBuffer({ size: N * N * 4, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+  const st = ctx.device.createBuffer({
+    size: N * N * 4,
+    usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+  });
   const enc = ctx.device.createCommandEncoder();
   enc.copyBufferToBuffer(counts, 0, st, 0, N * N * 4);
   ctx.device.queue.submit([enc.finish()]);
@@ -30,7 +36,9 @@ Deno.test("predictions and the confusion matrix accumulated over batches match t
   const got = new Uint32Array(st.getMappedRange().slice(0));
   for (let i = 0; i < N; i++) {
     for (let j = 0; j < N; j++) {
-      if (got[i * N + j] !== want[i][j]) throw new Error(`confusion[${i}][${j}] = ${got[i * N + j]}, want ${want[i][j]}`);
+      if (got[i * N + j] !== want[i][j]) {
+        throw new Error(`confusion[${i}][${j}] = ${got[i * N + j]}, want ${want[i][j]}`);
+      }
     }
   }
 });

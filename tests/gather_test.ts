@@ -1,4 +1,10 @@
-import { gatherBatch, gatherBatchRef, pixelNormal, uploadDataset, uploadUints } from "../src/ops/gather.ts";
+import {
+  gatherBatch,
+  gatherBatchRef,
+  pixelNormal,
+  uploadDataset,
+  uploadUints,
+} from "../src/ops/gather.ts";
 import { download, Tensor } from "../src/gpu/tensor.ts";
 import { runDispatches } from "../src/gpu/program.ts";
 import { StepParamsBuffer } from "../src/gpu/step_params.ts";
@@ -18,10 +24,18 @@ Deno.test("batch gather (by permutation, scaled to [0,1], with and without noise
     const x = Tensor.create(ctx, B, pixels, "x"), tl = Tensor.create(ctx, 1, B, "labels");
     const params = new StepParamsBuffer(ctx, 2);
     params.write(0, [{ step: 0, batchStart: 0 }, { step: 1, batchStart: start }]);
-    await runDispatches(ctx, [await gatherBatch(ctx, { data, perm: permStore, x, labels: tl, params, noise })], params.offset(1));
+    await runDispatches(ctx, [
+      await gatherBatch(ctx, { data, perm: permStore, x, labels: tl, params, noise }),
+    ], params.offset(1));
     const ref = gatherBatchRef(images, pixels, perm, start, B, noise);
     // float32 Box-Muller vs float64: differences of ~1e-4 of the 0..255 scale
-    assertClose(`gather B=${B} start=${start} sigma=${sigma}`, await download(ctx, x), ref, sigma > 0 ? 2e-4 : 1e-7, [B, pixels]);
+    assertClose(
+      `gather B=${B} start=${start} sigma=${sigma}`,
+      await download(ctx, x),
+      ref,
+      sigma > 0 ? 2e-4 : 1e-7,
+      [B, pixels],
+    );
     const wantLabels = Array.from({ length: B }, (_, i) => labels[perm[start + i]]);
     assertClose(`gathered labels B=${B}`, await download(ctx, tl), wantLabels, 0);
   }

@@ -1,4 +1,9 @@
-import { maxPool2BackwardRef, maxPool2Ref, maxPoolBackward, maxPoolForward } from "../src/ops/maxpool.ts";
+import {
+  maxPool2BackwardRef,
+  maxPool2Ref,
+  maxPoolBackward,
+  maxPoolForward,
+} from "../src/ops/maxpool.ts";
 import { reluBackward, reluBackwardRef, reluForward, reluRef } from "../src/ops/relu.ts";
 import { packNHWC, unpackNHWC } from "../src/ops/conv2d.ts";
 import { download, pad4, Tensor, upload } from "../src/gpu/tensor.ts";
@@ -15,8 +20,10 @@ Deno.test("standalone max-pool forward (with codes) and gather backward match th
     const r = rng(++salt);
     const CP = pad4(C), PH = Math.floor(H / 2), PW = Math.floor(W / 2);
     const x = f32(randomArray(r, B * H * W * C)), dy = f32(randomArray(r, B * PH * PW * C));
-    const tx = Tensor.create(ctx, B, H * W * CP, "x"), ty = Tensor.create(ctx, B, PH * PW * CP, "y");
-    const tc = Tensor.create(ctx, B, PH * PW * CP, "code"), tdy = Tensor.create(ctx, B, PH * PW * CP, "dy");
+    const tx = Tensor.create(ctx, B, H * W * CP, "x"),
+      ty = Tensor.create(ctx, B, PH * PW * CP, "y");
+    const tc = Tensor.create(ctx, B, PH * PW * CP, "code"),
+      tdy = Tensor.create(ctx, B, PH * PW * CP, "dy");
     const tdx = Tensor.create(ctx, B, H * W * CP, "dx");
     upload(ctx, tx, packNHWC(x, B, H, W, C, CP));
     upload(ctx, tdy, packNHWC(dy, B, PH, PW, C, CP));
@@ -27,10 +34,25 @@ Deno.test("standalone max-pool forward (with codes) and gather backward match th
     ]);
     const ref = maxPool2Ref(x, B, H, W, C);
     const tag = `B=${B} H=${H} W=${W} C=${C}`;
-    assertClose(`maxpool forward ${tag}`, unpackNHWC(await download(ctx, ty), B, PH, PW, C, CP), ref.y, 0);
-    assertClose(`maxpool codes ${tag}`, unpackNHWC(await download(ctx, tc), B, PH, PW, C, CP), ref.code, 0);
+    assertClose(
+      `maxpool forward ${tag}`,
+      unpackNHWC(await download(ctx, ty), B, PH, PW, C, CP),
+      ref.y,
+      0,
+    );
+    assertClose(
+      `maxpool codes ${tag}`,
+      unpackNHWC(await download(ctx, tc), B, PH, PW, C, CP),
+      ref.code,
+      0,
+    );
     const dxRef = maxPool2BackwardRef(dy, ref.code, B, H, W, C);
-    assertClose(`maxpool backward ${tag}`, unpackNHWC(await download(ctx, tdx), B, H, W, C, CP), dxRef, 0);
+    assertClose(
+      `maxpool backward ${tag}`,
+      unpackNHWC(await download(ctx, tdx), B, H, W, C, CP),
+      dxRef,
+      0,
+    );
   }
 });
 
@@ -40,7 +62,12 @@ Deno.test("max-pool reference gradient agrees with finite differences", () => {
   const x = randomArray(r, B * H * W * C), g = randomArray(r, B * 2 * 2 * C);
   const loss = () => maxPool2Ref(x, B, H, W, C).y.reduce((s, v, i) => s + v * g[i], 0);
   const ref = maxPool2BackwardRef(g, maxPool2Ref(x, B, H, W, C).code, B, H, W, C);
-  assertClose("pool dX vs finite differences", numericGrad(loss, x, Array.from({ length: x.length }, (_, i) => i)), ref, 1e-6);
+  assertClose(
+    "pool dX vs finite differences",
+    numericGrad(loss, x, Array.from({ length: x.length }, (_, i) => i)),
+    ref,
+    1e-6,
+  );
 });
 
 Deno.test("standalone ReLU forward and backward match the reference", async () => {
@@ -52,9 +79,17 @@ Deno.test("standalone ReLU forward and backward match the reference", async () =
     const tdy = Tensor.create(ctx, rows, cols, "dy"), tdx = Tensor.create(ctx, rows, cols, "dx");
     upload(ctx, tx, x);
     upload(ctx, tdy, dy);
-    await runDispatches(ctx, [await reluForward(ctx, { x: tx, y: ty }), await reluBackward(ctx, { dy: tdy, y: ty, dx: tdx })]);
+    await runDispatches(ctx, [
+      await reluForward(ctx, { x: tx, y: ty }),
+      await reluBackward(ctx, { dy: tdy, y: ty, dx: tdx }),
+    ]);
     const y = reluRef(x);
     assertClose(`relu forward ${rows}x${cols}`, await download(ctx, ty), y, 0);
-    assertClose(`relu backward ${rows}x${cols}`, await download(ctx, tdx), reluBackwardRef(dy, y), 0);
+    assertClose(
+      `relu backward ${rows}x${cols}`,
+      await download(ctx, tdx),
+      reluBackwardRef(dy, y),
+      0,
+    );
   }
 });

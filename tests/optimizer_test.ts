@@ -1,5 +1,10 @@
-import { type OptimizerConfig, optimizerRef, optimizerStepValues, optimizerUpdate } from "../src/ops/optimizer.ts";
-import { downloadPadded, TexelStore, Tensor, uploadPadded } from "../src/gpu/tensor.ts";
+import {
+  type OptimizerConfig,
+  optimizerRef,
+  optimizerStepValues,
+  optimizerUpdate,
+} from "../src/ops/optimizer.ts";
+import { downloadPadded, Tensor, TexelStore, uploadPadded } from "../src/gpu/tensor.ts";
 import { runDispatches } from "../src/gpu/program.ts";
 import { StepParamsBuffer } from "../src/gpu/step_params.ts";
 import { assertClose, gpu, randomArray, rng } from "./helpers.ts";
@@ -27,15 +32,36 @@ Deno.test("optimizer updates (Adam, AdamW, SGD momentum) match the reference ove
       const pf = Float64Array.from(Float32Array.from(p));
       const steps = 3;
       const params = new StepParamsBuffer(ctx, steps);
-      params.write(0, Array.from({ length: steps }, (_, i) => ({ step: i, batchStart: 0, ...optimizerStepValues(cfg, i + 1) })));
-      const d = await optimizerUpdate(ctx, { config: cfg, texels, params: P, grads: G, state: S, paramsOut: P2, stateOut: S2, step: params });
+      params.write(
+        0,
+        Array.from(
+          { length: steps },
+          (_, i) => ({ step: i, batchStart: 0, ...optimizerStepValues(cfg, i + 1) }),
+        ),
+      );
+      const d = await optimizerUpdate(ctx, {
+        config: cfg,
+        texels,
+        params: P,
+        grads: G,
+        state: S,
+        paramsOut: P2,
+        stateOut: S2,
+        step: params,
+      });
       for (let t = 1; t <= steps; t++) {
         const g = randomArray(r, n);
         uploadPadded(ctx, view(G, texels), Float32Array.from(g));
         await runDispatches(ctx, [d], params.offset(t - 1));
         const enc = ctx.device.createCommandEncoder();
-        enc.copyTextureToTexture({ texture: P2.texture }, { texture: P.texture }, [2048, P.texture.height]);
-        enc.copyTextureToTexture({ texture: S2.texture }, { texture: S.texture }, [2048, S.texture.height]);
+        enc.copyTextureToTexture({ texture: P2.texture }, { texture: P.texture }, [
+          2048,
+          P.texture.height,
+        ]);
+        enc.copyTextureToTexture({ texture: S2.texture }, { texture: S.texture }, [
+          2048,
+          S.texture.height,
+        ]);
         ctx.device.queue.submit([enc.finish()]);
         optimizerRef(cfg, pf, Float32Array.from(g), m, v, t);
       }

@@ -1,11 +1,22 @@
-import { softmaxCrossEntropy, softmaxCrossEntropyRef, softmaxForward } from "../src/ops/softmax_xent.ts";
+import {
+  softmaxCrossEntropy,
+  softmaxCrossEntropyRef,
+  softmaxForward,
+} from "../src/ops/softmax_xent.ts";
 import { download, Tensor, upload } from "../src/gpu/tensor.ts";
 import { runDispatches } from "../src/gpu/program.ts";
 import { StepParamsBuffer } from "../src/gpu/step_params.ts";
 import { assertClose, gpu, numericGrad, randomArray, rng } from "./helpers.ts";
 
-async function readF32(ctx: Awaited<ReturnType<typeof gpu>>, buf: GPUBuffer, n: number): Promise<Float32Array> {
-  const st = ctx.device.createBuffer({ size: n * 4, usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ });
+async function readF32(
+  ctx: Awaited<ReturnType<typeof gpu>>,
+  buf: GPUBuffer,
+  n: number,
+): Promise<Float32Array> {
+  const st = ctx.device.createBuffer({
+    size: n * 4,
+    usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+  });
   const enc = ctx.device.createCommandEncoder();
   enc.copyBufferToBuffer(buf, 0, st, 0, n * 4);
   ctx.device.queue.submit([enc.finish()]);
@@ -27,10 +38,20 @@ Deno.test("softmax cross-entropy (loss, mean loss at the step slot, dZ) and soft
     const tp = Tensor.create(ctx, B, N, "probs");
     upload(ctx, tz, z);
     upload(ctx, tl, labels);
-    const log = ctx.device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+    const log = ctx.device.createBuffer({
+      size: 64,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
     const params = new StepParamsBuffer(ctx, 4);
     params.write(0, [0, 1, 2, 3].map((s) => ({ step: s, batchStart: 0 })));
-    const d = await softmaxCrossEntropy(ctx, { logits: tz, labels: tl, dz: tdz, losses: tloss, lossLog: log, params });
+    const d = await softmaxCrossEntropy(ctx, {
+      logits: tz,
+      labels: tl,
+      dz: tdz,
+      losses: tloss,
+      lossLog: log,
+      params,
+    });
     await runDispatches(ctx, [d], params.offset(3)); // slot 3 says step 3
     await runDispatches(ctx, [await softmaxForward(ctx, { logits: tz, probs: tp })]);
     const ref = softmaxCrossEntropyRef(z, labels, B, N);
@@ -50,5 +71,10 @@ Deno.test("cross-entropy reference gradient agrees with finite differences", () 
   const z = randomArray(r, B * N, -3, 3), labels = [1, 4, 0];
   const ref = softmaxCrossEntropyRef(z, labels, B, N);
   const idx = Array.from({ length: B * N }, (_, i) => i);
-  assertClose("dZ vs finite differences", numericGrad(() => softmaxCrossEntropyRef(z, labels, B, N).mean, z, idx), ref.dz, 1e-6);
+  assertClose(
+    "dZ vs finite differences",
+    numericGrad(() => softmaxCrossEntropyRef(z, labels, B, N).mean, z, idx),
+    ref.dz,
+    1e-6,
+  );
 });

@@ -20,6 +20,8 @@ export interface StepValues {
   lr?: number;
   bias1?: number;
   bias2?: number;
+  /** Rows of the batch that are real samples (evaluation's last chunk). */
+  valid?: number;
 }
 
 /** A uniform buffer of `slots` StepParams. */
@@ -60,6 +62,7 @@ export class StepParamsBuffer {
       f[2] = v.lr ?? 0;
       f[3] = v.bias1 ?? 1;
       f[4] = v.bias2 ?? 1;
+      u[5] = v.valid ?? 0xffffffff;
     }
     this.#ctx.device.queue.writeBuffer(this.buffer, first * STEP_SLOT_BYTES, data);
   }

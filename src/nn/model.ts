@@ -36,9 +36,16 @@ export interface ForwardProgram {
 
 function convShape(b: ConvBlock, batch: number): Conv2dShape {
   return {
-    batch, height: b.input.height, width: b.input.width, inChannels: b.input.channels,
-    inStored: b.input.stored, outChannels: b.outChannels, kernel: b.kernel, padding: b.padding,
-    relu: b.relu, pool: b.pool,
+    batch,
+    height: b.input.height,
+    width: b.input.width,
+    inChannels: b.input.channels,
+    inStored: b.input.stored,
+    outChannels: b.outChannels,
+    kernel: b.kernel,
+    padding: b.padding,
+    relu: b.relu,
+    pool: b.pool,
   };
 }
 
@@ -86,7 +93,9 @@ export class Model {
   async forward(batch: number, input?: Tensor): Promise<ForwardProgram> {
     const ctx = this.ctx;
     const x0 = input ?? Tensor.create(ctx, batch, this.inputFloats, "input");
-    if (x0.rows !== batch || x0.cols !== this.inputFloats) throw new Error("forward: input tensor has the wrong shape");
+    if (x0.rows !== batch || x0.cols !== this.inputFloats) {
+      throw new Error("forward: input tensor has the wrong shape");
+    }
     const dispatches: Dispatch[] = [], outputs: Tensor[] = [], codes: (Tensor | null)[] = [];
     let x = x0;
     for (const b of this.plan.blocks) {
@@ -95,20 +104,37 @@ export class Model {
       switch (b.kind) {
         case "conv": {
           if (b.pool) code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} pool codes`);
-          dispatches.push(await conv2dForward(ctx, {
-            shape: convShape(b, batch), x, w: this.arena.value(`${b.name}.weight`), b: this.arena.value(`${b.name}.bias`),
-            y, code: code ?? undefined,
-          }));
+          dispatches.push(
+            await conv2dForward(ctx, {
+              shape: convShape(b, batch),
+              x,
+              w: this.arena.value(`${b.name}.weight`),
+              b: this.arena.value(`${b.name}.bias`),
+              y,
+              code: code ?? undefined,
+            }),
+          );
           break;
         }
         case "dense":
-          dispatches.push(await denseForward(ctx, {
-            x, w: this.arena.value(`${b.name}.weight`), b: this.arena.value(`${b.name}.bias`), y, relu: b.relu,
-          }));
+          dispatches.push(
+            await denseForward(ctx, {
+              x,
+              w: this.arena.value(`${b.name}.weight`),
+              b: this.arena.value(`${b.name}.bias`),
+              y,
+              relu: b.relu,
+            }),
+          );
           break;
         case "pool": {
           code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} codes`);
-          const shape = { batch, height: b.input.height, width: b.input.width, stored: b.input.stored };
+          const shape = {
+            batch,
+            height: b.input.height,
+            width: b.input.width,
+            stored: b.input.stored,
+          };
           dispatches.push(await maxPoolForward(ctx, { shape, x, y, code }));
           break;
         }
@@ -133,6 +159,9 @@ export class Model {
     let g = dlogits;
     for (let i = blocks.length - 1; i >= 0; i--) {
       const b: Block = blocks[i];
+      // g was already masked by the consumer (a ReLU block's output is a ReLU output), and
+      // masking by (output > 0) equals masking by (input > 0): g is the input gradient too
+      if (b.kind === "relu") continue;
       const x = i === 0 ? fwd.input : fwd.outputs[i - 1];
       const producer = i > 0 ? blocks[i - 1] : null;
       const maskInput = producer?.outputIsRelu ?? false;
@@ -140,10 +169,24 @@ export class Model {
       switch (b.kind) {
         case "dense": {
           const w = this.arena.value(`${b.name}.weight`);
-          dispatches.push(await denseBackwardWeight(ctx, {
-            dz: g, x, dw: this.arena.grad(`${b.name}.weight`), db: this.arena.grad(`${b.name}.bias`),
-          }));
-          if (dx) dispatches.push(await denseBackwardInput(ctx, { dz: g, w, dx, reluMaskFrom: maskInput ? x : undefined }));
+          dispatches.push(
+            await denseBackwardWeight(ctx, {
+              dz: g,
+              x,
+              dw: this.arena.grad(`${b.name}.weight`),
+              db: this.arena.grad(`${b.name}.bias`),
+            }),
+          );
+          if (dx) {
+            dispatches.push(
+              await denseBackwardInput(ctx, {
+                dz: g,
+                w,
+                dx,
+                reluMaskFrom: maskInput ? x : undefined,
+              }),
+            );
+          }
           break;
         }
         case "conv": {
@@ -151,35 +194,51 @@ export class Model {
           const shape = { ...convShape(b, B), relu: b.pool && b.relu };
           const aux = fwd.codes[i] ?? undefined;
           const chunks = weightGradChunks(shape);
-          const partial = chunks > 1 ? Tensor.create(ctx, chunks, partialCols(shape), `${b.name} partial dW`) : undefined;
-          dispatches.push(...await conv2dBackwardWeight(ctx, {
-            shape, grad: g, x, aux, dw: this.arena.grad(`${b.name}.weight`), db: this.arena.grad(`${b.name}.bias`),
-            chunks, partial,
-          }));
+          const partial = chunks > 1
+            ? Tensor.create(ctx, chunks, partialCols(shape), `${b.name} partial dW`)
+            : undefined;
+          dispatches.push(
+            ...await conv2dBackwardWeight(ctx, {
+              shape,
+              grad: g,
+              x,
+              aux,
+              dw: this.arena.grad(`${b.name}.weight`),
+              db: this.arena.grad(`${b.name}.bias`),
+              chunks,
+              partial,
+            }),
+          );
           if (dx) {
-            dispatches.push(await conv2dBackwardInput(ctx, {
-              shape, grad: g, w: this.arena.value(`${b.name}.weight`), aux, dx, maskFrom: maskInput ? x : undefined,
-            }));
+            dispatches.push(
+              await conv2dBackwardInput(ctx, {
+                shape,
+                grad: g,
+                w: this.arena.value(`${b.name}.weight`),
+                aux,
+                dx,
+                maskFrom: maskInput ? x : undefined,
+              }),
+            );
           }
           break;
         }
         case "pool": {
           if (!dx) break;
-          const shape = { batch: B, height: b.input.height, width: b.input.width, stored: b.input.stored };
+          const shape = {
+            batch: B,
+            height: b.input.height,
+            width: b.input.width,
+            stored: b.input.stored,
+          };
           const target = maskInput ? Tensor.create(ctx, B, x.cols, `${b.name} unmasked grad`) : dx;
-          dispatches.push(await maxPoolBackward(ctx, { shape, dy: g, code: fwd.codes[i]!, dx: target }));
+          dispatches.push(
+            await maxPoolBackward(ctx, { shape, dy: g, code: fwd.codes[i]!, dx: target }),
+          );
           if (maskInput) dispatches.push(await reluBackward(ctx, { dy: target, y: x, dx }));
           break;
         }
-        case "relu":
-          // g is already masked by the consumer; the same values are the input gradient
-          if (dx) {
-            g = g;
-            fwd.outputs[i - 1]; // input of this block
-          }
-          break;
       }
-      if (b.kind === "relu") continue;
       if (dx) g = dx;
     }
     return dispatches;

@@ -7,7 +7,7 @@
  * @module
  */
 import type { GpuContext } from "../gpu/context.ts";
-import { downloadPadded, pad4, TexelStore, Tensor, uploadPadded } from "../gpu/tensor.ts";
+import { downloadPadded, pad4, Tensor, TexelStore, uploadPadded } from "../gpu/tensor.ts";
 import { weightFromTorch, weightToTorch } from "../ops/conv2d.ts";
 import { Rng } from "../util/rng.ts";
 import type { Block, ConvBlock, DenseBlock, Plan } from "./plan.ts";
@@ -38,17 +38,39 @@ export function paramLayout(plan: Plan): { params: ParamInfo[]; texels: number }
     if (b.kind === "conv") {
       const ci = b.input.channels, co = b.outChannels, k = b.kernel;
       add({
-        name: `${b.name}.weight`, block: b.name, rows: k * k * b.input.stored, cols: co,
-        torchShape: [co, ci, k, k], fanSum: (ci + co) * k * k,
+        name: `${b.name}.weight`,
+        block: b.name,
+        rows: k * k * b.input.stored,
+        cols: co,
+        torchShape: [co, ci, k, k],
+        fanSum: (ci + co) * k * k,
       });
-      add({ name: `${b.name}.bias`, block: b.name, rows: 1, cols: co, torchShape: [co], fanSum: 0 });
+      add({
+        name: `${b.name}.bias`,
+        block: b.name,
+        rows: 1,
+        cols: co,
+        torchShape: [co],
+        fanSum: 0,
+      });
     } else if (b.kind === "dense") {
       const inLogical = logicalFeatures(b);
       add({
-        name: `${b.name}.weight`, block: b.name, rows: b.units, cols: b.input.features,
-        torchShape: [b.units, inLogical], fanSum: inLogical + b.units,
+        name: `${b.name}.weight`,
+        block: b.name,
+        rows: b.units,
+        cols: b.input.features,
+        torchShape: [b.units, inLogical],
+        fanSum: inLogical + b.units,
       });
-      add({ name: `${b.name}.bias`, block: b.name, rows: 1, cols: b.units, torchShape: [b.units], fanSum: 0 });
+      add({
+        name: `${b.name}.bias`,
+        block: b.name,
+        rows: 1,
+        cols: b.units,
+        torchShape: [b.units],
+        fanSum: 0,
+      });
     }
   }
   return { params, texels: Math.max(texels, 1) };
@@ -60,12 +82,22 @@ function logicalFeatures(b: DenseBlock): number {
 }
 
 /** PyTorch-layout values -> internal padded rows (rows * pad4(cols)). */
-export function toInternal(p: ParamInfo, block: Block, torch: ArrayLike<number>): Float32Array<ArrayBuffer> {
+export function toInternal(
+  p: ParamInfo,
+  block: Block,
+  torch: ArrayLike<number>,
+): Float32Array<ArrayBuffer> {
   const pitch = pad4(p.cols);
   const out = new Float32Array(p.rows * pitch);
   let rowsMajor: ArrayLike<number> = torch;
   if (p.name.endsWith(".weight") && block.kind === "conv") {
-    rowsMajor = weightFromTorch(torch, block.outChannels, block.input.channels, block.kernel, block.input.stored);
+    rowsMajor = weightFromTorch(
+      torch,
+      block.outChannels,
+      block.input.channels,
+      block.kernel,
+      block.input.stored,
+    );
   } else if (p.name.endsWith(".weight") && block.kind === "dense" && block.input.fromMap) {
     rowsMajor = denseFromTorch(torch, block);
   }
@@ -83,9 +115,17 @@ export function toTorch(p: ParamInfo, block: Block, padded: ArrayLike<number>): 
     for (let c = 0; c < p.cols; c++) rows[r * p.cols + c] = padded[r * pitch + c];
   }
   if (p.name.endsWith(".weight") && block.kind === "conv") {
-    return weightToTorch(rows, block.outChannels, block.input.channels, block.kernel, block.input.stored);
+    return weightToTorch(
+      rows,
+      block.outChannels,
+      block.input.channels,
+      block.kernel,
+      block.input.stored,
+    );
   }
-  if (p.name.endsWith(".weight") && block.kind === "dense" && block.input.fromMap) return denseToTorch(rows, block);
+  if (p.name.endsWith(".weight") && block.kind === "dense" && block.input.fromMap) {
+    return denseToTorch(rows, block);
+  }
   return rows;
 }
 
@@ -95,7 +135,9 @@ function featureMap(block: DenseBlock): Int32Array {
   const map = new Int32Array(m.height * m.width * m.channels); // torch index -> internal index
   for (let c = 0; c < m.channels; c++) {
     for (let y = 0; y < m.height; y++) {
-      for (let x = 0; x < m.width; x++) map[(c * m.height + y) * m.width + x] = (y * m.width + x) * m.stored + c;
+      for (let x = 0; x < m.width; x++) {
+        map[(c * m.height + y) * m.width + x] = (y * m.width + x) * m.stored + c;
+      }
     }
   }
   return map;
@@ -104,19 +146,26 @@ function featureMap(block: DenseBlock): Int32Array {
 function denseFromTorch(torch: ArrayLike<number>, b: DenseBlock): Float32Array {
   const map = featureMap(b), K = b.input.features, L = map.length;
   const out = new Float32Array(b.units * K); // pad features stay 0
-  for (let n = 0; n < b.units; n++) for (let j = 0; j < L; j++) out[n * K + map[j]] = torch[n * L + j];
+  for (let n = 0; n < b.units; n++) {
+    for (let j = 0; j < L; j++) out[n * K + map[j]] = torch[n * L + j];
+  }
   return out;
 }
 
 function denseToTorch(rows: Float32Array, b: DenseBlock): Float32Array {
   const map = featureMap(b), K = b.input.features, L = map.length;
   const out = new Float32Array(b.units * L);
-  for (let n = 0; n < b.units; n++) for (let j = 0; j < L; j++) out[n * L + j] = rows[n * K + map[j]];
+  for (let n = 0; n < b.units; n++) {
+    for (let j = 0; j < L; j++) out[n * L + j] = rows[n * K + map[j]];
+  }
   return out;
 }
 
 /** Glorot-uniform weights and zero biases in PyTorch layout, in parameter order. */
-export function initTorchValues(params: readonly ParamInfo[], seed: number): Map<string, Float32Array> {
+export function initTorchValues(
+  params: readonly ParamInfo[],
+  seed: number,
+): Map<string, Float32Array> {
   const rng = new Rng(seed);
   const out = new Map<string, Float32Array>();
   for (const p of params) {
@@ -189,15 +238,26 @@ export class ParamArena {
       const v = values.get(p.name);
       const n = p.torchShape.reduce((a, b) => a * b, 1);
       if (!v) throw new Error(`missing parameter '${p.name}'`);
-      if (v.length !== n) throw new Error(`parameter '${p.name}' has ${v.length} values, expected ${n} (${p.torchShape.join("x")})`);
+      if (v.length !== n) {
+        throw new Error(
+          `parameter '${p.name}' has ${v.length} values, expected ${n} (${p.torchShape.join("x")})`,
+        );
+      }
       const block = plan.blocks.find((b) => b.name === p.block)!;
-      uploadPadded(this.#ctx, new Tensor(this.values, p.base, p.rows, p.cols, p.name), toInternal(p, block, v));
+      uploadPadded(
+        this.#ctx,
+        new Tensor(this.values, p.base, p.rows, p.cols, p.name),
+        toInternal(p, block, v),
+      );
     }
   }
 
   /** Reads all parameters back in PyTorch layout. */
   async getTorch(plan: Plan): Promise<Map<string, Float32Array>> {
-    const all = await downloadPadded(this.#ctx, new Tensor(this.values, 0, 1, this.texels * 4, "params"));
+    const all = await downloadPadded(
+      this.#ctx,
+      new Tensor(this.values, 0, 1, this.texels * 4, "params"),
+    );
     const out = new Map<string, Float32Array>();
     for (const p of this.params) {
       const block = plan.blocks.find((b) => b.name === p.block)!;
@@ -207,10 +267,33 @@ export class ParamArena {
     return out;
   }
 
+  /** Reads all gradients back in PyTorch layout. */
+  async getGradTorch(plan: Plan): Promise<Map<string, Float32Array>> {
+    const all = await downloadPadded(
+      this.#ctx,
+      new Tensor(this.grads, 0, 1, this.texels * 4, "grads"),
+    );
+    const out = new Map<string, Float32Array>();
+    for (const p of this.params) {
+      const block = plan.blocks.find((b) => b.name === p.block)!;
+      out.set(
+        p.name,
+        toTorch(p, block, all.subarray(p.base * 4, p.base * 4 + p.rows * pad4(p.cols))),
+      );
+    }
+    return out;
+  }
+
   /** Raw arena contents (parameters, then state) for checkpoints and resume. */
   async getRaw(): Promise<{ values: Float32Array; state: Float32Array }> {
-    const values = await downloadPadded(this.#ctx, new Tensor(this.values, 0, 1, this.texels * 4, "params"));
-    const state = await downloadPadded(this.#ctx, new Tensor(this.state, 0, 1, this.texels * 8, "state"));
+    const values = await downloadPadded(
+      this.#ctx,
+      new Tensor(this.values, 0, 1, this.texels * 4, "params"),
+    );
+    const state = await downloadPadded(
+      this.#ctx,
+      new Tensor(this.state, 0, 1, this.texels * 8, "state"),
+    );
     return { values, state };
   }
 
@@ -224,7 +307,9 @@ export class ParamArena {
   }
 
   destroy(): void {
-    for (const s of [this.values, this.grads, this.state, this.valuesNext, this.stateNext]) s.destroy();
+    for (const s of [this.values, this.grads, this.state, this.valuesNext, this.stateNext]) {
+      s.destroy();
+    }
   }
 }
 

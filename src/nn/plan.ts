@@ -94,13 +94,19 @@ export class ModelSpecError extends Error {
 export function planModel(spec: ModelSpec): Plan {
   const { height, width, channels } = spec.input;
   for (const [k, v] of Object.entries({ height, width, channels })) {
-    if (!Number.isInteger(v) || v < 1) throw new ModelSpecError(`${spec.name}: input ${k} must be a positive integer`);
+    if (!Number.isInteger(v) || v < 1) {
+      throw new ModelSpecError(`${spec.name}: input ${k} must be a positive integer`);
+    }
   }
   if (channels !== 1) {
-    throw new ModelSpecError(`${spec.name}: only single-channel inputs are supported (got ${channels} channels)`);
+    throw new ModelSpecError(
+      `${spec.name}: only single-channel inputs are supported (got ${channels} channels)`,
+    );
   }
   if ((height * width) % 4 !== 0) {
-    throw new ModelSpecError(`${spec.name}: input height*width must be a multiple of 4 (got ${height}x${width})`);
+    throw new ModelSpecError(
+      `${spec.name}: input height*width must be a multiple of 4 (got ${height}x${width})`,
+    );
   }
   const input: MapShape = { kind: "map", height, width, channels: 1, stored: 1 };
   let shape: ActShape = input;
@@ -113,15 +119,24 @@ export function planModel(spec: ModelSpec): Plan {
     const next = (k: number) => layers[i + k]?.kind;
     switch (l.kind) {
       case "conv2d": {
-        if (shape.kind !== "map") throw new ModelSpecError(`${where(i)}: needs a feature map, got a vector`);
+        if (shape.kind !== "map") {
+          throw new ModelSpecError(`${where(i)}: needs a feature map, got a vector`);
+        }
         for (const [k, v] of Object.entries({ outChannels: l.outChannels, kernel: l.kernel })) {
-          if (!Number.isInteger(v) || v < 1) throw new ModelSpecError(`${where(i)}: ${k} must be a positive integer`);
+          if (!Number.isInteger(v) || v < 1) {
+            throw new ModelSpecError(`${where(i)}: ${k} must be a positive integer`);
+          }
         }
         if (!Number.isInteger(l.padding) || l.padding < 0 || l.padding >= l.kernel) {
           throw new ModelSpecError(`${where(i)}: padding must be in [0, kernel)`);
         }
-        const ho = shape.height + 2 * l.padding - l.kernel + 1, wo = shape.width + 2 * l.padding - l.kernel + 1;
-        if (ho < 1 || wo < 1) throw new ModelSpecError(`${where(i)}: kernel ${l.kernel} does not fit ${shape.height}x${shape.width}`);
+        const ho = shape.height + 2 * l.padding - l.kernel + 1,
+          wo = shape.width + 2 * l.padding - l.kernel + 1;
+        if (ho < 1 || wo < 1) {
+          throw new ModelSpecError(
+            `${where(i)}: kernel ${l.kernel} does not fit ${shape.height}x${shape.width}`,
+          );
+        }
         let relu = false, pool = false, used = 0;
         if (next(1) === "relu") {
           relu = true;
@@ -138,7 +153,9 @@ export function planModel(spec: ModelSpec): Plan {
             used = 2;
           }
         }
-        if (pool && (ho < 2 || wo < 2)) throw new ModelSpecError(`${where(i)}: output ${ho}x${wo} is too small to pool`);
+        if (pool && (ho < 2 || wo < 2)) {
+          throw new ModelSpecError(`${where(i)}: output ${ho}x${wo} is too small to pool`);
+        }
         const out: MapShape = {
           kind: "map",
           height: pool ? Math.floor(ho / 2) : ho,
@@ -147,49 +164,97 @@ export function planModel(spec: ModelSpec): Plan {
           stored: pad4(l.outChannels),
         };
         blocks.push({
-          kind: "conv", name: `conv${++convs}`, input: shape, output: out, outChannels: l.outChannels,
-          kernel: l.kernel, padding: l.padding, relu, pool, outputIsRelu: relu && !pool,
+          kind: "conv",
+          name: `conv${++convs}`,
+          input: shape,
+          output: out,
+          outChannels: l.outChannels,
+          kernel: l.kernel,
+          padding: l.padding,
+          relu,
+          pool,
+          outputIsRelu: relu && !pool,
         });
         shape = out;
         i += used;
         break;
       }
       case "dense": {
-        if (shape.kind !== "vec") throw new ModelSpecError(`${where(i)}: needs a vector; add flatten() before it`);
-        if (!Number.isInteger(l.units) || l.units < 1) throw new ModelSpecError(`${where(i)}: units must be a positive integer`);
+        if (shape.kind !== "vec") {
+          throw new ModelSpecError(`${where(i)}: needs a vector; add flatten() before it`);
+        }
+        if (!Number.isInteger(l.units) || l.units < 1) {
+          throw new ModelSpecError(`${where(i)}: units must be a positive integer`);
+        }
         const relu = next(1) === "relu";
         const out: VecShape = { kind: "vec", features: l.units };
-        blocks.push({ kind: "dense", name: `fc${++fcs}`, input: shape, output: out, units: l.units, relu, outputIsRelu: relu });
+        blocks.push({
+          kind: "dense",
+          name: `fc${++fcs}`,
+          input: shape,
+          output: out,
+          units: l.units,
+          relu,
+          outputIsRelu: relu,
+        });
         shape = out;
         if (relu) i++;
         break;
       }
       case "maxpool2d": {
         if (shape.kind !== "map") throw new ModelSpecError(`${where(i)}: needs a feature map`);
-        if (shape.stored === 1) throw new ModelSpecError(`${where(i)}: pooling raw input images is not supported`);
-        if (shape.height < 2 || shape.width < 2) throw new ModelSpecError(`${where(i)}: map too small to pool`);
-        const out: MapShape = { ...shape, height: Math.floor(shape.height / 2), width: Math.floor(shape.width / 2) };
-        blocks.push({ kind: "pool", name: `pool${++pools}`, input: shape, output: out, outputIsRelu: false });
+        if (shape.stored === 1) {
+          throw new ModelSpecError(`${where(i)}: pooling raw input images is not supported`);
+        }
+        if (shape.height < 2 || shape.width < 2) {
+          throw new ModelSpecError(`${where(i)}: map too small to pool`);
+        }
+        const out: MapShape = {
+          ...shape,
+          height: Math.floor(shape.height / 2),
+          width: Math.floor(shape.width / 2),
+        };
+        blocks.push({
+          kind: "pool",
+          name: `pool${++pools}`,
+          input: shape,
+          output: out,
+          outputIsRelu: false,
+        });
         shape = out;
         break;
       }
       case "relu": {
-        if (shape === input) throw new ModelSpecError(`${where(i)}: ReLU on raw input images is not supported`);
-        blocks.push({ kind: "relu", name: `relu${++relus}`, input: shape, output: shape, outputIsRelu: true });
+        if (shape === input) {
+          throw new ModelSpecError(`${where(i)}: ReLU on raw input images is not supported`);
+        }
+        blocks.push({
+          kind: "relu",
+          name: `relu${++relus}`,
+          input: shape,
+          output: shape,
+          outputIsRelu: true,
+        });
         break;
       }
       case "flatten": {
-        if (shape.kind === "map") shape = { kind: "vec", features: rowFloats(shape), fromMap: shape };
+        if (shape.kind === "map") {
+          shape = { kind: "vec", features: rowFloats(shape), fromMap: shape };
+        }
         break;
       }
       default:
-        throw new ModelSpecError(`${spec.name}: unknown layer kind '${(l as { kind: string }).kind}'`);
+        throw new ModelSpecError(
+          `${spec.name}: unknown layer kind '${(l as { kind: string }).kind}'`,
+        );
     }
   }
   const last = blocks[blocks.length - 1];
   if (!last || last.kind !== "dense") {
     throw new ModelSpecError(`${spec.name}: the last layer must be dense (the class logits)`);
   }
-  if (last.relu) throw new ModelSpecError(`${spec.name}: the logits layer must not be followed by ReLU`);
+  if (last.relu) {
+    throw new ModelSpecError(`${spec.name}: the logits layer must not be followed by ReLU`);
+  }
   return { input, blocks, classes: last.units };
 }

@@ -45,7 +45,11 @@ export interface ModelSpec {
 }
 
 /** `Conv2d(in, outChannels, kernel, padding=padding)`. */
-export function conv2d(outChannels: number, kernel: number, opts: { padding?: number } = {}): Conv2dLayer {
+export function conv2d(
+  outChannels: number,
+  kernel: number,
+  opts: { padding?: number } = {},
+): Conv2dLayer {
   return { kind: "conv2d", outChannels, kernel, padding: opts.padding ?? 0 };
 }
 
@@ -118,7 +122,9 @@ export function torchModuleSource(spec: ModelSpec): string {
   for (const l of spec.layers) {
     switch (l.kind) {
       case "conv2d":
-        lines.push(`nn.Conv2d(${c}, ${l.outChannels}, kernel_size=${l.kernel}, padding=${l.padding})`);
+        lines.push(
+          `nn.Conv2d(${c}, ${l.outChannels}, kernel_size=${l.kernel}, padding=${l.padding})`,
+        );
         h = h + 2 * l.padding - l.kernel + 1;
         w = w + 2 * l.padding - l.kernel + 1;
         c = l.outChannels;

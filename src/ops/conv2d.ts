@@ -75,33 +75,68 @@ export function convGeometry(s: Conv2dShape) {
 
 function validate(op: string, s: Conv2dShape): void {
   const ok = (v: number) => Number.isInteger(v) && v >= 1;
-  for (const k of ["batch", "height", "width", "inChannels", "inStored", "outChannels", "kernel"] as const) {
+  for (
+    const k of [
+      "batch",
+      "height",
+      "width",
+      "inChannels",
+      "inStored",
+      "outChannels",
+      "kernel",
+    ] as const
+  ) {
     if (!ok(s[k])) throw new Error(`${op}: ${k} must be a positive integer, got ${s[k]}`);
   }
-  if (!Number.isInteger(s.padding) || s.padding < 0) throw new Error(`${op}: bad padding ${s.padding}`);
+  if (!Number.isInteger(s.padding) || s.padding < 0) {
+    throw new Error(`${op}: bad padding ${s.padding}`);
+  }
   if (s.inStored !== 1 && s.inStored % 4 !== 0) {
     throw new Error(`${op}: stored input channels must be 1 or a multiple of 4, got ${s.inStored}`);
   }
   if (s.inStored < s.inChannels) throw new Error(`${op}: inStored < inChannels`);
-  if (s.padding >= s.kernel) throw new Error(`${op}: padding ${s.padding} must be smaller than the kernel ${s.kernel}`);
+  if (s.padding >= s.kernel) {
+    throw new Error(`${op}: padding ${s.padding} must be smaller than the kernel ${s.kernel}`);
+  }
   const g = convGeometry(s);
   if (g.ho < 1 || g.wo < 1) {
-    throw new Error(`${op}: kernel ${s.kernel} with padding ${s.padding} does not fit a ${s.height}x${s.width} input`);
+    throw new Error(
+      `${op}: kernel ${s.kernel} with padding ${s.padding} does not fit a ${s.height}x${s.width} input`,
+    );
   }
-  if (s.pool && (g.outH < 1 || g.outW < 1)) throw new Error(`${op}: output ${g.ho}x${g.wo} is too small to pool`);
+  if (s.pool && (g.outH < 1 || g.outW < 1)) {
+    throw new Error(`${op}: output ${g.ho}x${g.wo} is too small to pool`);
+  }
 }
 
 function constants(s: Conv2dShape, tile: Conv2dTile) {
   return {
-    B: s.batch, H: s.height, W: s.width, CI: s.inChannels, CIP: s.inStored, CO: s.outChannels,
-    KS: s.kernel, PAD: s.padding, RELU: s.relu, POOL: s.pool, YB: tile.yb, XB: tile.xb, CG: tile.cg,
+    B: s.batch,
+    H: s.height,
+    W: s.width,
+    CI: s.inChannels,
+    CIP: s.inStored,
+    CO: s.outChannels,
+    KS: s.kernel,
+    PAD: s.padding,
+    RELU: s.relu,
+    POOL: s.pool,
+    YB: tile.yb,
+    XB: tile.xb,
+    CG: tile.cg,
   };
 }
 
 const BINDINGS = ["read", "read", "read", "read", "write", "write"] as const;
 
 function kernel(ctx: GpuContext, entryPoint: string, c: Record<string, number | boolean>) {
-  return ctx.kernel({ shader: "conv2d.wgsl", source: SOURCE, entryPoint, bindings: BINDINGS, constants: c });
+  return ctx.kernel({
+    shader: "conv2d.wgsl",
+    source: SOURCE,
+    entryPoint,
+    bindings: BINDINGS,
+    constants: c,
+  });
 }
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
@@ -109,13 +144,23 @@ const ceil = (a: number, b: number) => Math.ceil(a / b);
 /** Y = pool(relu(conv(X) + b)); with pool, `code` receives the argmax codes. */
 export async function conv2dForward(
   ctx: GpuContext,
-  a: { shape: Conv2dShape; x: Tensor; w: Tensor; b: Tensor; y: Tensor; code?: Tensor; tile?: Conv2dTile },
+  a: {
+    shape: Conv2dShape;
+    x: Tensor;
+    w: Tensor;
+    b: Tensor;
+    y: Tensor;
+    code?: Tensor;
+    tile?: Conv2dTile;
+  },
 ): Promise<Dispatch> {
   const s = a.shape;
   validate("conv2dForward", s);
   const g = convGeometry(s);
   const t = a.tile ?? CONV_TILES.forward;
-  if (s.pool && (t.yb % 2 || t.xb % 2)) throw new Error("conv2dForward: pooling needs an even tile");
+  if (s.pool && (t.yb % 2 || t.xb % 2)) {
+    throw new Error("conv2dForward: pooling needs an even tile");
+  }
   expectShape("conv2dForward", "input", a.x, s.batch, g.inCols);
   expectShape("conv2dForward", "weight", a.w, g.weightRows, s.outChannels);
   expectShape("conv2dForward", "bias", a.b, 1, s.outChannels);
@@ -126,12 +171,23 @@ export async function conv2dForward(
   }
   expectDistinct("conv2dForward", [a.x, a.w, a.b], [a.y, ...(a.code ? [a.code] : [])]);
   const k = await kernel(ctx, "conv2d_forward", {
-    ...constants(s, t), T0_BASE: a.x.base, T1_BASE: a.w.base, T2_BASE: a.b.base,
-    OUT0_BASE: a.y.base, OUT1_BASE: a.code?.base ?? 0,
+    ...constants(s, t),
+    T0_BASE: a.x.base,
+    T1_BASE: a.w.base,
+    T2_BASE: a.b.base,
+    OUT0_BASE: a.y.base,
+    OUT1_BASE: a.code?.base ?? 0,
   });
   const rowsPer = s.pool ? t.yb / 2 : t.yb, colsPer = s.pool ? t.xb / 2 : t.xb;
   const lanes = s.batch * ceil(g.outH, rowsPer) * ceil(g.outW, colsPer) * ceil(g.cop / 4, t.cg);
-  return makeDispatch(ctx, k, [a.x, a.w, a.b, dummyStore(ctx, "read"), a.y, a.code ?? dummyStore(ctx, "write")], {
+  return makeDispatch(ctx, k, [
+    a.x,
+    a.w,
+    a.b,
+    dummyStore(ctx, "read"),
+    a.y,
+    a.code ?? dummyStore(ctx, "write"),
+  ], {
     lanes,
   });
 }
@@ -163,18 +219,29 @@ export async function conv2dBackwardInput(
   expectShape("conv2dBackwardInput", "weight", a.w, g.weightRows, s.outChannels);
   expectShape("conv2dBackwardInput", "dX", a.dx, s.batch, g.inCols);
   const needsAux = s.pool || s.relu;
-  if (needsAux && !a.aux) throw new Error("conv2dBackwardInput: needs the code map (pool) or output (ReLU)");
+  if (needsAux && !a.aux) {
+    throw new Error("conv2dBackwardInput: needs the code map (pool) or output (ReLU)");
+  }
   if (a.aux) expectShape("conv2dBackwardInput", "aux", a.aux, s.batch, g.outCols);
   if (a.maskFrom) expectShape("conv2dBackwardInput", "mask", a.maskFrom, s.batch, g.inCols);
   const reads = [a.grad, a.w, ...(a.aux ? [a.aux] : []), ...(a.maskFrom ? [a.maskFrom] : [])];
   expectDistinct("conv2dBackwardInput", reads, [a.dx]);
   const k = await kernel(ctx, "conv2d_backward_input", {
-    ...constants(s, t), MASK_INPUT: !!a.maskFrom, T0_BASE: a.grad.base, T1_BASE: a.w.base,
-    T2_BASE: a.aux?.base ?? 0, T3_BASE: a.maskFrom?.base ?? 0, OUT0_BASE: a.dx.base,
+    ...constants(s, t),
+    MASK_INPUT: !!a.maskFrom,
+    T0_BASE: a.grad.base,
+    T1_BASE: a.w.base,
+    T2_BASE: a.aux?.base ?? 0,
+    T3_BASE: a.maskFrom?.base ?? 0,
+    OUT0_BASE: a.dx.base,
   });
   const lanes = s.batch * ceil(s.height, t.yb) * ceil(s.width, t.xb) * ceil(s.inStored / 4, t.cg);
   return makeDispatch(ctx, k, [
-    a.grad, a.w, a.aux ?? dummyStore(ctx, "read"), a.maskFrom ?? dummyStore(ctx, "read"), a.dx,
+    a.grad,
+    a.w,
+    a.aux ?? dummyStore(ctx, "read"),
+    a.maskFrom ?? dummyStore(ctx, "read"),
+    a.dx,
     dummyStore(ctx, "write"),
   ], { lanes });
 }
@@ -222,20 +289,32 @@ export async function conv2dBackwardWeight(
   expectShape("conv2dBackwardWeight", "input", a.x, s.batch, g.inCols);
   expectShape("conv2dBackwardWeight", "dW", a.dw, g.weightRows, s.outChannels);
   expectShape("conv2dBackwardWeight", "db", a.db, 1, s.outChannels);
-  if ((s.pool || s.relu) && !a.aux) throw new Error("conv2dBackwardWeight: needs the code map or output");
+  if ((s.pool || s.relu) && !a.aux) {
+    throw new Error("conv2dBackwardWeight: needs the code map or output");
+  }
   const reads = [a.grad, a.x, ...(a.aux ? [a.aux] : [])];
   const chunk = Math.ceil(s.batch / chunks);
   const nchunk = Math.ceil(s.batch / chunk);
   const base = {
-    ...constants(s, t), CHUNK: chunk, NCHUNK: nchunk, T0_BASE: a.grad.base, T1_BASE: a.x.base,
+    ...constants(s, t),
+    CHUNK: chunk,
+    NCHUNK: nchunk,
+    T0_BASE: a.grad.base,
+    T1_BASE: a.x.base,
     T2_BASE: a.aux?.base ?? 0,
   };
   const lanes = nchunk * s.kernel * Math.max(1, s.inStored / 4) * (g.cop / 4);
   const aux = a.aux ?? dummyStore(ctx, "read");
   if (nchunk === 1) {
     expectDistinct("conv2dBackwardWeight", reads, [a.dw, a.db]);
-    const k = await kernel(ctx, "conv2d_backward_weight", { ...base, OUT0_BASE: a.dw.base, OUT1_BASE: a.db.base });
-    return [makeDispatch(ctx, k, [a.grad, a.x, aux, dummyStore(ctx, "read"), a.dw, a.db], { lanes })];
+    const k = await kernel(ctx, "conv2d_backward_weight", {
+      ...base,
+      OUT0_BASE: a.dw.base,
+      OUT1_BASE: a.db.base,
+    });
+    return [
+      makeDispatch(ctx, k, [a.grad, a.x, aux, dummyStore(ctx, "read"), a.dw, a.db], { lanes }),
+    ];
   }
   const p = a.partial;
   if (!p) throw new Error("conv2dBackwardWeight: chunks > 1 needs a partial-sum tensor");
@@ -246,7 +325,10 @@ export async function conv2dBackwardWeight(
   expectDistinct("conv2dBackwardWeight", [p], [a.dw, a.db]);
   const k1 = await kernel(ctx, "conv2d_backward_weight", { ...base, OUT0_BASE: p.base });
   const k2 = await kernel(ctx, "conv2d_backward_weight_reduce", {
-    ...base, T0_BASE: p.base, OUT0_BASE: a.dw.base, OUT1_BASE: a.db.base,
+    ...base,
+    T0_BASE: p.base,
+    OUT0_BASE: a.dw.base,
+    OUT1_BASE: a.db.base,
   });
   const rd = dummyStore(ctx, "read"), wd = dummyStore(ctx, "write");
   return [
@@ -259,21 +341,41 @@ export async function conv2dBackwardWeight(
 // Layout conversion (host side)
 
 /** Packs (B, H, W, C) values into rows of H*W*CP floats (pitch-padded by the tensor upload). */
-export function packNHWC(v: ArrayLike<number>, B: number, H: number, W: number, C: number, CP: number): Float32Array {
+export function packNHWC(
+  v: ArrayLike<number>,
+  B: number,
+  H: number,
+  W: number,
+  C: number,
+  CP: number,
+): Float32Array {
   const out = new Float32Array(B * H * W * CP);
   for (let i = 0; i < B * H * W; i++) for (let c = 0; c < C; c++) out[i * CP + c] = v[i * C + c];
   return out;
 }
 
 /** Inverse of {@link packNHWC}. */
-export function unpackNHWC(v: ArrayLike<number>, B: number, H: number, W: number, C: number, CP: number): Float64Array {
+export function unpackNHWC(
+  v: ArrayLike<number>,
+  B: number,
+  H: number,
+  W: number,
+  C: number,
+  CP: number,
+): Float64Array {
   const out = new Float64Array(B * H * W * C);
   for (let i = 0; i < B * H * W; i++) for (let c = 0; c < C; c++) out[i * C + c] = v[i * CP + c];
   return out;
 }
 
 /** PyTorch weight (CO, CI, KS, KS) -> internal rows (ky, kx, ci) of CO values (CIP >= CI). */
-export function weightFromTorch(w: ArrayLike<number>, CO: number, CI: number, KS: number, CIP: number): Float32Array {
+export function weightFromTorch(
+  w: ArrayLike<number>,
+  CO: number,
+  CI: number,
+  KS: number,
+  CIP: number,
+): Float32Array {
   const out = new Float32Array(KS * KS * CIP * CO);
   for (let co = 0; co < CO; co++) {
     for (let ci = 0; ci < CI; ci++) {
@@ -288,7 +390,13 @@ export function weightFromTorch(w: ArrayLike<number>, CO: number, CI: number, KS
 }
 
 /** Internal weight rows -> PyTorch (CO, CI, KS, KS). */
-export function weightToTorch(w: ArrayLike<number>, CO: number, CI: number, KS: number, CIP: number): Float32Array {
+export function weightToTorch(
+  w: ArrayLike<number>,
+  CO: number,
+  CI: number,
+  KS: number,
+  CIP: number,
+): Float32Array {
   const out = new Float32Array(CO * CI * KS * KS);
   for (let co = 0; co < CO; co++) {
     for (let ci = 0; ci < CI; ci++) {
@@ -308,8 +416,16 @@ export function weightToTorch(w: ArrayLike<number>, CO: number, CI: number, KS: 
 
 /** Pre-activation z = conv(x, w) + b. */
 export function conv2dRef(
-  x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>,
-  B: number, H: number, W: number, CI: number, CO: number, KS: number, PAD: number,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  b: ArrayLike<number>,
+  B: number,
+  H: number,
+  W: number,
+  CI: number,
+  CO: number,
+  KS: number,
+  PAD: number,
 ): Float64Array {
   const HO = H + 2 * PAD - KS + 1, WO = W + 2 * PAD - KS + 1;
   const z = new Float64Array(B * HO * WO * CO);
@@ -339,8 +455,16 @@ export function conv2dRef(
 
 /** Gradients of conv given dz (B, HO, WO, CO), the gradient of its pre-activation. */
 export function conv2dBackwardRef(
-  x: ArrayLike<number>, w: ArrayLike<number>, dz: ArrayLike<number>,
-  B: number, H: number, W: number, CI: number, CO: number, KS: number, PAD: number,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  dz: ArrayLike<number>,
+  B: number,
+  H: number,
+  W: number,
+  CI: number,
+  CO: number,
+  KS: number,
+  PAD: number,
 ): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
   const HO = H + 2 * PAD - KS + 1, WO = W + 2 * PAD - KS + 1;
   const dx = new Float64Array(B * H * W * CI), dw = new Float64Array(KS * KS * CI * CO);
@@ -359,7 +483,8 @@ export function conv2dBackwardRef(
               const ix = ox + kx - PAD;
               if (ix < 0 || ix >= W) continue;
               for (let ci = 0; ci < CI; ci++) {
-                const xi = ((n * H + iy) * W + ix) * CI + ci, wi = ((ky * KS + kx) * CI + ci) * CO + co;
+                const xi = ((n * H + iy) * W + ix) * CI + ci,
+                  wi = ((ky * KS + kx) * CI + ci) * CO + co;
                 dx[xi] += g * w[wi];
                 dw[wi] += g * x[xi];
               }

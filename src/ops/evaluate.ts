@@ -8,9 +8,13 @@ import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import type { Tensor } from "../gpu/tensor.ts";
 import { dummyStore, expectDistinct, expectShape } from "./common.ts";
+import { STEP_PARAMS_WGSL, type StepParamsBuffer } from "../gpu/step_params.ts";
 import SOURCE from "../../shaders/evaluate.wgsl" with { type: "text" };
 
-const BINDINGS = ["read", "read", "write", "storage"] as const;
+// predict does not use the step parameters, so its layout leaves binding 4 out
+const PREDICT_BINDINGS = ["read", "read", "write", "storage"] as const;
+const CONFUSION_BINDINGS = ["read", "read", "write", "storage", "uniform-dynamic"] as const;
+const source = () => `${STEP_PARAMS_WGSL}\n${SOURCE}`;
 
 /** preds (1, B) = argmax of each logits row (first maximum). */
 export async function predictClasses(
@@ -21,30 +25,58 @@ export async function predictClasses(
   expectShape("predictClasses", "preds", a.preds, 1, B);
   expectDistinct("predictClasses", [a.logits], [a.preds]);
   const k = await ctx.kernel({
-    shader: "evaluate.wgsl", source: SOURCE, entryPoint: "predict", bindings: BINDINGS,
+    shader: "evaluate.wgsl",
+    source: source(),
+    entryPoint: "predict",
+    bindings: PREDICT_BINDINGS,
     constants: { B, N, T0_BASE: a.logits.base, OUT0_BASE: a.preds.base },
   });
-  return makeDispatch(ctx, k, [a.logits, dummyStore(ctx, "read"), a.preds, a.counts], { lanes: Math.ceil(B / 4) });
+  return makeDispatch(ctx, k, [a.logits, dummyStore(ctx, "read"), a.preds, a.counts], {
+    lanes: Math.ceil(B / 4),
+  });
 }
 
-/** counts[true * N + predicted] += pairs in this batch (counts: N*N u32). */
+/**
+ * counts[true * N + predicted] += pairs among the first `valid` rows of this batch (valid from
+ * the step-parameter slot; all rows when the slot leaves it unset).
+ */
 export async function accumulateConfusion(
   ctx: GpuContext,
-  a: { preds: Tensor; labels: Tensor; classes: number; counts: GPUBuffer },
+  a: {
+    preds: Tensor;
+    labels: Tensor;
+    classes: number;
+    counts: GPUBuffer;
+    params: StepParamsBuffer;
+  },
 ): Promise<Dispatch> {
   const B = a.preds.cols;
   expectShape("accumulateConfusion", "labels", a.labels, 1, B);
   const k = await ctx.kernel({
-    shader: "evaluate.wgsl", source: SOURCE, entryPoint: "confusion_accumulate", bindings: BINDINGS,
+    shader: "evaluate.wgsl",
+    source: source(),
+    entryPoint: "confusion_accumulate",
+    bindings: CONFUSION_BINDINGS,
     constants: { B, N: a.classes, T0_BASE: a.preds.base, T1_BASE: a.labels.base },
   });
-  return makeDispatch(ctx, k, [a.preds, a.labels, dummyStore(ctx, "write"), a.counts], {
+  return makeDispatch(ctx, k, [
+    a.preds,
+    a.labels,
+    dummyStore(ctx, "write"),
+    a.counts,
+    a.params.binding,
+  ], {
     lanes: a.classes * a.classes,
   });
 }
 
 /** Reference confusion matrix (N x N, [true][predicted]) from logits and labels. */
-export function confusionRef(logits: ArrayLike<number>, labels: ArrayLike<number>, B: number, N: number): number[][] {
+export function confusionRef(
+  logits: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  B: number,
+  N: number,
+): number[][] {
   const m = Array.from({ length: N }, () => new Array<number>(N).fill(0));
   for (let i = 0; i < B; i++) {
     let arg = 0;

@@ -8,7 +8,7 @@ import type { GpuContext } from "../gpu/context.ts";
 import { GpuLimitError } from "../gpu/errors.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import { STEP_PARAMS_WGSL, type StepParamsBuffer } from "../gpu/step_params.ts";
-import { TexelStore, type Tensor, writeTexels } from "../gpu/tensor.ts";
+import { type Tensor, TexelStore, writeTexels } from "../gpu/tensor.ts";
 import { counterUniform } from "../util/rng.ts";
 import { expectShape } from "./common.ts";
 import SOURCE from "../../shaders/batch_gather.wgsl" with { type: "text" };
@@ -31,7 +31,9 @@ export function uploadDataset(
   label = "dataset",
 ): GpuDataset {
   if (pixels % 4 !== 0) throw new Error(`images of ${pixels} pixels: a multiple of 4 is required`);
-  if (images.length !== count * pixels) throw new Error(`expected ${count * pixels} image bytes, got ${images.length}`);
+  if (images.length !== count * pixels) {
+    throw new Error(`expected ${count * pixels} image bytes, got ${images.length}`);
+  }
   if (labels.length !== count) throw new Error(`expected ${count} labels, got ${labels.length}`);
   const texels = (count * pixels) / 4;
   const limitTexels = ctx.maxTextureRows * 2048;
@@ -76,25 +78,45 @@ const BINDINGS = ["bytes", "uints", "uints", "write", "write", "uniform-dynamic"
  */
 export async function gatherBatch(
   ctx: GpuContext,
-  a: { data: GpuDataset; perm: TexelStore; x: Tensor; labels: Tensor; params: StepParamsBuffer; noise?: PixelNoise },
+  a: {
+    data: GpuDataset;
+    perm: TexelStore;
+    x: Tensor;
+    labels: Tensor;
+    params: StepParamsBuffer;
+    noise?: PixelNoise;
+  },
 ): Promise<Dispatch> {
   const B = a.x.rows;
   expectShape("gatherBatch", "images", a.x, B, a.data.pixels);
   expectShape("gatherBatch", "labels", a.labels, 1, B);
   const sigma = a.noise?.sigma ?? 0;
-  if (!(sigma >= 0) || !Number.isFinite(sigma)) throw new Error(`noise sigma must be >= 0, got ${sigma}`);
+  if (!(sigma >= 0) || !Number.isFinite(sigma)) {
+    throw new Error(`noise sigma must be >= 0, got ${sigma}`);
+  }
   const k = await ctx.kernel({
     shader: "batch_gather.wgsl",
     source: `${STEP_PARAMS_WGSL}\n${SOURCE}`,
     entryPoint: "gather_batch",
     bindings: BINDINGS,
     constants: {
-      B, PIX: a.data.pixels, SIGMA: sigma, NOISE_SEED: (a.noise?.seed ?? 0) >>> 0,
-      OUT0_BASE: a.x.base, OUT1_BASE: a.labels.base,
+      B,
+      PIX: a.data.pixels,
+      SIGMA: sigma,
+      NOISE_SEED: (a.noise?.seed ?? 0) >>> 0,
+      OUT0_BASE: a.x.base,
+      OUT1_BASE: a.labels.base,
     },
   });
   const lanes = Math.ceil(B / 4) + (B * a.data.pixels) / 4;
-  return makeDispatch(ctx, k, [a.data.images, a.data.labels, a.perm, a.x, a.labels, a.params.binding], { lanes });
+  return makeDispatch(ctx, k, [
+    a.data.images,
+    a.data.labels,
+    a.perm,
+    a.x,
+    a.labels,
+    a.params.binding,
+  ], { lanes });
 }
 
 /** Standard normal for (seed, image, pixel), as the shader computes it (in float64). */
@@ -111,7 +133,12 @@ export function noisyPixelRef(value: number, noise: PixelNoise, img: number, p: 
 
 /** Reference of a gathered batch: (B, pixels) in [0, 1]. */
 export function gatherBatchRef(
-  images: Uint8Array, pixels: number, perm: ArrayLike<number>, start: number, B: number, noise?: PixelNoise,
+  images: Uint8Array,
+  pixels: number,
+  perm: ArrayLike<number>,
+  start: number,
+  B: number,
+  noise?: PixelNoise,
 ): Float64Array {
   const out = new Float64Array(B * pixels);
   for (let i = 0; i < B; i++) {

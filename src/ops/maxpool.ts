@@ -22,7 +22,9 @@ const BINDINGS = ["read", "read", "write", "write"] as const;
 
 function check(op: string, s: PoolShape): { inCols: number; outCols: number } {
   if (s.stored % 4 !== 0) throw new Error(`${op}: stored channels must be a multiple of 4`);
-  if (s.height < 2 || s.width < 2) throw new Error(`${op}: input ${s.height}x${s.width} is too small to pool`);
+  if (s.height < 2 || s.width < 2) {
+    throw new Error(`${op}: input ${s.height}x${s.width} is too small to pool`);
+  }
   return {
     inCols: s.height * s.width * s.stored,
     outCols: Math.floor(s.height / 2) * Math.floor(s.width / 2) * s.stored,
@@ -44,8 +46,16 @@ export async function maxPoolForward(
   expectShape("maxPoolForward", "code", a.code, a.shape.batch, outCols);
   expectDistinct("maxPoolForward", [a.x], [a.y, a.code]);
   const k = await ctx.kernel({
-    shader: "maxpool.wgsl", source: SOURCE, entryPoint: "maxpool_forward", bindings: BINDINGS,
-    constants: { ...consts(a.shape), T0_BASE: a.x.base, OUT0_BASE: a.y.base, OUT1_BASE: a.code.base },
+    shader: "maxpool.wgsl",
+    source: SOURCE,
+    entryPoint: "maxpool_forward",
+    bindings: BINDINGS,
+    constants: {
+      ...consts(a.shape),
+      T0_BASE: a.x.base,
+      OUT0_BASE: a.y.base,
+      OUT1_BASE: a.code.base,
+    },
   });
   return makeDispatch(ctx, k, [a.x, a.x, a.y, a.code], { lanes: (a.shape.batch * outCols) / 4 });
 }
@@ -61,8 +71,16 @@ export async function maxPoolBackward(
   expectShape("maxPoolBackward", "dX", a.dx, a.shape.batch, inCols);
   expectDistinct("maxPoolBackward", [a.dy, a.code], [a.dx]);
   const k = await ctx.kernel({
-    shader: "maxpool.wgsl", source: SOURCE, entryPoint: "maxpool_backward", bindings: BINDINGS,
-    constants: { ...consts(a.shape), T0_BASE: a.dy.base, T1_BASE: a.code.base, OUT0_BASE: a.dx.base },
+    shader: "maxpool.wgsl",
+    source: SOURCE,
+    entryPoint: "maxpool_backward",
+    bindings: BINDINGS,
+    constants: {
+      ...consts(a.shape),
+      T0_BASE: a.dy.base,
+      T1_BASE: a.code.base,
+      OUT0_BASE: a.dx.base,
+    },
   });
   return makeDispatch(ctx, k, [a.dy, a.code, a.dx, a.dx], { lanes: (a.shape.batch * inCols) / 4 });
 }
@@ -75,7 +93,12 @@ export async function maxPoolBackward(
  * gradient there) and output max(m, 0).
  */
 export function maxPool2Ref(
-  x: ArrayLike<number>, B: number, H: number, W: number, C: number, reluCode = false,
+  x: ArrayLike<number>,
+  B: number,
+  H: number,
+  W: number,
+  C: number,
+  reluCode = false,
 ): { y: Float64Array; code: Float64Array } {
   const PH = Math.floor(H / 2), PW = Math.floor(W / 2);
   const y = new Float64Array(B * PH * PW * C), code = new Float64Array(B * PH * PW * C);
@@ -108,7 +131,12 @@ export function maxPool2Ref(
 
 /** Gradient of the pool input from the output gradient and the codes. */
 export function maxPool2BackwardRef(
-  dy: ArrayLike<number>, code: ArrayLike<number>, B: number, H: number, W: number, C: number,
+  dy: ArrayLike<number>,
+  code: ArrayLike<number>,
+  B: number,
+  H: number,
+  W: number,
+  C: number,
 ): Float64Array {
   const PH = Math.floor(H / 2), PW = Math.floor(W / 2);
   const dx = new Float64Array(B * H * W * C);

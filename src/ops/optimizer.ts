@@ -29,11 +29,21 @@ export interface SgdConfig {
 
 export type OptimizerConfig = AdamConfig | SgdConfig;
 
-export const ADAM_DEFAULTS: AdamConfig = { kind: "adam", lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 };
+export const ADAM_DEFAULTS: AdamConfig = {
+  kind: "adam",
+  lr: 1e-3,
+  beta1: 0.9,
+  beta2: 0.999,
+  eps: 1e-8,
+  weightDecay: 0,
+};
 export const SGD_DEFAULTS: SgdConfig = { kind: "sgd", lr: 0.01, momentum: 0.9, weightDecay: 0 };
 
 /** Values for the step-parameter slot of optimizer step t (1-based). */
-export function optimizerStepValues(cfg: OptimizerConfig, t: number): { lr: number; bias1: number; bias2: number } {
+export function optimizerStepValues(
+  cfg: OptimizerConfig,
+  t: number,
+): { lr: number; bias1: number; bias2: number } {
   if (cfg.kind === "adam") {
     return { lr: cfg.lr, bias1: 1 - Math.pow(cfg.beta1, t), bias2: 1 - Math.pow(cfg.beta2, t) };
   }
@@ -70,14 +80,24 @@ export async function optimizerUpdate(
     bindings: BINDINGS,
     constants,
   });
-  return makeDispatch(ctx, k, [a.params, a.grads, a.state, a.paramsOut, a.stateOut, a.step.binding], {
-    lanes: a.texels,
-  });
+  return makeDispatch(
+    ctx,
+    k,
+    [a.params, a.grads, a.state, a.paramsOut, a.stateOut, a.step.binding],
+    {
+      lanes: a.texels,
+    },
+  );
 }
 
 /** Reference update of p (in place) with state m, v (in place), step t (1-based). */
 export function optimizerRef(
-  cfg: OptimizerConfig, p: Float64Array, g: ArrayLike<number>, m: Float64Array, v: Float64Array, t: number,
+  cfg: OptimizerConfig,
+  p: Float64Array,
+  g: ArrayLike<number>,
+  m: Float64Array,
+  v: Float64Array,
+  t: number,
 ): void {
   for (let i = 0; i < p.length; i++) {
     if (cfg.kind === "adam") {

@@ -18,19 +18,28 @@ export async function reluForward(ctx: GpuContext, a: { x: Tensor; y: Tensor }):
   sameShape("reluForward", a.x, a.y);
   expectDistinct("reluForward", [a.x], [a.y]);
   const k = await ctx.kernel({
-    shader: "activation.wgsl", source: SOURCE, entryPoint: "relu_forward", bindings: BINDINGS,
+    shader: "activation.wgsl",
+    source: SOURCE,
+    entryPoint: "relu_forward",
+    bindings: BINDINGS,
     constants: { TEXELS: a.x.texels, T0_BASE: a.x.base, OUT0_BASE: a.y.base },
   });
   return makeDispatch(ctx, k, [a.x, a.x, a.y], { lanes: a.x.texels });
 }
 
 /** dX = dY * (Y > 0), with Y the forward output. */
-export async function reluBackward(ctx: GpuContext, a: { dy: Tensor; y: Tensor; dx: Tensor }): Promise<Dispatch> {
+export async function reluBackward(
+  ctx: GpuContext,
+  a: { dy: Tensor; y: Tensor; dx: Tensor },
+): Promise<Dispatch> {
   sameShape("reluBackward", a.dy, a.y);
   sameShape("reluBackward", a.dy, a.dx);
   expectDistinct("reluBackward", [a.dy, a.y], [a.dx]);
   const k = await ctx.kernel({
-    shader: "activation.wgsl", source: SOURCE, entryPoint: "relu_backward", bindings: BINDINGS,
+    shader: "activation.wgsl",
+    source: SOURCE,
+    entryPoint: "relu_backward",
+    bindings: BINDINGS,
     constants: { TEXELS: a.dy.texels, T0_BASE: a.dy.base, T1_BASE: a.y.base, OUT0_BASE: a.dx.base },
   });
   return makeDispatch(ctx, k, [a.dy, a.y, a.dx], { lanes: a.dy.texels });

@@ -20,7 +20,14 @@ const source = () => `${STEP_PARAMS_WGSL}\n${SOURCE}`;
  */
 export async function softmaxCrossEntropy(
   ctx: GpuContext,
-  a: { logits: Tensor; labels: Tensor; dz: Tensor; losses: Tensor; lossLog: GPUBuffer; params: StepParamsBuffer },
+  a: {
+    logits: Tensor;
+    labels: Tensor;
+    dz: Tensor;
+    losses: Tensor;
+    lossLog: GPUBuffer;
+    params: StepParamsBuffer;
+  },
 ): Promise<Dispatch> {
   const B = a.logits.rows, N = a.logits.cols;
   expectShape("softmaxCrossEntropy", "labels", a.labels, 1, B);
@@ -28,8 +35,18 @@ export async function softmaxCrossEntropy(
   expectShape("softmaxCrossEntropy", "losses", a.losses, 1, B);
   expectDistinct("softmaxCrossEntropy", [a.logits, a.labels], [a.dz, a.losses]);
   const k = await ctx.kernel({
-    shader: "softmax_xent.wgsl", source: source(), entryPoint: "softmax_xent", bindings: BINDINGS,
-    constants: { B, N, T0_BASE: a.logits.base, T1_BASE: a.labels.base, OUT0_BASE: a.dz.base, OUT1_BASE: a.losses.base },
+    shader: "softmax_xent.wgsl",
+    source: source(),
+    entryPoint: "softmax_xent",
+    bindings: BINDINGS,
+    constants: {
+      B,
+      N,
+      T0_BASE: a.logits.base,
+      T1_BASE: a.labels.base,
+      OUT0_BASE: a.dz.base,
+      OUT1_BASE: a.losses.base,
+    },
   });
   return makeDispatch(ctx, k, [a.logits, a.labels, a.dz, a.losses, a.lossLog, a.params.binding], {
     workgroups: [1],
@@ -45,7 +62,10 @@ export async function softmaxForward(
   expectShape("softmaxForward", "probs", a.probs, B, N);
   expectDistinct("softmaxForward", [a.logits], [a.probs]);
   const k = await ctx.kernel({
-    shader: "softmax_xent.wgsl", source: source(), entryPoint: "softmax_forward", bindings: BINDINGS,
+    shader: "softmax_xent.wgsl",
+    source: source(),
+    entryPoint: "softmax_forward",
+    bindings: BINDINGS,
     constants: { B, N, T0_BASE: a.logits.base, OUT0_BASE: a.probs.base },
   });
   return makeDispatch(
@@ -68,7 +88,10 @@ export async function softmaxForward(
 
 /** Per-sample losses, mean loss, dZ = (p - onehot) / B, and probabilities. */
 export function softmaxCrossEntropyRef(
-  z: ArrayLike<number>, labels: ArrayLike<number>, B: number, N: number,
+  z: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  B: number,
+  N: number,
 ): { losses: Float64Array; mean: number; dz: Float64Array; probs: Float64Array } {
   const losses = new Float64Array(B), dz = new Float64Array(B * N), probs = new Float64Array(B * N);
   let total = 0;
@@ -79,7 +102,9 @@ export function softmaxCrossEntropyRef(
     for (let n = 0; n < N; n++) s += Math.exp(z[i * N + n] - m);
     const lse = m + Math.log(s);
     const label = labels[i];
-    if (!Number.isInteger(label) || label < 0 || label >= N) throw new Error(`label ${label} out of range`);
+    if (!Number.isInteger(label) || label < 0 || label >= N) {
+      throw new Error(`label ${label} out of range`);
+    }
     losses[i] = lse - z[i * N + label];
     total += losses[i];
     for (let n = 0; n < N; n++) {

@@ -1,0 +1,468 @@
+/**
+ * The training loop. Everything per step happens on the GPU: the batch is gathered from the
+ * GPU-resident data set through the epoch's permutation, forward, loss, backward and optimizer
+ * run as one recorded program, and per-step values (batch offset, learning rate, Adam's bias
+ * corrections, loss-log slot) come from a uniform slot chosen by a dynamic offset. The host
+ * records many steps per command buffer and reads back only the loss log (every `lossEvery`
+ * steps) and the confusion counts at evaluation points.
+ *
+ * Determinism: a master seed derives the initialization, each epoch's shuffle and the noise;
+ * every GPU reduction runs in a fixed order; so the same seed on the same adapter gives the same
+ * numbers.
+ *
+ * @module
+ */
+import type { GpuContext } from "../gpu/context.ts";
+import { type Dispatch, recordDispatches } from "../gpu/program.ts";
+import { StepParamsBuffer } from "../gpu/step_params.ts";
+import { TEX_WIDTH } from "../gpu/context.ts";
+import { Tensor, type TexelStore } from "../gpu/tensor.ts";
+import {
+  gatherBatch,
+  type GpuDataset,
+  type PixelNoise,
+  uploadUints,
+  writeUints,
+} from "../ops/gather.ts";
+import { type OptimizerConfig, optimizerStepValues, optimizerUpdate } from "../ops/optimizer.ts";
+import { softmaxCrossEntropy } from "../ops/softmax_xent.ts";
+import type { Model } from "../nn/model.ts";
+import { deriveSeed, Rng } from "../util/rng.ts";
+import type { Evaluator } from "./evaluator.ts";
+import { type ClassMetrics, metricsFromConfusion } from "./metrics.ts";
+
+/** Training recipe. */
+export interface TrainOptions {
+  batchSize: number;
+  epochs: number;
+  optimizer: OptimizerConfig;
+  /** Master seed: shuffles use deriveSeed(seed, "shuffle", epoch). */
+  seed: number;
+  /** Mean training loss is recorded every this many batches (default 50). */
+  lossEvery?: number;
+  /** Test error is measured at this many evenly spaced points within each epoch (default 10). */
+  evalPointsPerEpoch?: number;
+  /** Gaussian pixel noise applied to training images while gathering. */
+  noise?: PixelNoise;
+  /** Steps recorded per command buffer (default 25). */
+  stepsPerSubmit?: number;
+}
+
+/** One point of the training-loss curve: mean loss over the last `lossEvery` batches. */
+export interface LossPoint {
+  epoch: number;
+  step: number;
+  imagesSeen: number;
+  loss: number;
+}
+
+/** One test-error measurement. */
+export interface EvalPoint {
+  epoch: number;
+  /** Epochs completed, fractional (e.g. 0.1 after a tenth of the first epoch). */
+  epochs: number;
+  imagesSeen: number;
+  error: number;
+}
+
+/** Progress report sent to the caller while training. */
+export interface TrainProgress {
+  epoch: number;
+  stepInEpoch: number;
+  stepsPerEpoch: number;
+  imagesSeen: number;
+  totalImages: number;
+  lastLoss: number | null;
+  lastError: number | null;
+}
+
+/** Where training can resume from: the end of a step. */
+export interface TrainState {
+  epoch: number;
+  stepInEpoch: number;
+  /** Optimizer steps taken so far (Adam's t). */
+  globalStep: number;
+  lossCurve: LossPoint[];
+  testCurve: EvalPoint[];
+  trainSeconds: number;
+  evalSeconds: number;
+}
+
+/** Result of {@link Trainer.run}. */
+export interface TrainResult {
+  state: TrainState;
+  /** Metrics of the final evaluation (absent if training stopped early). */
+  final?: ClassMetrics;
+  /** True when `shouldStop` ended training before the last epoch finished. */
+  interrupted: boolean;
+}
+
+/** Callbacks for long runs. */
+export interface TrainHooks {
+  onProgress?: (p: TrainProgress) => void;
+  onEval?: (p: EvalPoint) => void;
+  /** Called after each epoch (checkpoints). */
+  onEpochEnd?: (state: TrainState) => Promise<void> | void;
+  /** Polled between submissions; true stops after the steps already recorded. */
+  shouldStop?: () => boolean;
+}
+
+/** Raised when the loss becomes NaN or infinite. */
+export class DivergenceError extends Error {
+  override name = "DivergenceError";
+  readonly step: number;
+  constructor(message: string, step: number) {
+    super(message);
+    this.step = step;
+  }
+}
+
+/** Trains a model on GPU-resident data. */
+export class Trainer {
+  readonly ctx: GpuContext;
+  readonly model: Model;
+  readonly data: GpuDataset;
+  readonly options: Required<Omit<TrainOptions, "noise">> & { noise?: PixelNoise };
+  readonly stepsPerEpoch: number;
+  readonly #evaluator: Evaluator | null;
+  readonly #stepDispatches: Dispatch[];
+  readonly #params: StepParamsBuffer;
+  readonly #perm: TexelStore;
+  readonly #lossLog: GPUBuffer;
+  state: TrainState;
+
+  private constructor(
+    ctx: GpuContext,
+    model: Model,
+    data: GpuDataset,
+    options: Trainer["options"],
+    evaluator: Evaluator | null,
+    dispatches: Dispatch[],
+    params: StepParamsBuffer,
+    perm: TexelStore,
+    lossLog: GPUBuffer,
+  ) {
+    this.ctx = ctx;
+    this.model = model;
+    this.data = data;
+    this.options = options;
+    this.stepsPerEpoch = Math.floor(data.count / options.batchSize);
+    this.#evaluator = evaluator;
+    this.#stepDispatches = dispatches;
+    this.#params = params;
+    this.#perm = perm;
+    this.#lossLog = lossLog;
+    this.state = {
+      epoch: 0,
+      stepInEpoch: 0,
+      globalStep: 0,
+      lossCurve: [],
+      testCurve: [],
+      trainSeconds: 0,
+      evalSeconds: 0,
+    };
+  }
+
+  /**
+   * Records the training step program. Each epoch uses floor(N / batch) full batches of a fresh
+   * permutation; the N mod batch images left over (different ones each epoch) are skipped.
+   */
+  static async create(
+    ctx: GpuContext,
+    model: Model,
+    data: GpuDataset,
+    options: TrainOptions,
+    evaluator: Evaluator | null = null,
+  ): Promise<Trainer> {
+    const opts = {
+      lossEvery: 50,
+      evalPointsPerEpoch: 10,
+      stepsPerSubmit: 25,
+      ...options,
+    };
+    const B = opts.batchSize;
+    if (!Number.isInteger(B) || B < 1) {
+      throw new Error(`batch size must be a positive integer, got ${B}`);
+    }
+    if (B > data.count) {
+      throw new Error(`batch size ${B} exceeds the ${data.count} training images`);
+    }
+    if (!Number.isInteger(opts.epochs) || opts.epochs < 1) {
+      throw new Error(`epochs must be a positive integer`);
+    }
+    if (data.pixels !== model.inputFloats) {
+      throw new Error(
+        `data has ${data.pixels} pixels per image, the model expects ${model.inputFloats}`,
+      );
+    }
+    const steps = Math.floor(data.count / B);
+    const params = new StepParamsBuffer(ctx, steps, "training steps");
+    const perm = uploadUints(ctx, new Uint32Array(data.count), "epoch permutation");
+    const lossLog = ctx.device.createBuffer({
+      label: "loss log",
+      size: Math.max(steps, 1) * 4,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+    });
+    const x = Tensor.create(ctx, B, model.inputFloats, "batch images");
+    const labels = Tensor.create(ctx, 1, B, "batch labels");
+    const dlogits = Tensor.create(ctx, B, model.classes, "dlogits");
+    const losses = Tensor.create(ctx, 1, B, "per-sample losses");
+    const fwd = await model.forward(B, x);
+    const arena = model.arena;
+    const dispatches = [
+      await gatherBatch(ctx, { data, perm, x, labels, params, noise: opts.noise }),
+      ...fwd.dispatches,
+      await softmaxCrossEntropy(ctx, {
+        logits: fwd.logits,
+        labels,
+        dz: dlogits,
+        losses,
+        lossLog,
+        params,
+      }),
+      ...await model.backward(fwd, dlogits),
+      await optimizerUpdate(ctx, {
+        config: opts.optimizer,
+        texels: arena.texels,
+        params: arena.values,
+        grads: arena.grads,
+        state: arena.state,
+        paramsOut: arena.valuesNext,
+        stateOut: arena.stateNext,
+        step: params,
+      }),
+    ];
+    return new Trainer(ctx, model, data, opts, evaluator, dispatches, params, perm, lossLog);
+  }
+
+  /** Dispatches per training step (for profiling). */
+  get stepDispatches(): readonly Dispatch[] {
+    return this.#stepDispatches;
+  }
+
+  /** The permutation of epoch `epoch` (0-based). */
+  permutation(epoch: number): Uint32Array {
+    return new Rng(deriveSeed(this.options.seed, "shuffle", epoch)).permutation(this.data.count);
+  }
+
+  /** Prepares the per-step slots and permutation of an epoch. */
+  #beginEpoch(epoch: number): void {
+    writeUints(this.ctx, this.#perm, this.permutation(epoch));
+    const B = this.options.batchSize;
+    const t0 = epoch * this.stepsPerEpoch;
+    this.#params.write(
+      0,
+      Array.from({ length: this.stepsPerEpoch }, (_, s) => ({
+        step: s,
+        batchStart: s * B,
+        ...optimizerStepValues(this.options.optimizer, t0 + s + 1),
+      })),
+    );
+  }
+
+  /** Records training steps [from, to) of the current epoch. */
+  #recordSteps(enc: GPUCommandEncoder, from: number, to: number): void {
+    const arena = this.model.arena;
+    const rows = (s: TexelStore) => Math.ceil(s.texels / TEX_WIDTH);
+    for (let s = from; s < to; s++) {
+      const pass = enc.beginComputePass();
+      recordDispatches(pass, this.#stepDispatches, this.#params.offset(s));
+      pass.end();
+      enc.copyTextureToTexture({ texture: arena.valuesNext.texture }, {
+        texture: arena.values.texture,
+      }, [TEX_WIDTH, rows(arena.values)]);
+      enc.copyTextureToTexture({ texture: arena.stateNext.texture }, {
+        texture: arena.state.texture,
+      }, [TEX_WIDTH, rows(arena.state)]);
+    }
+  }
+
+  /** Copies loss-log slots [from, to) for reading; returns the reader. */
+  #recordLossRead(enc: GPUCommandEncoder, from: number, to: number): () => Promise<Float32Array> {
+    const bytes = (to - from) * 4;
+    const staging = this.ctx.device.createBuffer({
+      size: bytes,
+      usage: GPUBufferUsage.COPY_DST | GPUBufferUsage.MAP_READ,
+    });
+    enc.copyBufferToBuffer(this.#lossLog, from * 4, staging, 0, bytes);
+    return async () => {
+      await staging.mapAsync(GPUMapMode.READ);
+      const v = new Float32Array(staging.getMappedRange().slice(0));
+      staging.unmap();
+      staging.destroy();
+      return v;
+    };
+  }
+
+  /** Runs (or resumes) training until the configured number of epochs. */
+  async run(hooks: TrainHooks = {}): Promise<TrainResult> {
+    const o = this.options, st = this.state, B = o.batchSize, S = this.stepsPerEpoch;
+    const device = this.ctx.device;
+    const evalSteps = new Set<number>();
+    if (this.#evaluator && o.evalPointsPerEpoch > 0) {
+      for (let j = 1; j <= o.evalPointsPerEpoch; j++) {
+        evalSteps.add(Math.max(1, Math.round((j * S) / o.evalPointsPerEpoch)));
+      }
+    }
+    const totalImages = o.epochs * S * B;
+    let interrupted = false;
+    let lastLoss: number | null = st.lossCurve.at(-1)?.loss ?? null;
+    let lastError: number | null = st.testCurve.at(-1)?.error ?? null;
+    let lastMetrics: { imagesSeen: number; metrics: ClassMetrics } | null = null;
+    const progress = () =>
+      hooks.onProgress?.({
+        epoch: st.epoch,
+        stepInEpoch: st.stepInEpoch,
+        stepsPerEpoch: S,
+        imagesSeen: (st.epoch * S + st.stepInEpoch) * B,
+        totalImages,
+        lastLoss,
+        lastError,
+      });
+
+    type Pending = {
+      upTo: number;
+      epoch: number;
+      losses: (() => Promise<Float32Array>) | null;
+      from: number;
+      evalRead: (() => Promise<number[][]>) | null;
+    };
+    const pending: Pending[] = [];
+    // settle the oldest submission: check its losses for divergence, record the curves
+    const settle = async (p: Pending) => {
+      if (p.losses) {
+        const v = await p.losses();
+        for (let i = 0; i < v.length; i++) {
+          if (!Number.isFinite(v[i])) {
+            const step = p.epoch * S + p.from + i + 1;
+            throw new DivergenceError(
+              `training diverged: the loss became ${v[i]} at step ${step} (epoch ${
+                p.epoch + 1
+              }, batch ` +
+                `${p.from + i + 1}); try a smaller learning rate (now ${o.optimizer.lr})`,
+              step,
+            );
+          }
+        }
+        const mean = v.reduce((a, b) => a + b, 0) / v.length;
+        lastLoss = mean;
+        st.lossCurve.push({
+          epoch: p.epoch,
+          step: p.epoch * S + p.upTo,
+          imagesSeen: (p.epoch * S + p.upTo) * B,
+          loss: mean,
+        });
+      }
+      if (p.evalRead) {
+        const m = metricsFromConfusion(await p.evalRead());
+        lastError = m.error;
+        const point = {
+          epoch: p.epoch,
+          epochs: p.epoch + p.upTo / S,
+          imagesSeen: (p.epoch * S + p.upTo) * B,
+          error: m.error,
+        };
+        st.testCurve.push(point);
+        lastMetrics = { imagesSeen: point.imagesSeen, metrics: m };
+        hooks.onEval?.(point);
+      }
+      this.ctx.check();
+    };
+
+    const t0 = performance.now();
+    let evalMs = 0;
+    try {
+      while (st.epoch < o.epochs && !interrupted) {
+        this.#beginEpoch(st.epoch);
+        while (st.stepInEpoch < S) {
+          if (hooks.shouldStop?.()) {
+            interrupted = true;
+            break;
+          }
+          const from = st.stepInEpoch;
+          // stop at the next loss-log boundary, evaluation point or submit size
+          let to = Math.min(S, from + o.stepsPerSubmit);
+          const nextLog = (Math.floor(from / o.lossEvery) + 1) * o.lossEvery;
+          if (nextLog < to) to = nextLog;
+          for (const e of evalSteps) if (e > from && e < to) to = e;
+          const enc = device.createCommandEncoder();
+          this.#recordSteps(enc, from, to);
+          const logStart = Math.floor((to - 1) / o.lossEvery) * o.lossEvery;
+          const logEnd = to === S ? S : to;
+          const logBoundary = to % o.lossEvery === 0 || to === S;
+          const losses = logBoundary
+            ? this.#recordLossRead(enc, Math.max(logStart, 0), logEnd)
+            : null;
+          let evalRead: (() => Promise<number[][]>) | null = null;
+          device.queue.submit([enc.finish()]);
+          if (evalSteps.has(to) && this.#evaluator) {
+            // time evaluation separately: wait for training work, then for the evaluation
+            await device.queue.onSubmittedWorkDone();
+            const e0 = performance.now();
+            const evalEnc = device.createCommandEncoder();
+            evalRead = this.#evaluator.record(evalEnc);
+            device.queue.submit([evalEnc.finish()]);
+            await device.queue.onSubmittedWorkDone();
+            evalMs += performance.now() - e0;
+          }
+          st.stepInEpoch = to;
+          st.globalStep = st.epoch * S + to;
+          pending.push({ upTo: to, epoch: st.epoch, losses, from: logStart, evalRead });
+          // keep at most two submissions in flight so the GPU never waits for the host
+          while (pending.length > 2) await settle(pending.shift()!);
+          progress();
+        }
+        if (interrupted) break;
+        while (pending.length) await settle(pending.shift()!);
+        st.epoch++;
+        st.stepInEpoch = 0;
+        progress();
+        await hooks.onEpochEnd?.(this.snapshotState(t0, evalMs));
+      }
+      while (pending.length) await settle(pending.shift()!);
+    } finally {
+      // let anything still queued finish before the caller reads or destroys resources
+      await device.queue.onSubmittedWorkDone();
+    }
+    const elapsed = (performance.now() - t0) / 1000;
+    this.state = {
+      ...st,
+      trainSeconds: this.#baseTrain + elapsed - evalMs / 1000,
+      evalSeconds: this.#baseEval + evalMs / 1000,
+    };
+    this.#baseTrain = this.state.trainSeconds;
+    this.#baseEval = this.state.evalSeconds;
+    let final: ClassMetrics | undefined;
+    if (!interrupted && this.#evaluator) {
+      // the last evaluation point is the end of training; otherwise evaluate now
+      const last = lastMetrics as { imagesSeen: number; metrics: ClassMetrics } | null; // set in settle()
+      final = last?.imagesSeen === totalImages ? last.metrics : await this.#evaluator.run();
+    }
+    return { state: this.state, final, interrupted };
+  }
+
+  #baseTrain = 0;
+  #baseEval = 0;
+
+  /** A copy of the state with times as of now (for epoch-end hooks). */
+  snapshotState(t0: number, evalMs: number): TrainState {
+    const elapsed = (performance.now() - t0) / 1000;
+    return {
+      ...this.state,
+      lossCurve: [...this.state.lossCurve],
+      testCurve: [...this.state.testCurve],
+      trainSeconds: this.#baseTrain + elapsed - evalMs / 1000,
+      evalSeconds: this.#baseEval + evalMs / 1000,
+    };
+  }
+
+  /** Restores a state saved by a checkpoint (the arena must be restored separately). */
+  restore(state: TrainState): void {
+    if (state.stepInEpoch < 0 || state.stepInEpoch > this.stepsPerEpoch) {
+      throw new Error("checkpoint step out of range");
+    }
+    this.state = { ...state, lossCurve: [...state.lossCurve], testCurve: [...state.testCurve] };
+    this.#baseTrain = state.trainSeconds;
+    this.#baseEval = state.evalSeconds;
+  }
+}
