@@ -39,15 +39,31 @@ export const ADAM_DEFAULTS: AdamConfig = {
 };
 export const SGD_DEFAULTS: SgdConfig = { kind: "sgd", lr: 0.01, momentum: 0.9, weightDecay: 0 };
 
-/** Values for the step-parameter slot of optimizer step t (1-based). */
+/**
+ * Learning-rate schedule over the whole run: constant, or cosine decay to 0 after a linear
+ * warm-up of `warmupFraction` of the steps (helps short runs).
+ */
+export type LrSchedule = { kind: "constant" } | { kind: "cosine"; warmupFraction: number };
+
+/** Learning rate of optimizer step t (1-based) out of `total`. */
+export function scheduledLr(base: number, schedule: LrSchedule, t: number, total: number): number {
+  if (schedule.kind === "constant") return base;
+  const warm = Math.floor(schedule.warmupFraction * total);
+  if (t <= warm) return (base * t) / warm;
+  const progress = (t - warm) / Math.max(1, total - warm);
+  return 0.5 * base * (1 + Math.cos(Math.PI * Math.min(1, progress)));
+}
+
+/** Values for the step-parameter slot of optimizer step t (1-based) at learning rate `lr`. */
 export function optimizerStepValues(
   cfg: OptimizerConfig,
   t: number,
+  lr = cfg.lr,
 ): { lr: number; bias1: number; bias2: number } {
   if (cfg.kind === "adam") {
-    return { lr: cfg.lr, bias1: 1 - Math.pow(cfg.beta1, t), bias2: 1 - Math.pow(cfg.beta2, t) };
+    return { lr, bias1: 1 - Math.pow(cfg.beta1, t), bias2: 1 - Math.pow(cfg.beta2, t) };
   }
-  return { lr: cfg.lr, bias1: 1, bias2: 1 };
+  return { lr, bias1: 1, bias2: 1 };
 }
 
 /** Texels of state per parameter texel (moments). */

@@ -24,7 +24,13 @@ import {
   uploadUints,
   writeUints,
 } from "../ops/gather.ts";
-import { type OptimizerConfig, optimizerStepValues, optimizerUpdate } from "../ops/optimizer.ts";
+import {
+  type LrSchedule,
+  type OptimizerConfig,
+  optimizerStepValues,
+  optimizerUpdate,
+  scheduledLr,
+} from "../ops/optimizer.ts";
 import { softmaxCrossEntropy } from "../ops/softmax_xent.ts";
 import type { Model } from "../nn/model.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
@@ -36,6 +42,8 @@ export interface TrainOptions {
   batchSize: number;
   epochs: number;
   optimizer: OptimizerConfig;
+  /** Learning-rate schedule over all epochs (default constant). */
+  schedule?: LrSchedule;
   /** Master seed: shuffles use deriveSeed(seed, "shuffle", epoch). */
   seed: number;
   /** Mean training loss is recorded every this many batches (default 50). */
@@ -122,7 +130,10 @@ export class Trainer {
   readonly ctx: GpuContext;
   readonly model: Model;
   readonly data: GpuDataset;
-  readonly options: Required<Omit<TrainOptions, "noise">> & { noise?: PixelNoise };
+  readonly options: Required<Omit<TrainOptions, "noise" | "schedule">> & {
+    noise?: PixelNoise;
+    schedule: LrSchedule;
+  };
   readonly stepsPerEpoch: number;
   readonly #evaluator: Evaluator | null;
   readonly #stepDispatches: Dispatch[];
@@ -174,11 +185,12 @@ export class Trainer {
     options: TrainOptions,
     evaluator: Evaluator | null = null,
   ): Promise<Trainer> {
-    const opts = {
+    const opts: Trainer["options"] = {
       lossEvery: 50,
       evalPointsPerEpoch: 10,
       stepsPerSubmit: 25,
       ...options,
+      schedule: options.schedule ?? { kind: "constant" },
     };
     const B = opts.batchSize;
     if (!Number.isInteger(B) || B < 1) {
@@ -249,13 +261,18 @@ export class Trainer {
   #beginEpoch(epoch: number): void {
     writeUints(this.ctx, this.#perm, this.permutation(epoch));
     const B = this.options.batchSize;
-    const t0 = epoch * this.stepsPerEpoch;
+    const t0 = epoch * this.stepsPerEpoch, total = this.options.epochs * this.stepsPerEpoch;
+    const { optimizer, schedule } = this.options;
     this.#params.write(
       0,
       Array.from({ length: this.stepsPerEpoch }, (_, s) => ({
         step: s,
         batchStart: s * B,
-        ...optimizerStepValues(this.options.optimizer, t0 + s + 1),
+        ...optimizerStepValues(
+          optimizer,
+          t0 + s + 1,
+          scheduledLr(optimizer.lr, schedule, t0 + s + 1, total),
+        ),
       })),
     );
   }
