@@ -48,6 +48,12 @@ const CIT: u32 = max(CIP / 4u, 1u); // input texels per position (1 for the scal
 const IN_ROW: u32 = (H * W * CIP + 3u) / 4u; // texels per input image
 const OUT_ROW: u32 = GH * GW * COT; // texels per output image
 const XS: u32 = XB + KS - 1u; // input columns one register row spans
+// Single-channel rows that start on a texel boundary: a row segment is loaded as whole texels
+// (4 pixels each) instead of one texel per pixel. Needs W and the column block a multiple of 4.
+const ALIGNED_ROWS: bool = CIP == 1u && W % 4u == 0u && XB % 4u == 0u;
+const PAD_UP: u32 = (PAD + 3u) / 4u * 4u; // padding rounded up to whole texels
+const LEAD: u32 = PAD_UP - PAD; // first needed pixel within the loaded span
+const SPAN: u32 = (LEAD + XS + 3u) / 4u; // texels covering a row segment
 
 @group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
 @group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>;
@@ -67,6 +73,24 @@ fn load_input(tx: texture_storage_2d<rgba32float, read>, base: u32, b: u32, iy: 
     v = ld(tx, base + b * IN_ROW + pos * CIT + ct);
   }
   return select(vec4f(0.0), v, inside);
+}
+
+// Pixels [x0 - PAD, x0 - PAD + XS) of row iy of image b, for ALIGNED_ROWS (x0 a multiple of 4),
+// each in the x component (the layout load_input returns), zero outside the image.
+fn input_row_aligned(tx: texture_storage_2d<rgba32float, read>, base: u32, b: u32, iy: i32, x0: u32) -> array<vec4f, XS> {
+  var span: array<vec4f, SPAN>;
+  let row_ok = iy >= 0 && iy < i32(H);
+  let row = base + b * IN_ROW + u32(clamp(iy, 0, i32(H) - 1)) * (W / 4u);
+  /* unroll */ for (var t = 0u; t < SPAN; t++) {
+    let tcol = i32(x0 / 4u + t) - i32(PAD_UP / 4u);
+    let ok = row_ok && tcol >= 0 && tcol < i32(W / 4u);
+    span[t] = select(vec4f(0.0), ld(tx, row + u32(clamp(tcol, 0, i32(W / 4u) - 1))), ok);
+  }
+  var out: array<vec4f, XS>;
+  /* unroll */ for (var c = 0u; c < XS; c++) {
+    out[c] = vec4f(span[(c + LEAD) / 4u][(c + LEAD) % 4u], 0.0, 0.0, 0.0);
+  }
+  return out;
 }
 
 // Gradient of the pre-activation at conv output (oy, ox), channel texel ct, from the gradient of
@@ -113,8 +137,12 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
     for (var ct = 0u; ct < CIT; ct++) {
       var xin: array<array<vec4f, XS>, YB>;
       /* unroll */ for (var r = 0u; r < YB; r++) {
-        /* unroll */ for (var c = 0u; c < XS; c++) {
-          xin[r][c] = load_input(t0, T0_BASE, b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
+        if (ALIGNED_ROWS) {
+          xin[r] = input_row_aligned(t0, T0_BASE, b, i32(oy0 + r + ky) - i32(PAD), ox0);
+        } else {
+          /* unroll */ for (var c = 0u; c < XS; c++) {
+            xin[r][c] = load_input(t0, T0_BASE, b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
+          }
         }
       }
       /* unroll */ for (var kx = 0u; kx < KS; kx++) {
@@ -273,8 +301,12 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
           bsum += dz[c];
         }
         var xin: array<vec4f, XS>;
-        /* unroll */ for (var s = 0u; s < XS; s++) {
-          xin[s] = load_input(t1, T1_BASE, b, i32(oy + ky) - i32(PAD), i32(ox0 + s) - i32(PAD), cit);
+        if (ALIGNED_ROWS) {
+          xin = input_row_aligned(t1, T1_BASE, b, i32(oy + ky) - i32(PAD), ox0);
+        } else {
+          /* unroll */ for (var s = 0u; s < XS; s++) {
+            xin[s] = load_input(t1, T1_BASE, b, i32(oy + ky) - i32(PAD), i32(ox0 + s) - i32(PAD), cit);
+          }
         }
         /* unroll */ for (var kx = 0u; kx < KS; kx++) {
           /* unroll */ for (var c = 0u; c < XB; c++) {

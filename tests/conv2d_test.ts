@@ -43,6 +43,10 @@ const CASES: Case[] = [
   { B: 1, H: 5, W: 5, CI: 1, CO: 1, KS: 1, PAD: 0, relu: false, pool: false, raw: true },
   { B: 4, H: 8, W: 8, CI: 1, CO: 4, KS: 3, PAD: 1, relu: false, pool: false, raw: false },
   { B: 3, H: 13, W: 9, CI: 8, CO: 7, KS: 2, PAD: 1, relu: true, pool: true, raw: false },
+  // raw images whose rows are whole texels (the aligned row loads), with other paddings
+  { B: 2, H: 8, W: 12, CI: 1, CO: 5, KS: 3, PAD: 1, relu: true, pool: false, raw: true },
+  { B: 3, H: 6, W: 8, CI: 1, CO: 4, KS: 3, PAD: 0, relu: true, pool: true, raw: true },
+  { B: 2, H: 9, W: 16, CI: 1, CO: 9, KS: 7, PAD: 6, relu: false, pool: true, raw: true },
 ];
 
 function shapeOf(c: Case): Conv2dShape {

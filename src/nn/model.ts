@@ -12,6 +12,7 @@ import {
   conv2dBackwardWeight,
   conv2dForward,
   type Conv2dShape,
+  convGeometry,
   partialCols,
   weightGradChunks,
 } from "../ops/conv2d.ts";
@@ -190,9 +191,28 @@ export class Model {
           break;
         }
         case "conv": {
-          // a relu-without-pool block receives the already-masked pre-activation gradient
-          const shape = { ...convShape(b, B), relu: b.pool && b.relu };
-          const aux = fwd.codes[i] ?? undefined;
+          let shape = convShape(b, B);
+          let grad = g, aux: Tensor | undefined;
+          if (b.pool && dx) {
+            // both backward kernels read the pre-activation gradient many times: gather it once
+            // from the pooled gradient and codes (a relu-zeroed window has code 4: no gradient)
+            const geo = convGeometry(shape);
+            grad = Tensor.create(
+              ctx,
+              B,
+              geo.ho * geo.wo * geo.cop,
+              `${b.name} pre-activation grad`,
+            );
+            const pool = { batch: B, height: geo.ho, width: geo.wo, stored: geo.cop };
+            dispatches.push(
+              await maxPoolBackward(ctx, { shape: pool, dy: g, code: fwd.codes[i]!, dx: grad }),
+            );
+            shape = { ...shape, pool: false, relu: false };
+          } else {
+            // a relu-without-pool block receives the already-masked pre-activation gradient
+            shape = { ...shape, relu: b.pool && b.relu };
+            aux = fwd.codes[i] ?? undefined;
+          }
           const chunks = weightGradChunks(shape);
           const partial = chunks > 1
             ? Tensor.create(ctx, chunks, partialCols(shape), `${b.name} partial dW`)
@@ -200,7 +220,7 @@ export class Model {
           dispatches.push(
             ...await conv2dBackwardWeight(ctx, {
               shape,
-              grad: g,
+              grad,
               x,
               aux,
               dw: this.arena.grad(`${b.name}.weight`),
@@ -213,7 +233,7 @@ export class Model {
             dispatches.push(
               await conv2dBackwardInput(ctx, {
                 shape,
-                grad: g,
+                grad,
                 w: this.arena.value(`${b.name}.weight`),
                 aux,
                 dx,

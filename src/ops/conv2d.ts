@@ -247,7 +247,7 @@ export async function conv2dBackwardInput(
 }
 
 /** Number of image chunks the weight gradient is split into (partial sums, fixed order). */
-export function weightGradChunks(s: Conv2dShape, lanesWanted = 256): number {
+export function weightGradChunks(s: Conv2dShape, lanesWanted = 1024): number {
   const perChunk = s.kernel * Math.max(1, s.inStored / 4) * (pad4(s.outChannels) / 4);
   return Math.max(1, Math.min(s.batch, Math.ceil(lanesWanted / perChunk)));
 }
