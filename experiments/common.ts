@@ -30,6 +30,7 @@ import { Evaluator } from "../src/train/evaluator.ts";
 import type { ClassMetrics } from "../src/train/metrics.ts";
 import { DivergenceError, type EvalPoint, type LossPoint, Trainer } from "../src/train/trainer.ts";
 import { deriveSeed } from "../src/util/rng.ts";
+import type { RunRecord } from "../src/study/results.ts";
 
 /** Options every part accepts. */
 export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
@@ -277,6 +278,11 @@ export async function trainRun(
     noise?: PixelNoise;
     labels?: ArrayLike<number>;
     spec?: ModelSpec;
+    /**
+     * Called after training, before the model is released, with the model and the training
+     * data it was trained on (with the corrupted labels when `labels` was given).
+     */
+    afterTraining?: (model: Model, trained: GpuDataset) => Promise<void>;
   },
 ): Promise<RunResult> {
   const ctx = s.ctx;
@@ -319,6 +325,7 @@ export async function trainRun(
           formatCount(Math.round(imagesTrained / st.trainSeconds))
         } img/s)`,
     );
+    await o.afterTraining?.(model, data);
     return {
       seed: o.seed,
       testError: final.error,
@@ -334,7 +341,43 @@ export async function trainRun(
     return markExpected(e);
   } finally {
     model.destroy();
+    if (o.labels) data.labels.destroy();
   }
+}
+
+/** The record of a run as the metrics files store it. */
+export function runRecord(r: RunResult): RunRecord {
+  return {
+    seed: r.seed,
+    testError: r.testError,
+    perClassError: r.metrics.perClassError,
+    confusion: r.metrics.confusion,
+    learningCurve: { trainLoss: r.lossCurve, testError: r.testCurve },
+    trainSeconds: r.trainSeconds,
+    imagesPerSecond: r.imagesPerSecond,
+  };
+}
+
+/**
+ * The values of a sweep from `--x` (one value) or `--xs` (a list), or the defaults; both given,
+ * or a value listed twice, is a usage error. Returned in ascending order.
+ */
+export function sweepValues(
+  single: number | undefined,
+  list: number[] | undefined,
+  defaults: readonly number[],
+  flags: { single: string; list: string },
+): number[] {
+  if (single !== undefined && list !== undefined) {
+    throw new UsageError(`--${flags.single} and --${flags.list} were both given; use one of them`);
+  }
+  const values = single !== undefined ? [single] : list ?? [...defaults];
+  const seen = new Set<number>();
+  for (const v of values) {
+    if (seen.has(v)) throw new UsageError(`--${flags.list} lists ${v} twice; give each value once`);
+    seen.add(v);
+  }
+  return [...values].sort((a, b) => a - b);
 }
 
 /** Facts about the set-up recorded in every metrics file. */

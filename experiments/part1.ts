@@ -14,7 +14,7 @@ import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
 import { topConfusions } from "../src/train/metrics.ts";
 import { OutputDir } from "../src/util/atomic_write.ts";
 import { summarize } from "../src/util/stats.ts";
-import { barChart, confusionMatrixChart, learningCurveChart } from "../src/report/charts.ts";
+import { CLASS_NAMES, part1ChartSpecs } from "../src/study/charts.ts";
 import { renderChartPng } from "../src/report/png.ts";
 import {
   checkWritable,
@@ -22,56 +22,40 @@ import {
   pct,
   recipeOf,
   runExperiment,
+  runRecord,
   type RunResult,
   runSeeds,
+  type Setup,
   setup,
   TRAINING_OPTIONS,
   type TrainingOptions,
   trainRun,
 } from "./common.ts";
 
-const SPEC: Record<string, OptionSpec> = {
+/** Options of `deno task part1`. */
+export const PART1_SPEC: Record<string, OptionSpec> = {
   ...TRAINING_OPTIONS,
   out: { type: "path", default: "results/part1", description: "output folder" },
 };
+
+export type Part1Options = TrainingOptions & { out: string };
 
 const PROGRAM = {
   name: "deno task part1",
   summary: "Part 1: train LeNet-5 on MNIST and report test error.",
 };
 
-export const CLASS_NAMES = Array.from({ length: 10 }, (_, i) => String(i));
+export { CLASS_NAMES };
 
-/** Charts of one run: learning curve, per-class error, confusion matrix. */
-export async function part1Charts(r: RunResult, title: string) {
-  const curve = learningCurveChart({
-    title: `${title}: learning curve`,
-    xLabel: "training images seen",
-    runs: [{
-      label: "seed " + r.seed,
-      loss: { x: r.lossCurve.map((p) => p.imagesSeen), y: r.lossCurve.map((p) => p.loss) },
-      testErrorPct: {
-        x: r.testCurve.map((p) => p.imagesSeen),
-        y: r.testCurve.map((p) => p.error * 100),
-      },
-    }],
-  });
-  const perClass = barChart({
-    title: `${title}: test error per class`,
-    xLabel: "digit",
-    yLabel: "test error (%)",
-    categories: CLASS_NAMES,
-    series: [{ label: "seed " + r.seed, values: r.metrics.perClassError.map((e) => e * 100) }],
-  });
-  const confusion = confusionMatrixChart(r.metrics.confusion, CLASS_NAMES, {
-    title: `${title}: confusion matrix (test set)`,
-  });
+/** Charts of the runs (every learning curve, per-class error mean ± sd, summed confusion) as PNGs. */
+export async function part1Charts(runs: RunResult[], title: string) {
+  const specs = part1ChartSpecs(runs.map(runRecord), title);
   return {
-    specs: { curve, perClass, confusion },
+    specs,
     png: {
-      "learning_curve.png": await renderChartPng(curve, { width: 900, height: 500 }),
-      "per_class_error.png": await renderChartPng(perClass, { width: 800, height: 450 }),
-      "confusion_matrix.png": await renderChartPng(confusion, { width: 700, height: 640 }),
+      "learning_curve.png": await renderChartPng(specs.curve, { width: 900, height: 500 }),
+      "per_class_error.png": await renderChartPng(specs.perClass, { width: 800, height: 450 }),
+      "confusion_matrix.png": await renderChartPng(specs.confusion, { width: 700, height: 640 }),
     },
   };
 }
@@ -97,19 +81,13 @@ export function printSummary(r: RunResult): void {
   }
 }
 
-async function main(): Promise<number> {
-  const { options, help } = parseOptions<TrainingOptions & { out: string }>(
-    Deno.args,
-    SPEC,
-    PROGRAM,
-  );
-  if (help) {
-    console.log(formatHelp(SPEC, PROGRAM));
-    return 0;
-  }
+/**
+ * Runs Part 1 with validated options and writes its results; `shared` reuses a device and data
+ * already set up (by `deno task all`).
+ */
+export async function runPart1(options: Part1Options, shared?: Setup): Promise<void> {
   const t0 = performance.now();
-  await checkWritable(options.out);
-  const s = await setup(options);
+  const s = shared ?? await setup(options);
   const recipe = recipeOf(options);
   console.error(
     `adapter: ${s.ctx.adapterName}; ${s.train.count} training and ${s.test.count} test images; ` +
@@ -129,7 +107,7 @@ async function main(): Promise<number> {
   }
   const r = runs[0];
   const out = new OutputDir(options.out);
-  const charts = await part1Charts(r, "Part 1");
+  const charts = await part1Charts(runs, "Part 1");
   for (const [name, png] of Object.entries(charts.png)) out.stage(name, png);
   const summary = summarize(runs.map((x) => x.testError));
   out.stageJson("metrics.json", {
@@ -147,22 +125,16 @@ async function main(): Promise<number> {
     support: r.metrics.support,
     confusion: r.metrics.confusion,
     learningCurve: { trainLoss: r.lossCurve, testError: r.testCurve },
+    seeds,
     timings: {
       setupSeconds: s.setupSeconds,
+      setupShared: shared !== undefined,
       trainSeconds: r.trainSeconds,
       evalSeconds: r.evalSeconds,
       imagesPerSecond: r.imagesPerSecond,
       totalSeconds: (performance.now() - t0) / 1000,
     },
-    runs: runs.map((x) => ({
-      seed: x.seed,
-      testError: x.testError,
-      perClassError: x.metrics.perClassError,
-      confusion: x.metrics.confusion,
-      learningCurve: { trainLoss: x.lossCurve, testError: x.testCurve },
-      trainSeconds: x.trainSeconds,
-      imagesPerSecond: x.imagesPerSecond,
-    })),
+    runs: runs.map(runRecord),
     charts: charts.specs,
   });
   const written = await out.commit();
@@ -173,6 +145,16 @@ async function main(): Promise<number> {
     );
   }
   console.log(`\nwrote ${written.join(", ")}`);
+}
+
+async function main(): Promise<number> {
+  const { options, help } = parseOptions<Part1Options>(Deno.args, PART1_SPEC, PROGRAM);
+  if (help) {
+    console.log(formatHelp(PART1_SPEC, PROGRAM));
+    return 0;
+  }
+  await checkWritable(options.out);
+  await runPart1(options);
   return 0;
 }
 

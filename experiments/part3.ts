@@ -1,0 +1,238 @@
+/**
+ * Part 3: label noise. Exactly round(frac x N) training images, chosen without replacement
+ * (seeded), get a uniformly random label in 0..9 (which can equal the true one; the number that
+ * actually changed is recorded), or with `--label-mode different` a random different label. The
+ * network is trained on the corrupted labels and tested on the clean test set.
+ *
+ *   deno task part3 [--frac 0.15 | --fracs 0,0.05,0.15,0.5] [--label-mode uniform|different]
+ *                   [--seeds 1] [--seed 1] [--out results/part3]
+ *
+ * After training, each model is also evaluated on its own training set against the labels it was
+ * trained on: the fraction it disagrees with is a label-noise detector the report discusses.
+ *
+ * Writes metrics.json, error_vs_frac.png, per_class_error.png and learning_curves.png at the end,
+ * atomically.
+ *
+ * @module
+ */
+import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
+import { formatCount } from "../src/cli/progress.ts";
+import { renderChartPng } from "../src/report/png.ts";
+import { sweepCurvesChart, sweepErrorChart, sweepPerClassChart } from "../src/study/charts.ts";
+import { corruptLabels, LABEL_MODES, type LabelMode } from "../src/study/label_noise.ts";
+import { type Part3Condition, type Part3Run, summarizeRuns } from "../src/study/results.ts";
+import { Evaluator } from "../src/train/evaluator.ts";
+import { OutputDir } from "../src/util/atomic_write.ts";
+import { deriveSeed } from "../src/util/rng.ts";
+import { summarize } from "../src/util/stats.ts";
+import {
+  checkWritable,
+  environmentRecord,
+  pct,
+  recipeOf,
+  runExperiment,
+  runRecord,
+  runSeeds,
+  type Setup,
+  setup,
+  sweepValues,
+  TRAINING_OPTIONS,
+  type TrainingOptions,
+  trainRun,
+} from "./common.ts";
+
+export const DEFAULT_FRACS = [0, 0.05, 0.15, 0.5] as const;
+
+export const PART3_FRAC_OPTIONS: Record<string, OptionSpec> = {
+  frac: {
+    type: "number",
+    min: 0,
+    max: 1,
+    description: "run one label-noise level: the fraction of training images given a random label",
+  },
+  fracs: {
+    type: "number-list",
+    min: 0,
+    max: 1,
+    description: `run these fractions (default: ${DEFAULT_FRACS.join(",")})`,
+  },
+  labelMode: {
+    type: "enum",
+    values: LABEL_MODES,
+    default: "uniform",
+    description: "uniform: a random label in 0..9 (may equal the true one); different: a random " +
+      "label other than the true one",
+  },
+};
+
+export const PART3_SPEC: Record<string, OptionSpec> = {
+  ...TRAINING_OPTIONS,
+  ...PART3_FRAC_OPTIONS,
+  out: { type: "path", default: "results/part3", description: "output folder" },
+};
+
+export interface Part3Options extends TrainingOptions {
+  fracs: number[];
+  labelMode: LabelMode;
+  out: string;
+}
+
+const PROGRAM = {
+  name: "deno task part3",
+  summary: "Part 3: train with a fraction of the training labels replaced by random labels, " +
+    "test on the clean test set.",
+};
+
+/** Parses and validates the command line (UsageError on a mistake); null after --help. */
+export function parsePart3(argv: string[]): Part3Options | null {
+  const { options, help } = parseOptions<
+    TrainingOptions & { frac?: number; fracs?: number[]; labelMode: LabelMode; out: string }
+  >(argv, PART3_SPEC, PROGRAM);
+  if (help) {
+    console.log(formatHelp(PART3_SPEC, PROGRAM));
+    return null;
+  }
+  const fracs = sweepValues(options.frac, options.fracs, DEFAULT_FRACS, {
+    single: "frac",
+    list: "fracs",
+  });
+  return { ...options, fracs };
+}
+
+const fracLabel = (frac: number) => `${+(frac * 100).toFixed(4)}% noisy`;
+
+/** Runs Part 3 and writes its results; `shared` reuses a set-up (from `deno task all`). */
+export async function runPart3(options: Part3Options, shared?: Setup): Promise<void> {
+  const t0 = performance.now();
+  const s = shared ?? await setup(options);
+  const recipe = recipeOf(options);
+  const seeds = runSeeds(options.seed, options.seeds);
+  const N = s.train.count;
+  console.error(
+    `part 3: label noise ${options.fracs.join(", ")} (${options.labelMode} labels); ` +
+      `${seeds.length} seed(s) each; ${N} training and ${s.test.count} clean test images`,
+  );
+  const conditions: Part3Condition[] = [];
+  for (const frac of options.fracs) {
+    const runs: Part3Run[] = [];
+    for (const [i, seed] of seeds.entries()) {
+      const corrupted = corruptLabels(s.train.labels, frac, seed, options.labelMode);
+      let trainDisagreement: number | undefined;
+      const r = await trainRun(s, {
+        recipe,
+        seed,
+        label: fracLabel(frac) + (seeds.length > 1 ? ` seed ${i + 1}/${seeds.length}` : ""),
+        labels: frac > 0 ? corrupted.labels : undefined,
+        // the trained model against the labels it was trained on, over the whole training set
+        afterTraining: async (model, trained) => {
+          const evaluator = await Evaluator.create(s.ctx, model, trained);
+          trainDisagreement = (await evaluator.run()).error;
+        },
+      });
+      runs.push({
+        ...runRecord(r),
+        labelSeed: deriveSeed(seed, "labels"),
+        corrupted: corrupted.corrupted.length,
+        changed: corrupted.changed,
+        trainDisagreement,
+      });
+      console.error(
+        `  ${formatCount(corrupted.corrupted.length)} labels randomized, ` +
+          `${formatCount(corrupted.changed)} changed; the trained model disagrees with ` +
+          `${pct(trainDisagreement ?? NaN)} of its training labels`,
+      );
+    }
+    const summary = summarizeRuns(runs);
+    conditions.push({
+      frac,
+      corrupted: runs[0].corrupted,
+      changed: summarize(runs.map((r) => r.changed)),
+      changedFraction: summarize(runs.map((r) => r.changed / N)),
+      trainDisagreement: summarize(runs.map((r) => r.trainDisagreement!)),
+      ...summary,
+    });
+  }
+
+  const sweep = conditions.map((c) => ({ label: fracLabel(c.frac), value: c.frac, summary: c }));
+  const charts = {
+    errorVsFrac: sweepErrorChart({
+      title: "Part 3: test error vs label noise",
+      xLabel: `fraction of training images given a random label (${options.labelMode})`,
+      conditions: sweep,
+    }),
+    perClass: sweepPerClassChart({
+      title: "Part 3: test error per class at each label-noise level",
+      conditions: sweep,
+    }),
+    curves: sweepCurvesChart({
+      title: "Part 3: learning curves at each label-noise level",
+      conditions: sweep,
+    }),
+  };
+  const out = new OutputDir(options.out);
+  out.stage(
+    "error_vs_frac.png",
+    await renderChartPng(charts.errorVsFrac, { width: 800, height: 480 }),
+  );
+  out.stage(
+    "per_class_error.png",
+    await renderChartPng(charts.perClass, { width: 900, height: 480 }),
+  );
+  out.stage(
+    "learning_curves.png",
+    await renderChartPng(charts.curves, { width: 900, height: 520 }),
+  );
+  out.stageJson("metrics.json", {
+    schema: "webgpu-mnist/part3@1",
+    createdAt: new Date().toISOString(),
+    ...environmentRecord(s),
+    recipe,
+    seed: options.seed,
+    seeds,
+    labelMode: options.labelMode,
+    labelNoise: {
+      selection: "exactly round(frac x N) training images, without replacement",
+      newLabel: options.labelMode === "uniform"
+        ? "uniform in 0..9 (can equal the true label)"
+        : "uniform over the 9 other labels",
+      labelSeed: 'deriveSeed(run seed, "labels")',
+      testSet: "clean (true labels)",
+    },
+    conditions,
+    timings: {
+      setupSeconds: s.setupSeconds,
+      setupShared: shared !== undefined,
+      trainSeconds: conditions.reduce(
+        (a, c) => a + c.runs.reduce((b, r) => b + r.trainSeconds, 0),
+        0,
+      ),
+      totalSeconds: (performance.now() - t0) / 1000,
+    },
+    charts,
+  });
+  const written = await out.commit();
+
+  console.log(`\nPart 3: test error on the clean test set (${s.test.count} images)`);
+  console.log(
+    "fraction   randomized   changed   test error" + (seeds.length > 1 ? " (mean +- sd)" : ""),
+  );
+  for (const c of conditions) {
+    const e = c.testError;
+    console.log(
+      `${String(c.frac).padStart(8)}   ${formatCount(c.corrupted).padStart(10)}   ` +
+        `${formatCount(c.changed.mean).padStart(7)}   ${pct(e.mean).padStart(9)}` +
+        (seeds.length > 1 ? ` +- ${pct(e.std)}` : ""),
+    );
+  }
+  console.log(`\nwrote ${written.join(", ")}`);
+}
+
+async function main(): Promise<number> {
+  const options = parsePart3(Deno.args);
+  if (!options) return 0;
+  await checkWritable(options.out);
+  await runPart3(options);
+  return 0;
+}
+
+if (import.meta.main) runExperiment(main);

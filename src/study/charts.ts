@@ -1,0 +1,147 @@
+/**
+ * The study's charts, built from result records (not from live runs), so the experiment scripts
+ * (PNG) and the report generator (HTML) draw exactly the same chart configurations.
+ *
+ * Browser-safe: only JSON chart specs (see `src/report/charts.ts`).
+ *
+ * @module
+ */
+import {
+  barChart,
+  type ChartSpec,
+  confusionMatrixChart,
+  learningCurveChart,
+  lineChart,
+} from "../report/charts.ts";
+import type { ConditionSummary, RunRecord } from "./results.ts";
+
+export const CLASS_NAMES: string[] = Array.from({ length: 10 }, (_, i) => String(i));
+
+const toPct = (values: number[]) => values.map((v) => v * 100);
+
+/** "seed 1" for one run, "mean of 3 seeds (±1 sd)" for several. */
+function runsLabel(n: number): string {
+  return n === 1 ? "1 run" : `mean of ${n} seeds, bars ±1 sd`;
+}
+
+/** Part 1: learning curve (every run), per-class error and confusion matrix. */
+export function part1ChartSpecs(runs: RunRecord[], title = "Part 1"): {
+  curve: ChartSpec;
+  perClass: ChartSpec;
+  confusion: ChartSpec;
+} {
+  const curve = learningCurveChart({
+    title: `${title}: learning curve (training loss and test error)`,
+    xLabel: "training images seen",
+    runs: runs.map((r) => ({
+      label: "seed " + r.seed,
+      loss: {
+        x: r.learningCurve.trainLoss.map((p) => p.imagesSeen),
+        y: r.learningCurve.trainLoss.map((p) => p.loss),
+      },
+      testErrorPct: {
+        x: r.learningCurve.testError.map((p) => p.imagesSeen),
+        y: r.learningCurve.testError.map((p) => p.error * 100),
+      },
+    })),
+  });
+  const classes = runs[0].perClassError.length;
+  const names = CLASS_NAMES.length === classes
+    ? CLASS_NAMES
+    : Array.from({ length: classes }, (_, i) => String(i));
+  const perClassRuns = Array.from(
+    { length: classes },
+    (_, c) => runs.map((r) => r.perClassError[c]),
+  );
+  const meanOf = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
+  const sdOf = (v: number[]) => {
+    if (v.length < 2) return 0;
+    const m = meanOf(v);
+    return Math.sqrt(v.reduce((a, b) => a + (b - m) * (b - m), 0) / (v.length - 1));
+  };
+  const perClass = barChart({
+    title: `${title}: test error per class (${runsLabel(runs.length)})`,
+    xLabel: "digit (true class)",
+    yLabel: "test error (%)",
+    categories: names,
+    series: [{
+      label: runs.length === 1 ? "seed " + runs[0].seed : `mean of ${runs.length} seeds`,
+      values: perClassRuns.map((v) => meanOf(v) * 100),
+      ...(runs.length > 1 ? { errors: perClassRuns.map((v) => sdOf(v) * 100) } : {}),
+    }],
+  });
+  const summed = runs[0].confusion.map((row) => row.map(() => 0));
+  for (const r of runs) r.confusion.forEach((row, t) => row.forEach((v, p) => (summed[t][p] += v)));
+  const confusion = confusionMatrixChart(summed, names, {
+    title: `${title}: confusion matrix (test set${
+      runs.length > 1 ? `, counts summed over ${runs.length} runs` : ""
+    })`,
+  });
+  return { curve, perClass, confusion };
+}
+
+/** One condition of a sweep (one sigma, one label-noise fraction). */
+export interface SweepCondition {
+  /** Legend label, e.g. "sigma 32". */
+  label: string;
+  /** The x value, e.g. 32. */
+  value: number;
+  summary: ConditionSummary;
+}
+
+/** Test error (mean, error bars ±1 sd) against the swept value. */
+export function sweepErrorChart(o: {
+  title: string;
+  xLabel: string;
+  conditions: SweepCondition[];
+}): ChartSpec {
+  const n = Math.max(...o.conditions.map((c) => c.summary.testError.n));
+  return lineChart({
+    title: `${o.title} (${runsLabel(n)})`,
+    xLabel: o.xLabel,
+    yLabel: "test error on the clean test set (%)",
+    xType: "category",
+    series: [{
+      label: n === 1 ? "test error (1 run per condition)" : `mean test error (${n} seeds)`,
+      x: o.conditions.map((c) => c.value),
+      y: o.conditions.map((c) => c.summary.testError.mean * 100),
+      yErr: o.conditions.map((c) => c.summary.testError.std * 100),
+    }],
+    yMin: 0,
+  });
+}
+
+/** Per-class test error, one bar series per condition, error bars ±1 sd. */
+export function sweepPerClassChart(o: { title: string; conditions: SweepCondition[] }): ChartSpec {
+  const n = Math.max(...o.conditions.map((c) => c.summary.testError.n));
+  const classes = o.conditions[0].summary.perClassError.mean.length;
+  return barChart({
+    title: `${o.title} (${runsLabel(n)})`,
+    xLabel: "digit (true class)",
+    yLabel: "test error (%)",
+    categories: Array.from({ length: classes }, (_, i) => String(i)),
+    series: o.conditions.map((c) => ({
+      label: c.label,
+      values: toPct(c.summary.perClassError.mean),
+      ...(n > 1 ? { errors: toPct(c.summary.perClassError.std) } : {}),
+    })),
+  });
+}
+
+/** Training loss and test error during training, one run-mean per condition. */
+export function sweepCurvesChart(o: { title: string; conditions: SweepCondition[] }): ChartSpec {
+  const n = Math.max(...o.conditions.map((c) => c.summary.testError.n));
+  return learningCurveChart({
+    title: `${o.title} (${n === 1 ? "1 run each" : `mean of ${n} seeds`})`,
+    xLabel: "training images seen",
+    runs: o.conditions.map((c) => ({
+      label: c.label,
+      loss: { x: c.summary.lossCurve.imagesSeen, y: c.summary.lossCurve.mean },
+      testErrorPct: {
+        x: c.summary.testCurve.imagesSeen,
+        y: toPct(c.summary.testCurve.mean),
+        ...(n > 1 ? { yErr: toPct(c.summary.testCurve.std) } : {}),
+      },
+    })),
+  });
+}
