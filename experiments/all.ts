@@ -1,0 +1,106 @@
+/**
+ * The whole study in one process: Parts 1, 2 and 3, then the report. The device and the data are
+ * set up once and shared; each part writes its results folder when it finishes (atomically), so
+ * an interruption keeps the parts already done. Prints the total time at the end.
+ *
+ *   deno task all [--epochs 1] [--seeds 1] [--seed 1] [--sigmas 0,8,32,128]
+ *                 [--fracs 0,0.05,0.15,0.5] [--label-mode uniform] [--results results]
+ *
+ * Every option is checked before any work starts.
+ *
+ * @module
+ */
+import { join } from "node:path";
+import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
+import { formatDuration } from "../src/cli/progress.ts";
+import type { LabelMode } from "../src/study/label_noise.ts";
+import {
+  checkWritable,
+  runExperiment,
+  setup,
+  sweepValues,
+  TRAINING_OPTIONS,
+  type TrainingOptions,
+} from "./common.ts";
+import { runPart1 } from "./part1.ts";
+import { DEFAULT_SIGMAS, PART2_SIGMA_OPTIONS, runPart2 } from "./part2.ts";
+import { DEFAULT_FRACS, PART3_FRAC_OPTIONS, runPart3 } from "./part3.ts";
+import { runReport } from "./report.ts";
+
+export const ALL_SPEC: Record<string, OptionSpec> = {
+  ...TRAINING_OPTIONS,
+  ...PART2_SIGMA_OPTIONS,
+  ...PART3_FRAC_OPTIONS,
+  results: {
+    type: "path",
+    default: "results",
+    description: "results folder: part1/, part2/, part3/, REPORT.md and report.html go there",
+  },
+};
+
+const PROGRAM = {
+  name: "deno task all",
+  summary: "The whole study: Part 1 (clean), Part 2 (image noise), Part 3 (label noise), then " +
+    "the report (results/REPORT.md, results/report.html).",
+};
+
+type AllOptions = TrainingOptions & {
+  sigma?: number;
+  sigmas?: number[];
+  frac?: number;
+  fracs?: number[];
+  labelMode: LabelMode;
+  results: string;
+};
+
+async function main(): Promise<number> {
+  const t0 = performance.now();
+  const { options, help } = parseOptions<AllOptions>(Deno.args, ALL_SPEC, PROGRAM);
+  if (help) {
+    console.log(formatHelp(ALL_SPEC, PROGRAM));
+    return 0;
+  }
+  const sigmas = sweepValues(options.sigma, options.sigmas, DEFAULT_SIGMAS, {
+    single: "sigma",
+    list: "sigmas",
+  });
+  const fracs = sweepValues(options.frac, options.fracs, DEFAULT_FRACS, {
+    single: "frac",
+    list: "fracs",
+  });
+  const dir = options.results;
+  await checkWritable(dir);
+  const s = await setup(options);
+  const times: string[] = [];
+  const step = async (name: string, run: () => Promise<unknown>) => {
+    console.error(`\n=== ${name} (${formatDuration((performance.now() - t0) / 1000)} elapsed)`);
+    const start = performance.now();
+    await run();
+    times.push(`${name.split(":")[0]} ${formatDuration((performance.now() - start) / 1000)}`);
+  };
+  await step(
+    "Part 1: clean training set",
+    () => runPart1({ ...options, out: join(dir, "part1") }, s),
+  );
+  await step(
+    "Part 2: image noise",
+    () => runPart2({ ...options, sigmas, out: join(dir, "part2") }, s),
+  );
+  await step(
+    "Part 3: label noise",
+    () => runPart3({ ...options, fracs, out: join(dir, "part3") }, s),
+  );
+  await step(
+    "Report",
+    () => runReport({ results: dir, allSeconds: (performance.now() - t0) / 1000 }),
+  );
+  const total = (performance.now() - t0) / 1000;
+  console.log(
+    `\ndeno task all: total time ${formatDuration(total)} (${total.toFixed(1)} s; set-up ${
+      formatDuration(s.setupSeconds)
+    }, ${times.join(", ")}); report: ${join(dir, "REPORT.md")}, ${join(dir, "report.html")}`,
+  );
+  return 0;
+}
+
+if (import.meta.main) runExperiment(main);
