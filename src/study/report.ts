@@ -94,6 +94,11 @@ export function pointsText(d: number): string {
   return `${sign}${v.replace("-", "")} points`;
 }
 
+/** The size of a difference in percentage points, unsigned: -0.0045 -> "0.45 points". */
+export function absPoints(d: number): string {
+  return `${Math.abs(d * 100).toFixed(2)} points`;
+}
+
 /** "1.23%" for one run, "1.23% ± 0.10" (mean ± sd in points) for several. */
 export function measuredText(s: Measured): string {
   return s.n === 1 ? pctText(s.mean) : `${pctText(s.mean)} ± ${(s.std * 100).toFixed(2)}`;
@@ -290,6 +295,39 @@ function recipeText(r: SetupRecord["recipe"]): string {
   return `${opt}, ${sched}, batch ${r.batchSize}, ${r.epochs} epoch${r.epochs === 1 ? "" : "s"}`;
 }
 
+/**
+ * Sigma 0 and fraction 0 are Part 1's recipe; with the same seeds, data and adapter the engine
+ * must reproduce Part 1's numbers exactly. Says whether it did (null when not comparable).
+ */
+function reproducibilityCheck(r: StudyResults): string | null {
+  const p1 = r.part1;
+  if (!p1) return null;
+  const same = (p: Part2Metrics | Part3Metrics) =>
+    JSON.stringify(p.recipe) === JSON.stringify(p1.recipe) && p.trainData === p1.trainData &&
+    p.testData === p1.testData && p.adapter === p1.adapter &&
+    JSON.stringify(p.seeds) === JSON.stringify(p1.runs.map((x) => x.seed));
+  const found: string[] = [];
+  let allEqual = true;
+  const c2 = r.part2?.conditions.find((c) => c.sigma === 0);
+  if (r.part2 && c2 && same(r.part2)) {
+    found.push(`sigma 0 in Part 2 (${c2.runs.map((x) => pctText(x.testError)).join(", ")})`);
+    allEqual &&= c2.runs.every((x, i) => x.testError === p1.runs[i].testError);
+  }
+  const c3 = r.part3?.conditions.find((c) => c.frac === 0);
+  if (r.part3 && c3 && same(r.part3)) {
+    found.push(`fraction 0 in Part 3 (${c3.runs.map((x) => pctText(x.testError)).join(", ")})`);
+    allEqual &&= c3.runs.every((x, i) => x.testError === p1.runs[i].testError);
+  }
+  if (!found.length) return null;
+  const p1Text = p1.runs.map((x) => pctText(x.testError)).join(", ");
+  return allEqual
+    ? `${found.join(" and ")} repeat Part 1 (${p1Text}) with the same seeds and gave exactly ` +
+      "the same test errors, as deterministic training should."
+    : `${found.join(" and ")} repeat Part 1 (${p1Text}) with the same seeds but gave different ` +
+      "test errors: training was not reproducible on this adapter, so treat small differences " +
+      "with extra caution.";
+}
+
 function setupSection(r: StudyResults): ReportSectionOut {
   const parts = [r.part1, r.part2, r.part3];
   const present = parts.filter((p): p is NonNullable<typeof p> => p !== undefined);
@@ -338,6 +376,8 @@ function setupSection(r: StudyResults): ReportSectionOut {
         `comparisons across parts are not like for like. Rerun with \`deno task all\`.`,
     );
   }
+  const check = reproducibilityCheck(r);
+  if (check) lines.push(`- **Reproducibility**: ${check}`);
   const timeRows = ([[1, r.part1], [2, r.part2], [3, r.part3]] as const)
     .filter(([, p]) => p)
     .map(([k, p]) => {
@@ -527,9 +567,9 @@ function moreTraining(err: Trend | null, loss: Trend | null, m: Part1Metrics): s
   }
   const span = `from ${int(err.fromX)} to ${int(err.toX)} images`;
   const slope = (t: Trend, unit: (v: number) => string) =>
-    `least-squares slope ${unit(t.slopePer10k!)} per 10,000 images (standard error ${
+    `least-squares slope ${unit(t.slopePer10k!)} per 10,000 images, standard error ${
       unit(t.slopeSePer10k!).replace(/^[+−±]/, "")
-    })`;
+    }`;
   const lossUnit = (v: number) => (v >= 0 ? "+" : "−") + Math.abs(v).toFixed(4);
   const facts = `Over the second half of the epoch (${span}) the test error went from ` +
     `${pctText(err.first)} to ${pctText(err.last)} (${slope(err, pointsText)}), and the training ` +
@@ -661,7 +701,7 @@ function part2Sections(m: Part2Metrics, budget: number): ReportSectionOut[] {
       measuredText(c.testError),
       i === 0 ? "baseline" : pointsText(cmp.diff),
       i === 0 ? "" : verdictCell(cmp),
-      c.sigma === 0 ? "0%" : pctText(c.noiseStats.clippedLow + c.noiseStats.clippedHigh),
+      `${pctText(c.noiseStats.clippedLow)} / ${pctText(c.noiseStats.clippedHigh)}`,
       c.noiseStats.backgroundMean.toFixed(1),
       `${worst.k} (${pctText(worst.pc.mean)})`,
     ];
@@ -678,7 +718,7 @@ function part2Sections(m: Part2Metrics, budget: number): ReportSectionOut[] {
         "test error",
         `vs ${baseName}`,
         "rule",
-        "pixels clipped",
+        "pixels clipped at 0 / at 255",
         "background mean (0..255)",
         "worst class",
       ],
@@ -688,7 +728,8 @@ function part2Sections(m: Part2Metrics, budget: number): ReportSectionOut[] {
     "",
     `Pixel statistics are over the first ${
       int(conds[conds.length - 1].noiseStats.images)
-    } training images (the kernel's CPU reference, first seed). "Background mean" is the average ` +
+    } training images (the kernel's CPU reference, first seed). Most pixels clipped at 0 are ` +
+    `background pixels whose noise was negative. "Background mean" is the average ` +
     `value of pixels that are 0 in the clean image: clipping turns zero-mean noise on a black ` +
     `background into a grey haze.`,
   ];
@@ -737,8 +778,8 @@ function part2Sections(m: Part2Metrics, budget: number): ReportSectionOut[] {
     tol += byRule.firstBad === null
       ? ` By the spread rule, no sigma tested raised the error beyond the spread over seeds.`
       : ` By the spread rule, the first real increase is at sigma ${byRule.firstBad} (${
-        comparisonText(compare(sums[values.indexOf(byRule.firstBad)], sums[0]))
-      }).`;
+        pointsText(sums[values.indexOf(byRule.firstBad)].mean - sums[0].mean)
+      }, more than the larger sd of the two).`;
   } else {
     tol += " These are single runs, so the budget test is a measured-once reading, not an " +
       "established threshold; rerun with `--seeds` to put error bars on it.";
@@ -1006,14 +1047,14 @@ function bothSection(p2: Part2Metrics | undefined, p3: Part3Metrics | undefined)
         : between.diff < 0
         ? "the label-noise condition"
         : "neither"
-    } ended with the higher error (difference ${pointsText(Math.abs(between.diff))}); with one ` +
+    } ended with the higher error (difference ${absPoints(between.diff)}); with one ` +
       "run per condition that is not established.";
   } else if (between.verdict === "within-spread") {
-    verdict = `The two end points differ by ${pointsText(Math.abs(between.diff))}, within the ` +
+    verdict = `The two end points differ by ${absPoints(between.diff)}, within the ` +
       "spread: in these experiments neither is measurably worse at its strongest level.";
   } else {
     verdict = `The ${between.verdict === "higher" ? "image-noise" : "label-noise"} end point is ` +
-      `worse by ${pointsText(Math.abs(between.diff))}, more than the spread.`;
+      `worse by ${absPoints(between.diff)}, more than the spread.`;
   }
   lines.push(
     "",
