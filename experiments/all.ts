@@ -63,10 +63,12 @@ async function main(): Promise<number> {
   const sigmas = sweepValues(options.sigma, options.sigmas, DEFAULT_SIGMAS, {
     single: "sigma",
     list: "sigmas",
+    program: PROGRAM.name,
   });
   const fracs = sweepValues(options.frac, options.fracs, DEFAULT_FRACS, {
     single: "frac",
     list: "fracs",
+    program: PROGRAM.name,
   });
   const dir = options.results;
   await checkWritable(dir);

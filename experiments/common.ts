@@ -366,15 +366,20 @@ export function sweepValues(
   single: number | undefined,
   list: number[] | undefined,
   defaults: readonly number[],
-  flags: { single: string; list: string },
+  flags: { single: string; list: string; program?: string },
 ): number[] {
+  const fail = (message: string) => {
+    const e = new UsageError(message);
+    e.program = flags.program;
+    return e;
+  };
   if (single !== undefined && list !== undefined) {
-    throw new UsageError(`--${flags.single} and --${flags.list} were both given; use one of them`);
+    throw fail(`--${flags.single} and --${flags.list} were both given; use one of them`);
   }
   const values = single !== undefined ? [single] : list ?? [...defaults];
   const seen = new Set<number>();
   for (const v of values) {
-    if (seen.has(v)) throw new UsageError(`--${flags.list} lists ${v} twice; give each value once`);
+    if (seen.has(v)) throw fail(`--${flags.list} lists ${v} twice; give each value once`);
     seen.add(v);
   }
   return [...values].sort((a, b) => a - b);

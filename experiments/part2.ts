@@ -95,6 +95,7 @@ export function parsePart2(argv: string[]): Part2Options | null {
   const sigmas = sweepValues(options.sigma, options.sigmas, DEFAULT_SIGMAS, {
     single: "sigma",
     list: "sigmas",
+    program: PROGRAM.name,
   });
   return { ...options, sigmas };
 }

@@ -95,6 +95,7 @@ export function parsePart3(argv: string[]): Part3Options | null {
   const fracs = sweepValues(options.frac, options.fracs, DEFAULT_FRACS, {
     single: "frac",
     list: "fracs",
+    program: PROGRAM.name,
   });
   return { ...options, fracs };
 }
