@@ -303,6 +303,17 @@ Deno.test("missing parts are named with the command that produces them; nothing 
   assert.throws(() => buildReport({}), /no results to report/);
 });
 
+Deno.test("a part with a single level says there is nothing to compare", () => {
+  const md = markdownOf(buildReport({
+    part2: part2([[32, runsWithErrors([0.02])]]),
+    part3: part3([[0.15, runsWithErrors([0.02]), 0.15]]),
+  }));
+  assert.match(md, /Only sigma 32 was run, so there is nothing to compare it with/);
+  assert.match(md, /Only fraction 15% was run, so there is no baseline/);
+  assert.match(md, /Part 2 ran only one, so the question is not answered/);
+  assert.doesNotMatch(md, /vs sigma 32:|changed by/);
+});
+
 Deno.test("formatting helpers and the audit sample size", () => {
   assert.equal(pointsText(0.0045), "+0.45 points");
   assert.equal(pointsText(-0.012), "−1.20 points");

@@ -766,14 +766,19 @@ function part2Sections(m: Part2Metrics, budget: number): ReportSectionOut[] {
   let tol = `**How much noise could a production classifier tolerate?** This experiment adds the ` +
     `noise to the training images only; it measures how much noise in the training data the ` +
     `network tolerates and still classifies clean images well. `;
-  tol += byBudget.firstBad === null
+  tol += conds.length === 1
+    ? `Only sigma ${base.sigma} was run, so there is nothing to compare it with; run several ` +
+      "values (`--sigmas 0,8,32,128`)."
+    : byBudget.firstBad === null
     ? `With an example error budget of ${budgetText} over ${baseName}, every sigma tested (up to ` +
       `${byBudget.upTo}) stayed within budget.`
     : `With an example error budget of ${budgetText} over ${baseName}, the error stayed within ` +
       `budget up to sigma ${byBudget.upTo}; at sigma ${byBudget.firstBad} it rose by ${
         pointsText(sums[values.indexOf(byBudget.firstBad)].mean - sums[0].mean)
       }.`;
-  if (n > 1) {
+  if (conds.length === 1) {
+    // nothing to add
+  } else if (n > 1) {
     const byRule = toleratedUpTo(values, sums, (c) => c.verdict !== "higher");
     tol += byRule.firstBad === null
       ? ` By the spread rule, no sigma tested raised the error beyond the spread over seeds.`
@@ -908,16 +913,19 @@ function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut[] {
   if (top.frac > 0) {
     const keep = uniform ? 1 - top.frac * 0.9 : 1 - top.frac;
     const other = uniform ? top.frac / 10 : top.frac / 9;
-    importance += `With ${pctText(top.changedFraction.mean)} of the training labels actually ` +
-      `wrong (fraction ${fracText(top.frac)}), the test error changed by ${
-        comparisonText(topCmp)
-      }. ` +
-      `With an example budget of ${(budget * 100).toFixed(2)} points, the error stayed within ` +
-      `budget ${
-        byBudget.firstBad === null
-          ? `at every fraction tested (up to ${fracText(byBudget.upTo)})`
-          : `up to ${fracText(byBudget.upTo)} and left it at ${fracText(byBudget.firstBad)}`
-      }${n === 1 ? " (single runs: a measured-once reading)" : ""}. ` +
+    importance += (conds.length === 1
+      ? `Only fraction ${fracText(top.frac)} was run, so there is no baseline to compare it ` +
+        "with; run several (`--fracs 0,0.05,0.15,0.5`). "
+      : `With ${pctText(top.changedFraction.mean)} of the training labels actually ` +
+        `wrong (fraction ${fracText(top.frac)}), the test error changed by ${
+          comparisonText(topCmp)
+        } against ${baseName}. ` +
+        `With an example budget of ${(budget * 100).toFixed(2)} points, the error stayed ` +
+        `within budget ${
+          byBudget.firstBad === null
+            ? `at every fraction tested (up to ${fracText(byBudget.upTo)})`
+            : `up to ${fracText(byBudget.upTo)} and left it at ${fracText(byBudget.firstBad)}`
+        }${n === 1 ? " (single runs: a measured-once reading)" : ""}. `) +
       `(Reasoning.) Random labels of this kind leave the most likely label of every digit ` +
       `unchanged: at fraction ${fracText(top.frac)} an image of digit c still carries label c ` +
       `with probability ${pctText(keep)}, and any particular wrong digit only ${
@@ -1023,6 +1031,14 @@ function bothSection(p2: Part2Metrics | undefined, p3: Part3Metrics | undefined)
   }
   const c2 = [...p2.conditions].sort((a, b) => a.sigma - b.sigma);
   const c3 = [...p3.conditions].sort((a, b) => a.frac - b.frac);
+  if (c2.length < 2 || c3.length < 2) {
+    return {
+      heading,
+      markdown: "This needs at least two levels in each of Parts 2 and 3 (a baseline and a noisy " +
+        `one); Part ${c2.length < 2 ? 2 : 3} ran only one, so the question is not answered.`,
+      figures: [],
+    };
+  }
   const img = c2[c2.length - 1], lab = c3[c3.length - 1];
   const imgCmp = compare(img.testError, c2[0].testError);
   const labCmp = compare(lab.testError, c3[0].testError);
