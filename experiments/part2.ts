@@ -15,7 +15,6 @@
  * @module
  */
 import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
-import { formatCount } from "../src/cli/progress.ts";
 import { digitGridPng, renderChartPng } from "../src/report/png.ts";
 import { sweepCurvesChart, sweepErrorChart, sweepPerClassChart } from "../src/study/charts.ts";
 import {
@@ -236,9 +235,7 @@ export async function runPart2(options: Part2Options, shared?: Setup): Promise<v
         (seeds.length > 1 ? ` +- ${pct(e.std)}` : "") + `   ${pct(clipped).padStart(7)}`,
     );
   }
-  console.log(
-    `\n${formatCount(conditions.length * seeds.length)} runs; wrote ${written.join(", ")}`,
-  );
+  console.log(`\nwrote ${written.join(", ")}`);
 }
 
 async function main(): Promise<number> {
