@@ -3,8 +3,13 @@
  * set up once and shared; each part writes its results folder when it finishes (atomically), so
  * an interruption keeps the parts already done. Prints the total time at the end.
  *
+ * Sigma 0 (Part 2) and fraction 0 (Part 3) are Part 1's recipe; with the same seeds and data they
+ * would give bit-identical numbers, so `all` reuses Part 1's runs for them (recorded as
+ * `reusedFrom: "part1"` and stated in the report); `--rerun-baselines` trains them again.
+ *
  *   deno task all [--epochs 1] [--seeds 1] [--seed 1] [--sigmas 0,8,32,128]
- *                 [--fracs 0,0.05,0.15,0.5] [--label-mode uniform] [--results results]
+ *                 [--fracs 0,0.05,0.15,0.5] [--label-mode uniform] [--rerun-baselines]
+ *                 [--results results]
  *
  * Every option is checked before any work starts.
  *
@@ -17,6 +22,7 @@ import type { LabelMode } from "../src/study/label_noise.ts";
 import {
   checkWritable,
   runExperiment,
+  type RunResult,
   setup,
   sweepValues,
   TRAINING_OPTIONS,
@@ -31,6 +37,11 @@ export const ALL_SPEC: Record<string, OptionSpec> = {
   ...TRAINING_OPTIONS,
   ...PART2_SIGMA_OPTIONS,
   ...PART3_FRAC_OPTIONS,
+  rerunBaselines: {
+    type: "boolean",
+    description: "train sigma 0 and fraction 0 again instead of reusing Part 1's runs (same " +
+      "seeds, recipe and data, so the numbers are identical; costs two more runs per seed)",
+  },
   results: {
     type: "path",
     default: "results",
@@ -50,6 +61,7 @@ type AllOptions = TrainingOptions & {
   frac?: number;
   fracs?: number[];
   labelMode: LabelMode;
+  rerunBaselines: boolean;
   results: string;
 };
 
@@ -80,17 +92,20 @@ async function main(): Promise<number> {
     await run();
     times.push(`${name.split(":")[0]} ${formatDuration((performance.now() - start) / 1000)}`);
   };
-  await step(
-    "Part 1: clean training set",
-    () => runPart1({ ...options, out: join(dir, "part1") }, s),
-  );
+  let part1: RunResult[] = [];
+  await step("Part 1: clean training set", async () => {
+    part1 = await runPart1({ ...options, out: join(dir, "part1") }, s);
+  });
+  // Sigma 0 and fraction 0 are Part 1's recipe with Part 1's seeds on the same data: reuse those
+  // runs (training is deterministic) unless asked to train them again.
+  const baseline = options.rerunBaselines ? undefined : part1;
   await step(
     "Part 2: image noise",
-    () => runPart2({ ...options, sigmas, out: join(dir, "part2") }, s),
+    () => runPart2({ ...options, sigmas, out: join(dir, "part2") }, s, baseline),
   );
   await step(
     "Part 3: label noise",
-    () => runPart3({ ...options, fracs, out: join(dir, "part3") }, s),
+    () => runPart3({ ...options, fracs, out: join(dir, "part3") }, s, baseline),
   );
   await step(
     "Report",

@@ -345,6 +345,11 @@ export async function trainRun(
   }
 }
 
+/** The run of `baseline` (Part 1's runs) with this seed, if any: it can stand in for a clean run. */
+export function reusable(baseline: RunResult[] | undefined, seed: number): RunResult | undefined {
+  return baseline?.find((r) => r.seed === seed);
+}
+
 /** The record of a run as the metrics files store it. */
 export function runRecord(r: RunResult): RunRecord {
   return {

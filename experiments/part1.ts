@@ -83,9 +83,10 @@ export function printSummary(r: RunResult): void {
 
 /**
  * Runs Part 1 with validated options and writes its results; `shared` reuses a device and data
- * already set up (by `deno task all`).
+ * already set up (by `deno task all`). Returns the runs (which `all` reuses as the clean
+ * baselines of Parts 2 and 3).
  */
-export async function runPart1(options: Part1Options, shared?: Setup): Promise<void> {
+export async function runPart1(options: Part1Options, shared?: Setup): Promise<RunResult[]> {
   const t0 = performance.now();
   const s = shared ?? await setup(options);
   const recipe = recipeOf(options);
@@ -145,6 +146,7 @@ export async function runPart1(options: Part1Options, shared?: Setup): Promise<v
     );
   }
   console.log(`\nwrote ${written.join(", ")}`);
+  return runs;
 }
 
 async function main(): Promise<number> {

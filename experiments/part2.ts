@@ -31,8 +31,10 @@ import {
   environmentRecord,
   pct,
   recipeOf,
+  reusable,
   runExperiment,
   runRecord,
+  type RunResult,
   runSeeds,
   type Setup,
   setup,
@@ -101,8 +103,16 @@ export function parsePart2(argv: string[]): Part2Options | null {
 
 const sigmaLabel = (sigma: number) => `sigma ${sigma}`;
 
-/** Runs Part 2 and writes its results; `shared` reuses a set-up (from `deno task all`). */
-export async function runPart2(options: Part2Options, shared?: Setup): Promise<void> {
+/**
+ * Runs Part 2 and writes its results. `shared` reuses a set-up and `baseline` Part 1's runs as
+ * the sigma-0 runs when their seeds match (both from `deno task all`, where the recipe and data
+ * are the same, so training them again would give identical numbers).
+ */
+export async function runPart2(
+  options: Part2Options,
+  shared?: Setup,
+  baseline?: RunResult[],
+): Promise<void> {
   const t0 = performance.now();
   const s = shared ?? await setup(options);
   const recipe = recipeOf(options);
@@ -117,6 +127,14 @@ export async function runPart2(options: Part2Options, shared?: Setup): Promise<v
     const runs: Part2Run[] = [];
     for (const [i, seed] of seeds.entries()) {
       const noise = runNoise(sigma, seed);
+      const reuse = sigma === 0 ? reusable(baseline, seed) : undefined;
+      if (reuse) {
+        console.error(
+          `${sigmaLabel(sigma)}: Part 1's run with seed ${seed} (same recipe and data)`,
+        );
+        runs.push({ ...runRecord(reuse), noiseSeed: noise.seed, reusedFrom: "part1" });
+        continue;
+      }
       const r = await trainRun(s, {
         recipe,
         seed,
@@ -213,8 +231,9 @@ export async function runPart2(options: Part2Options, shared?: Setup): Promise<v
     timings: {
       setupSeconds: s.setupSeconds,
       setupShared: shared !== undefined,
+      // runs trained here (not those reused from Part 1)
       trainSeconds: conditions.reduce(
-        (a, c) => a + c.runs.reduce((b, r) => b + r.trainSeconds, 0),
+        (a, c) => a + c.runs.reduce((b, r) => b + (r.reusedFrom ? 0 : r.trainSeconds), 0),
         0,
       ),
       totalSeconds: (performance.now() - t0) / 1000,

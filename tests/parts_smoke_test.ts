@@ -170,6 +170,16 @@ Deno.test("all: every part and the report, then the total time", async () => {
     const md = await Deno.readTextFile(join(dir, "REPORT.md"));
     assert.doesNotMatch(md, /not run/);
     assert.match(md, /`deno task all` took/);
+    // sigma 0 and fraction 0 are Part 1's runs, reused and marked as such
+    const m1 = await readJson(join(dir, "part1", "metrics.json"));
+    const m2 = await readJson(join(dir, "part2", "metrics.json"));
+    const m3 = await readJson(join(dir, "part3", "metrics.json"));
+    assert.equal(m2.conditions[0].runs[0].reusedFrom, "part1");
+    assert.equal(m2.conditions[0].testError.mean, m1.testError);
+    assert.equal(m3.conditions[0].runs[0].reusedFrom, "part1");
+    assert.equal(m2.conditions[1].runs[0].reusedFrom, undefined);
+    assert.equal(m3.conditions[1].runs[0].auditImages, 640);
+    assert.match(md, /reuse Part 1's runs instead of training them again/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -241,7 +251,7 @@ Deno.test("--help of every study script", async () => {
       const [name, option] of [["part2", "--sigmas"], ["part3", "--label-mode"], [
         "report",
         "--results",
-      ], ["all", "--fracs"]]
+      ], ["all", "--rerun-baselines"]]
     ) {
       const r = await script(name, ["--help"], dir);
       assert.equal(r.code, 0, r.stderr);

@@ -303,6 +303,16 @@ Deno.test("missing parts are named with the command that produces them; nothing 
   assert.throws(() => buildReport({}), /no results to report/);
 });
 
+Deno.test("reused baselines are reported as such, and not counted as trained runs", () => {
+  const reused = runsWithErrors([0.016]).map((r) => ({ ...r, reusedFrom: "part1" as const }));
+  const md = markdownOf(buildReport({
+    part1: part1(runsWithErrors([0.016])),
+    part2: part2([[0, reused], [8, runsWithErrors([0.017])]]),
+  }));
+  assert.match(md, /sigma 0 \(Part 2\) reuse Part 1's runs instead of training them again/);
+  assert.match(md, /\| Part 2 \| 1 \(\+1 reused from Part 1\) \| 20 s \|/);
+});
+
 Deno.test("a part with a single level says there is nothing to compare", () => {
   const md = markdownOf(buildReport({
     part2: part2([[32, runsWithErrors([0.02])]]),

@@ -39,6 +39,11 @@ export interface RunRecord {
   learningCurve: LearningCurveRecord;
   trainSeconds: number;
   imagesPerSecond: number;
+  /**
+   * Set when this run was not trained again but taken from Part 1 (same seed, recipe and data:
+   * `deno task all` reuses Part 1's runs as the sigma-0 and fraction-0 baselines).
+   */
+  reusedFrom?: "part1";
 }
 
 /** Pointwise mean and standard deviation of a curve over runs. */
@@ -139,10 +144,12 @@ export interface Part3Run extends RunRecord {
   corrupted: number;
   changed: number;
   /**
-   * The trained model evaluated on its own training set against the labels it was trained on:
-   * the fraction of those labels it disagrees with (a label-noise detector; see the report).
+   * The trained model evaluated on the first `auditImages` training images against the labels
+   * it was trained on: the fraction it disagrees with (a label-noise detector; see the report).
+   * Absent for a run reused from Part 1.
    */
   trainDisagreement?: number;
+  auditImages?: number;
 }
 
 export interface Part3Condition extends ConditionSummary<Part3Run> {
