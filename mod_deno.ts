@@ -7,3 +7,4 @@ export * from "./src/data/files.ts";
 export * from "./src/data/image_file.ts";
 export * from "./src/report/png.ts";
 export * from "./src/util/atomic_write.ts";
+export * from "./src/gpu/tuning_file.ts";

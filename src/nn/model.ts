@@ -7,16 +7,27 @@
 import type { GpuContext } from "../gpu/context.ts";
 import type { Dispatch } from "../gpu/program.ts";
 import { Tensor } from "../gpu/tensor.ts";
+import type { Tuner } from "../gpu/tuner.ts";
 import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
   type Conv2dShape,
+  type Conv2dTile,
   convGeometry,
+  convTileCandidates,
+  defaultConvTile,
   partialCols,
   weightGradChunks,
 } from "../ops/conv2d.ts";
-import { denseBackwardInput, denseBackwardWeight, denseForward } from "../ops/dense.ts";
+import {
+  DENSE_TILES,
+  denseBackwardInput,
+  denseBackwardWeight,
+  denseForward,
+  type DenseTile,
+  denseTileCandidates,
+} from "../ops/dense.ts";
 import { maxPoolBackward, maxPoolForward } from "../ops/maxpool.ts";
 import { reluBackward, reluForward } from "../ops/relu.ts";
 import { type Block, type ConvBlock, type Plan, planModel, rowFloats } from "./plan.ts";
@@ -56,6 +67,8 @@ export class Model {
   readonly spec: ModelSpec;
   readonly plan: Plan;
   readonly arena: ParamArena;
+  /** Measures kernel variants when programs are built (null: each op's default). */
+  tuner: Tuner | null = null;
 
   private constructor(ctx: GpuContext, spec: ModelSpec) {
     this.ctx = ctx;
@@ -90,6 +103,44 @@ export class Model {
     this.arena.setTorch(this.plan, values);
   }
 
+  /** The tile for an op: measured by the tuner if there is one, else the default. */
+  #tile<T>(
+    key: string,
+    candidates: readonly T[],
+    fallback: T,
+    build: (t: T) => Promise<Dispatch | Dispatch[]>,
+  ): Promise<T> {
+    if (!this.tuner) return Promise.resolve(fallback);
+    return this.tuner.pick(key, candidates, fallback, async (t) => {
+      const d = await build(t);
+      return Array.isArray(d) ? d : [d];
+    });
+  }
+
+  #convTile(
+    kind: "forward" | "backwardInput" | "backwardWeight",
+    shape: Conv2dShape,
+    build: (t: Conv2dTile) => Promise<Dispatch | Dispatch[]>,
+  ) {
+    return this.#tile(
+      `conv2d.${kind}|${JSON.stringify(shape)}`,
+      convTileCandidates(kind, shape),
+      defaultConvTile(kind, shape),
+      build,
+    );
+  }
+
+  #denseTile(
+    kind: "forward" | "backwardInput" | "backwardWeight",
+    key: string,
+    build: (t: DenseTile) => Promise<Dispatch | Dispatch[]>,
+  ) {
+    const candidates = kind === "backwardWeight"
+      ? denseTileCandidates.filter((t) => t.rm % 4 === 0)
+      : denseTileCandidates;
+    return this.#tile(`dense.${kind}|${key}`, candidates, DENSE_TILES[kind], build);
+  }
+
   /** Records the forward pass for `batch` images in `input` (B, inputFloats). */
   async forward(batch: number, input?: Tensor): Promise<ForwardProgram> {
     const ctx = this.ctx;
@@ -105,29 +156,39 @@ export class Model {
       switch (b.kind) {
         case "conv": {
           if (b.pool) code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} pool codes`);
-          dispatches.push(
-            await conv2dForward(ctx, {
-              shape: convShape(b, batch),
-              x,
-              w: this.arena.value(`${b.name}.weight`),
-              b: this.arena.value(`${b.name}.bias`),
-              y,
-              code: code ?? undefined,
-            }),
+          const args = {
+            shape: convShape(b, batch),
+            x,
+            w: this.arena.value(`${b.name}.weight`),
+            b: this.arena.value(`${b.name}.bias`),
+            y,
+            code: code ?? undefined,
+          };
+          const tile = await this.#convTile(
+            "forward",
+            args.shape,
+            (t) => conv2dForward(ctx, { ...args, tile: t }),
           );
+          dispatches.push(await conv2dForward(ctx, { ...args, tile }));
           break;
         }
-        case "dense":
-          dispatches.push(
-            await denseForward(ctx, {
-              x,
-              w: this.arena.value(`${b.name}.weight`),
-              b: this.arena.value(`${b.name}.bias`),
-              y,
-              relu: b.relu,
-            }),
+        case "dense": {
+          const args = {
+            x,
+            w: this.arena.value(`${b.name}.weight`),
+            b: this.arena.value(`${b.name}.bias`),
+            y,
+            relu: b.relu,
+          };
+          const key = `${batch},${x.cols},${b.units},${b.relu}`;
+          const tile = await this.#denseTile(
+            "forward",
+            key,
+            (t) => denseForward(ctx, { ...args, tile: t }),
           );
+          dispatches.push(await denseForward(ctx, { ...args, tile }));
           break;
+        }
         case "pool": {
           code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} codes`);
           const shape = {
@@ -170,23 +231,27 @@ export class Model {
       switch (b.kind) {
         case "dense": {
           const w = this.arena.value(`${b.name}.weight`);
-          dispatches.push(
-            await denseBackwardWeight(ctx, {
-              dz: g,
-              x,
-              dw: this.arena.grad(`${b.name}.weight`),
-              db: this.arena.grad(`${b.name}.bias`),
-            }),
+          const key = `${B},${x.cols},${b.units}`;
+          const wargs = {
+            dz: g,
+            x,
+            dw: this.arena.grad(`${b.name}.weight`),
+            db: this.arena.grad(`${b.name}.bias`),
+          };
+          const wtile = await this.#denseTile(
+            "backwardWeight",
+            key,
+            (t) => denseBackwardWeight(ctx, { ...wargs, tile: t }),
           );
+          dispatches.push(await denseBackwardWeight(ctx, { ...wargs, tile: wtile }));
           if (dx) {
-            dispatches.push(
-              await denseBackwardInput(ctx, {
-                dz: g,
-                w,
-                dx,
-                reluMaskFrom: maskInput ? x : undefined,
-              }),
+            const iargs = { dz: g, w, dx, reluMaskFrom: maskInput ? x : undefined };
+            const itile = await this.#denseTile(
+              "backwardInput",
+              `${key},${maskInput}`,
+              (t) => denseBackwardInput(ctx, { ...iargs, tile: t }),
             );
+            dispatches.push(await denseBackwardInput(ctx, { ...iargs, tile: itile }));
           }
           break;
         }
@@ -217,29 +282,37 @@ export class Model {
           const partial = chunks > 1
             ? Tensor.create(ctx, chunks, partialCols(shape), `${b.name} partial dW`)
             : undefined;
-          dispatches.push(
-            ...await conv2dBackwardWeight(ctx, {
+          const wargs = {
+            shape,
+            grad,
+            x,
+            aux,
+            dw: this.arena.grad(`${b.name}.weight`),
+            db: this.arena.grad(`${b.name}.bias`),
+            chunks,
+            partial,
+          };
+          const wtile = await this.#convTile(
+            "backwardWeight",
+            shape,
+            (t) => conv2dBackwardWeight(ctx, { ...wargs, tile: t }),
+          );
+          dispatches.push(...await conv2dBackwardWeight(ctx, { ...wargs, tile: wtile }));
+          if (dx) {
+            const iargs = {
               shape,
               grad,
-              x,
+              w: this.arena.value(`${b.name}.weight`),
               aux,
-              dw: this.arena.grad(`${b.name}.weight`),
-              db: this.arena.grad(`${b.name}.bias`),
-              chunks,
-              partial,
-            }),
-          );
-          if (dx) {
-            dispatches.push(
-              await conv2dBackwardInput(ctx, {
-                shape,
-                grad,
-                w: this.arena.value(`${b.name}.weight`),
-                aux,
-                dx,
-                maskFrom: maskInput ? x : undefined,
-              }),
+              dx,
+              maskFrom: maskInput ? x : undefined,
+            };
+            const itile = await this.#convTile(
+              "backwardInput",
+              shape,
+              (t) => conv2dBackwardInput(ctx, { ...iargs, tile: t }),
             );
+            dispatches.push(await conv2dBackwardInput(ctx, { ...iargs, tile: itile }));
           }
           break;
         }

@@ -39,13 +39,59 @@ export interface Conv2dTile {
   cg: number;
 }
 
-/** Defaults; `bench/` measures alternatives. */
-export const CONV_TILES = {
-  forward: { yb: 2, xb: 4, cg: 2 },
-  backwardInput: { yb: 1, xb: 4, cg: 2 },
-  /** xb: output columns per inner step of the weight-gradient kernel. */
-  backwardWeight: { yb: 1, xb: 4, cg: 1 },
-} satisfies Record<string, Conv2dTile>;
+/**
+ * The untuned tile for a shape, a rule that matches what measuring picks on the CPU adapter for
+ * LeNet's layers: column blocks spanning the whole row when the row is short (no ragged edge),
+ * two channel texels forward, one backward.
+ */
+export function defaultConvTile(
+  kind: "forward" | "backwardInput" | "backwardWeight",
+  s: Conv2dShape,
+): Conv2dTile {
+  const g = convGeometry(s);
+  if (kind === "forward") {
+    const width = s.pool ? 2 * g.outW : g.wo;
+    let xb = width <= 12 ? width : 4;
+    if (s.pool && xb % 2) xb = 2;
+    return { yb: s.pool ? 2 : 1, xb: Math.max(1, xb), cg: Math.min(2, Math.max(1, g.cop / 4)) };
+  }
+  if (kind === "backwardInput") return { yb: 1, xb: s.width <= 16 ? s.width : 8, cg: 1 };
+  return { yb: 1, xb: 4, cg: 1 };
+}
+
+/**
+ * Tiles worth measuring for a shape: column blocks that cover the width without a ragged edge
+ * (the full width, half of it) besides small powers of two, and 1-4 channel texels.
+ */
+export function convTileCandidates(
+  kind: "forward" | "backwardInput" | "backwardWeight",
+  s: Conv2dShape,
+): Conv2dTile[] {
+  const g = convGeometry(s);
+  const out: Conv2dTile[] = [];
+  const add = (t: Conv2dTile) => {
+    if (!out.some((o) => o.yb === t.yb && o.xb === t.xb && o.cg === t.cg)) out.push(t);
+  };
+  if (kind === "forward") {
+    const width = s.pool ? 2 * g.outW : g.wo;
+    const xbs = [2, 4, 8, width, width / 2].filter((x) =>
+      Number.isInteger(x) && x >= 1 && x <= width && (!s.pool || x % 2 === 0)
+    );
+    const cgs = [1, 2, 4].filter((c) => c <= Math.max(1, g.cop / 4));
+    for (const yb of s.pool ? [2] : [1, 2]) {
+      for (const xb of xbs) for (const cg of cgs) add({ yb, xb, cg });
+    }
+  } else if (kind === "backwardInput") {
+    const xbs = [4, 8, s.width, s.width / 2].filter((x) =>
+      Number.isInteger(x) && x >= 1 && x <= s.width
+    );
+    const cgs = [1, 2].filter((c) => c <= Math.max(1, s.inStored / 4));
+    for (const yb of [1, 2]) for (const xb of xbs) for (const cg of cgs) add({ yb, xb, cg });
+  } else {
+    for (const xb of [2, 4, 8, g.wo]) if (xb <= g.wo) add({ yb: 1, xb, cg: 1 });
+  }
+  return out;
+}
 
 /** Stored channels for a tensor with `c` channels: raw single-channel images keep 1. */
 export function storedChannels(c: number, rawImage = false): number {
@@ -157,7 +203,7 @@ export async function conv2dForward(
   const s = a.shape;
   validate("conv2dForward", s);
   const g = convGeometry(s);
-  const t = a.tile ?? CONV_TILES.forward;
+  const t = a.tile ?? defaultConvTile("forward", s);
   if (s.pool && (t.yb % 2 || t.xb % 2)) {
     throw new Error("conv2dForward: pooling needs an even tile");
   }
@@ -214,7 +260,7 @@ export async function conv2dBackwardInput(
     throw new Error("conv2dBackwardInput: the input gradient needs channels stored in groups of 4");
   }
   const g = convGeometry(s);
-  const t = a.tile ?? CONV_TILES.backwardInput;
+  const t = a.tile ?? defaultConvTile("backwardInput", s);
   expectShape("conv2dBackwardInput", "gradient", a.grad, s.batch, g.outCols);
   expectShape("conv2dBackwardInput", "weight", a.w, g.weightRows, s.outChannels);
   expectShape("conv2dBackwardInput", "dX", a.dx, s.batch, g.inCols);
@@ -280,7 +326,7 @@ export async function conv2dBackwardWeight(
   const s = a.shape;
   validate("conv2dBackwardWeight", s);
   const g = convGeometry(s);
-  const t = a.tile ?? CONV_TILES.backwardWeight;
+  const t = a.tile ?? defaultConvTile("backwardWeight", s);
   const chunks = a.chunks;
   if (!Number.isInteger(chunks) || chunks < 1 || chunks > s.batch) {
     throw new Error(`conv2dBackwardWeight: chunks must be in 1..${s.batch}`);
