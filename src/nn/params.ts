@@ -297,6 +297,14 @@ export class ParamArena {
     return { values, state };
   }
 
+  /** Restores the optimizer state (2 * texels * 4 floats, internal layout). */
+  setState(state: Float32Array<ArrayBuffer>): void {
+    if (state.length !== this.texels * 8) {
+      throw new Error("optimizer state size does not match this model");
+    }
+    uploadPadded(this.#ctx, new Tensor(this.state, 0, 1, this.texels * 8, "state"), state);
+  }
+
   /** Restores raw arena contents written by {@link getRaw}. */
   setRaw(values: Float32Array<ArrayBuffer>, state: Float32Array<ArrayBuffer>): void {
     if (values.length !== this.texels * 4 || state.length !== this.texels * 8) {

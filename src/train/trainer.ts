@@ -213,7 +213,7 @@ export class Trainer {
     const lossLog = ctx.device.createBuffer({
       label: "loss log",
       size: Math.max(steps, 1) * 4,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
     const x = Tensor.create(ctx, B, model.inputFloats, "batch images");
     const labels = Tensor.create(ctx, 1, B, "batch labels");
@@ -474,12 +474,45 @@ export class Trainer {
   }
 
   /** Restores a state saved by a checkpoint (the arena must be restored separately). */
-  restore(state: TrainState): void {
+  restore(state: TrainState, pendingLosses: readonly number[] = []): void {
     if (state.stepInEpoch < 0 || state.stepInEpoch > this.stepsPerEpoch) {
       throw new Error("checkpoint step out of range");
+    }
+    if (state.epoch < 0 || state.epoch > this.options.epochs) {
+      throw new Error("checkpoint epoch out of range");
     }
     this.state = { ...state, lossCurve: [...state.lossCurve], testCurve: [...state.testCurve] };
     this.#baseTrain = state.trainSeconds;
     this.#baseEval = state.evalSeconds;
+    // the losses of the unfinished window go back into their loss-log slots
+    const start = this.#windowStart(state.stepInEpoch);
+    if (pendingLosses.length !== state.stepInEpoch - start) {
+      throw new Error(
+        `checkpoint has ${pendingLosses.length} pending losses, expected ${
+          state.stepInEpoch - start
+        }`,
+      );
+    }
+    if (pendingLosses.length > 0) {
+      this.ctx.device.queue.writeBuffer(this.#lossLog, start * 4, Float32Array.from(pendingLosses));
+    }
+  }
+
+  /** First step of the loss window that contains `step` (its slot range is [start, step)). */
+  #windowStart(step: number): number {
+    return Math.floor(step / this.options.lossEvery) * this.options.lossEvery;
+  }
+
+  /**
+   * Per-step losses of the unfinished loss window at the current position (what a mid-epoch
+   * checkpoint must keep to resume with identical curves).
+   */
+  async pendingLosses(): Promise<number[]> {
+    const start = this.#windowStart(this.state.stepInEpoch), end = this.state.stepInEpoch;
+    if (end === start || end === this.stepsPerEpoch) return [];
+    const enc = this.ctx.device.createCommandEncoder();
+    const read = this.#recordLossRead(enc, start, end);
+    this.ctx.device.queue.submit([enc.finish()]);
+    return Array.from(await read());
   }
 }
