@@ -25,6 +25,7 @@ const PAD: u32 = 2u; // zero padding
 const RELU: bool = true;
 const POOL: bool = true;
 const MASK_INPUT: bool = false; // backward_input: multiply dX by (X > 0), the producer's ReLU
+const CODES: bool = true; // forward with POOL: write the argmax codes (inference does not need them)
 const YB: u32 = 2u; // output rows per invocation (even with POOL)
 const XB: u32 = 4u; // output columns per invocation (even with POOL)
 const CG: u32 = 2u; // channel texels per invocation (output channels forward, input backward)
@@ -205,7 +206,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
               }
               let at = b * OUT_ROW + (py * PW + px) * COT + cg0 + g;
               textureStore(out0, texel_xy(OUT0_BASE + at), m);
-              textureStore(out1, texel_xy(OUT1_BASE + at), code);
+              if (CODES) { textureStore(out1, texel_xy(OUT1_BASE + at), code); }
             }
           }
         }

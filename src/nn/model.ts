@@ -141,8 +141,12 @@ export class Model {
     return this.#tile(`dense.${kind}|${key}`, candidates, DENSE_TILES[kind], build);
   }
 
-  /** Records the forward pass for `batch` images in `input` (B, inputFloats). */
-  async forward(batch: number, input?: Tensor): Promise<ForwardProgram> {
+  /**
+   * Records the forward pass for `batch` images in `input` (B, inputFloats). `training` keeps
+   * what the backward pass needs (the pool codes); inference leaves it out.
+   */
+  async forward(batch: number, input?: Tensor, opts: { training?: boolean } = {}): Promise<ForwardProgram> {
+    const training = opts.training ?? true;
     const ctx = this.ctx;
     const x0 = input ?? Tensor.create(ctx, batch, this.inputFloats, "input");
     if (x0.rows !== batch || x0.cols !== this.inputFloats) {
@@ -155,7 +159,7 @@ export class Model {
       let code: Tensor | null = null;
       switch (b.kind) {
         case "conv": {
-          if (b.pool) code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} pool codes`);
+          if (b.pool && training) code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} pool codes`);
           const args = {
             shape: convShape(b, batch),
             x,

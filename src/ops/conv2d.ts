@@ -187,7 +187,10 @@ function kernel(ctx: GpuContext, entryPoint: string, c: Record<string, number | 
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
-/** Y = pool(relu(conv(X) + b)); with pool, `code` receives the argmax codes. */
+/**
+ * Y = pool(relu(conv(X) + b)); with pool, `code` (if given) receives the argmax codes that the
+ * backward kernels need; inference leaves it out and saves the stores.
+ */
 export async function conv2dForward(
   ctx: GpuContext,
   a: {
@@ -211,10 +214,7 @@ export async function conv2dForward(
   expectShape("conv2dForward", "weight", a.w, g.weightRows, s.outChannels);
   expectShape("conv2dForward", "bias", a.b, 1, s.outChannels);
   expectShape("conv2dForward", "output", a.y, s.batch, g.outCols);
-  if (s.pool) {
-    if (!a.code) throw new Error("conv2dForward: pooling needs a code tensor");
-    expectShape("conv2dForward", "code", a.code, s.batch, g.outCols);
-  }
+  if (s.pool && a.code) expectShape("conv2dForward", "code", a.code, s.batch, g.outCols);
   expectDistinct("conv2dForward", [a.x, a.w, a.b], [a.y, ...(a.code ? [a.code] : [])]);
   const k = await kernel(ctx, "conv2d_forward", {
     ...constants(s, t),
@@ -223,6 +223,7 @@ export async function conv2dForward(
     T2_BASE: a.b.base,
     OUT0_BASE: a.y.base,
     OUT1_BASE: a.code?.base ?? 0,
+    CODES: !!a.code,
   });
   const rowsPer = s.pool ? t.yb / 2 : t.yb, colsPer = s.pool ? t.xb / 2 : t.xb;
   const lanes = s.batch * ceil(g.outH, rowsPer) * ceil(g.outW, colsPer) * ceil(g.cop / 4, t.cg);

@@ -73,7 +73,7 @@ export class Evaluator {
       size: model.classes * model.classes * 4,
       usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
-    const fwd = await model.forward(batch, x);
+    const fwd = await model.forward(batch, x, { training: false });
     const dispatches = [
       await gatherBatch(ctx, { data, perm, x, labels, params }),
       ...fwd.dispatches,

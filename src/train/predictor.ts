@@ -31,7 +31,7 @@ export class Predictor {
   async #program(batch: number) {
     let p = this.#programs.get(batch);
     if (!p) {
-      const fwd = await this.#model.forward(batch);
+      const fwd = await this.#model.forward(batch, undefined, { training: false });
       const probs = Tensor.create(this.#ctx, batch, this.#model.classes, "probabilities");
       const dispatches = [
         ...fwd.dispatches,
