@@ -145,7 +145,11 @@ export class Model {
    * Records the forward pass for `batch` images in `input` (B, inputFloats). `training` keeps
    * what the backward pass needs (the pool codes); inference leaves it out.
    */
-  async forward(batch: number, input?: Tensor, opts: { training?: boolean } = {}): Promise<ForwardProgram> {
+  async forward(
+    batch: number,
+    input?: Tensor,
+    opts: { training?: boolean } = {},
+  ): Promise<ForwardProgram> {
     const training = opts.training ?? true;
     const ctx = this.ctx;
     const x0 = input ?? Tensor.create(ctx, batch, this.inputFloats, "input");
@@ -159,7 +163,9 @@ export class Model {
       let code: Tensor | null = null;
       switch (b.kind) {
         case "conv": {
-          if (b.pool && training) code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} pool codes`);
+          if (b.pool && training) {
+            code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} pool codes`);
+          }
           const args = {
             shape: convShape(b, batch),
             x,

@@ -9,7 +9,12 @@
  *
  * @module
  */
-import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../io/safetensors.ts";
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  type NamedTensor,
+  SafetensorsError,
+} from "../io/safetensors.ts";
 import { pad4 } from "../gpu/tensor.ts";
 import type { LrSchedule, OptimizerConfig } from "../ops/optimizer.ts";
 import type { Model } from "../nn/model.ts";
