@@ -43,7 +43,7 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
     default: 0.001,
     min: 0,
     minExclusive: true,
-    max: 10,
+    max: 1000, // absurd values are allowed: divergence is detected and reported
     description: "learning rate",
   },
   optimizer: { type: "enum", values: ["adam", "sgd"], default: "adam", description: "optimizer" },

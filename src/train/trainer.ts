@@ -115,7 +115,17 @@ export interface TrainHooks {
   shouldStop?: () => boolean;
 }
 
-/** Raised when the loss becomes NaN or infinite. */
+/**
+ * Mean batch loss beyond which training has diverged: 100 ln(classes), i.e. the right class gets
+ * on average a probability below e^-230 for 10 classes. Untrained models start near ln(classes);
+ * no working run comes close, while an absurd learning rate reaches 1e20 and more without ever
+ * producing NaN (the loss is computed stably), which would otherwise be a silent failure.
+ */
+export function divergenceLimit(classes: number): number {
+  return 100 * Math.log(Math.max(classes, 2));
+}
+
+/** Raised when the loss becomes NaN, infinite, or explodes beyond {@link divergenceLimit}. */
 export class DivergenceError extends Error {
   override name = "DivergenceError";
   readonly step: number;
@@ -349,13 +359,15 @@ export class Trainer {
     const settle = async (p: Pending) => {
       if (p.losses) {
         const v = await p.losses();
+        const limit = divergenceLimit(this.model.classes);
         for (let i = 0; i < v.length; i++) {
-          if (!Number.isFinite(v[i])) {
+          if (!Number.isFinite(v[i]) || v[i] > limit) {
             const step = p.epoch * S + p.from + i + 1;
+            const what = Number.isFinite(v[i])
+              ? `exploded to ${v[i].toExponential(2)}`
+              : `became ${v[i]}`;
             throw new DivergenceError(
-              `training diverged: the loss became ${v[i]} at step ${step} (epoch ${
-                p.epoch + 1
-              }, batch ` +
+              `training diverged: the loss ${what} at step ${step} (epoch ${p.epoch + 1}, batch ` +
                 `${p.from + i + 1}); try a smaller learning rate (now ${o.optimizer.lr})`,
               step,
             );
