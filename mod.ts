@@ -22,10 +22,14 @@
 export {
   acquireGpu,
   type AcquireOptions,
+  type BindingKind,
   GpuContext,
+  type Kernel,
+  type KernelSpec,
   noAdapterAdvice,
   TEX_WIDTH,
 } from "./src/gpu/context.ts";
+export type { ConstValue } from "./src/gpu/wgsl.ts";
 export {
   GpuDeviceLostError,
   GpuLimitError,
@@ -41,9 +45,23 @@ export {
   upload,
   uploadPadded,
 } from "./src/gpu/tensor.ts";
-export { type Dispatch, makeDispatch, recordDispatches, runDispatches } from "./src/gpu/program.ts";
+export {
+  type Dispatch,
+  makeDispatch,
+  recordDispatches,
+  type Resource,
+  runDispatches,
+} from "./src/gpu/program.ts";
 export { type DispatchTiming, profileDispatches } from "./src/gpu/profiler.ts";
-export { StepParamsBuffer } from "./src/gpu/step_params.ts";
+export { StepParamsBuffer, type StepValues } from "./src/gpu/step_params.ts";
+export {
+  MemoryTuningStore,
+  Tuner,
+  type TuningDecision,
+  type TuningMode,
+  type TuningRecord,
+  type TuningStore,
+} from "./src/gpu/tuner.ts";
 
 // kernels and their float64 references
 export * from "./src/ops/dense.ts";
