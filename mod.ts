@@ -75,7 +75,19 @@ export * from "./src/ops/evaluate.ts";
 
 // models
 export * from "./src/nn/spec.ts";
-export { type ActShape, type Block, ModelSpecError, type Plan, planModel } from "./src/nn/plan.ts";
+export {
+  type ActShape,
+  type Block,
+  type ConvBlock,
+  type DenseBlock,
+  type MapShape,
+  ModelSpecError,
+  type Plan,
+  planModel,
+  type PoolBlock,
+  type ReluBlock,
+  type VecShape,
+} from "./src/nn/plan.ts";
 export { type ForwardProgram, Model } from "./src/nn/model.ts";
 export { initTorchValues, ParamArena, type ParamInfo, paramLayout } from "./src/nn/params.ts";
 export { referenceLossAndGrads } from "./src/nn/reference.ts";
