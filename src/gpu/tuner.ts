@@ -14,7 +14,9 @@ import { profileDispatches } from "./profiler.ts";
 
 /** Where choices are kept between runs (a JSON file in Deno, memory in a browser). */
 export interface TuningStore {
+  /** All stored records, keyed by `adapter|op|shape`; an empty object when there are none. */
   load(): Promise<Record<string, TuningRecord>>;
+  /** Replaces the stored records with `records`. */
   save(records: Record<string, TuningRecord>): Promise<void>;
 }
 
@@ -24,7 +26,9 @@ export interface TuningRecord {
   choice: string;
   /** Measured GPU milliseconds per candidate (JSON of the variant -> ms). */
   timings: Record<string, number>;
+  /** {@link GpuContext.adapterName} of the adapter it was measured on. */
   adapter: string;
+  /** When it was measured (ISO 8601 timestamp). */
   measuredAt: string;
 }
 
@@ -34,9 +38,11 @@ export type TuningMode = "off" | "auto";
 /** An in-memory store. */
 export class MemoryTuningStore implements TuningStore {
   #records: Record<string, TuningRecord> = {};
+  /** A copy of the records saved so far (none at first). */
   load(): Promise<Record<string, TuningRecord>> {
     return Promise.resolve({ ...this.#records });
   }
+  /** Keeps a copy of `records` for later {@link MemoryTuningStore.load} calls. */
   save(records: Record<string, TuningRecord>): Promise<void> {
     this.#records = { ...records };
     return Promise.resolve();
@@ -45,13 +51,23 @@ export class MemoryTuningStore implements TuningStore {
 
 /** A decision the tuner made, for reports ("which variant won"). */
 export interface TuningDecision {
+  /** What was tuned, `op.kind|shape` without the adapter, e.g. `dense.forward|64,400,120,true`. */
   key: string;
+  /** JSON of the chosen variant. */
   choice: string;
+  /** True when the choice came from the store instead of being measured now. */
   fromCache: boolean;
+  /** Measured GPU milliseconds per candidate (JSON of the variant -> ms). */
   timings: Record<string, number>;
 }
 
+/**
+ * Picks the fastest variant (tile) of each op by measuring the candidates on the adapter in use,
+ * once per (adapter, op, shape), and keeps the choices in a {@link TuningStore}. Assign one to
+ * `Model.tuner` before building programs; call {@link Tuner.flush} to save new choices.
+ */
 export class Tuner {
+  /** "auto" measures (or reuses stored choices); "off" always returns the fallback. */
   readonly mode: TuningMode;
   readonly #ctx: GpuContext;
   readonly #store: TuningStore;
@@ -60,6 +76,10 @@ export class Tuner {
   /** Every decision taken in this process, in order. */
   readonly decisions: TuningDecision[] = [];
 
+  /**
+   * A tuner for `ctx`'s adapter, in `mode` (default "auto"), remembering choices in `store`
+   * (default: a {@link MemoryTuningStore}, forgotten when the process ends).
+   */
   constructor(
     ctx: GpuContext,
     mode: TuningMode = "auto",

@@ -36,13 +36,17 @@ import type { ModelSpec } from "./spec.ts";
 
 /** Forward program for one batch size: dispatches and the tensors they write. */
 export interface ForwardProgram {
+  /** Images per run (rows of every tensor below). */
   batch: number;
+  /** Input images (batch, inputFloats), values scaled to [0, 1]; write it before running. */
   input: Tensor;
+  /** The forward dispatches in order (run with `runDispatches`, or record in a pass). */
   dispatches: Dispatch[];
   /** Output of each block. */
   outputs: Tensor[];
   /** Pool codes of each block (null where the block does not pool). */
   codes: (Tensor | null)[];
+  /** Class logits (batch, classes): the output of the last block. */
   logits: Tensor;
 }
 
@@ -63,9 +67,13 @@ function convShape(b: ConvBlock, batch: number): Conv2dShape {
 
 /** A model whose parameters live on one device. */
 export class Model {
+  /** GPU context that holds the parameters and runs every program of this model. */
   readonly ctx: GpuContext;
+  /** The layer description the model was built from. */
   readonly spec: ModelSpec;
+  /** The spec fused into GPU blocks, with every activation shape. */
   readonly plan: Plan;
+  /** Parameters, gradients and optimizer state on the GPU. */
   readonly arena: ParamArena;
   /** Measures kernel variants when programs are built (null: each op's default). */
   tuner: Tuner | null = null;
@@ -77,7 +85,11 @@ export class Model {
     this.arena = new ParamArena(ctx, this.plan);
   }
 
-  /** Builds the model and initializes it (Glorot uniform, zero biases) from `seed`. */
+  /**
+   * Builds the model and initializes it (Glorot uniform, zero biases) from `seed`.
+   *
+   * @throws ModelSpecError when the spec cannot be planned
+   */
   static create(ctx: GpuContext, spec: ModelSpec, opts: { seed: number }): Model {
     const m = new Model(ctx, spec);
     m.arena.setTorch(m.plan, initTorchValues(m.arena.params, opts.seed));
@@ -89,6 +101,7 @@ export class Model {
     return rowFloats(this.plan.input);
   }
 
+  /** Number of classes (logits per image). */
   get classes(): number {
     return this.plan.classes;
   }
@@ -347,6 +360,7 @@ export class Model {
     return dispatches;
   }
 
+  /** Frees the parameter textures; tensors of programs built earlier are not freed. */
   destroy(): void {
     this.arena.destroy();
   }

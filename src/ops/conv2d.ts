@@ -15,15 +15,23 @@ import SOURCE from "../../shaders/conv2d.wgsl" with { type: "text" };
 
 /** Geometry of one convolution block. */
 export interface Conv2dShape {
+  /** Images in the batch (tensor rows). */
   batch: number;
+  /** Input height in pixels. */
   height: number;
+  /** Input width in pixels. */
   width: number;
+  /** Real input channels (CI). */
   inChannels: number;
   /** Stored channels per input position: 1 (raw single-channel images) or a multiple of 4. */
   inStored: number;
+  /** Output channels (CO); stored padded to a multiple of 4 (CP = pad4(CO)). */
   outChannels: number;
+  /** Side of the square kernel (KS). */
   kernel: number;
+  /** Zero padding on every side, in pixels. */
   padding: number;
+  /** Fused ReLU after the bias. */
   relu: boolean;
   /** Fused 2x2 max-pool with stride 2 after the ReLU. */
   pool: boolean;
@@ -98,8 +106,28 @@ export function storedChannels(c: number, rawImage = false): number {
   return c === 1 && rawImage ? 1 : pad4(c);
 }
 
+/** Derived sizes of a convolution block (see {@link convGeometry}). */
+export interface ConvGeometry {
+  /** Convolution output height before pooling: height + 2 * padding - kernel + 1. */
+  ho: number;
+  /** Convolution output width before pooling: width + 2 * padding - kernel + 1. */
+  wo: number;
+  /** Block output height: floor(ho / 2) with pooling, else ho. */
+  outH: number;
+  /** Block output width: floor(wo / 2) with pooling, else wo. */
+  outW: number;
+  /** Stored output channels, pad4(outChannels). */
+  cop: number;
+  /** Floats per input image (tensor row): height * width * inStored. */
+  inCols: number;
+  /** Floats per output image (tensor row): outH * outW * cop. */
+  outCols: number;
+  /** Rows of the weight tensor, kernel * kernel * inStored (one row of CO values each). */
+  weightRows: number;
+}
+
 /** Derived sizes of a convolution block. */
-export function convGeometry(s: Conv2dShape) {
+export function convGeometry(s: Conv2dShape): ConvGeometry {
   const ho = s.height + 2 * s.padding - s.kernel + 1;
   const wo = s.width + 2 * s.padding - s.kernel + 1;
   const outH = s.pool ? Math.floor(ho / 2) : ho;
@@ -111,9 +139,7 @@ export function convGeometry(s: Conv2dShape) {
     outH,
     outW,
     cop,
-    /** floats per input image row */
     inCols: s.height * s.width * s.inStored,
-    /** floats per output image row */
     outCols: outH * outW * cop,
     weightRows: s.kernel * s.kernel * s.inStored,
   };

@@ -21,6 +21,7 @@ export class Evaluator {
   readonly #chunks: number;
   readonly #counts: GPUBuffer;
   readonly #classes: number;
+  /** Images evaluated: the first `count` of the data set. */
   readonly count: number;
 
   private constructor(

@@ -39,8 +39,11 @@ import { type ClassMetrics, metricsFromConfusion } from "./metrics.ts";
 
 /** Training recipe. */
 export interface TrainOptions {
+  /** Images per optimizer step; an epoch is floor(N / batchSize) full batches. */
   batchSize: number;
+  /** Passes over the training set (a positive integer). */
   epochs: number;
+  /** Optimizer and hyper-parameters, e.g. `ADAM_DEFAULTS` or `{ ...SGD_DEFAULTS, lr: 0.05 }`. */
   optimizer: OptimizerConfig;
   /** Learning-rate schedule over all epochs (default constant). */
   schedule?: LrSchedule;
@@ -58,46 +61,67 @@ export interface TrainOptions {
 
 /** One point of the training-loss curve: mean loss over the last `lossEvery` batches. */
 export interface LossPoint {
+  /** Epoch (0-based) the window's batches belong to. */
   epoch: number;
+  /** Optimizer steps taken since the start of training, at the end of the window. */
   step: number;
+  /** Training images processed at the end of the window (step * batchSize). */
   imagesSeen: number;
+  /** Mean of the window's batch-mean cross-entropy losses. */
   loss: number;
 }
 
 /** One test-error measurement. */
 export interface EvalPoint {
+  /** Epoch (0-based) in which it was measured. */
   epoch: number;
   /** Epochs completed, fractional (e.g. 0.1 after a tenth of the first epoch). */
   epochs: number;
+  /** Training images processed when it was measured. */
   imagesSeen: number;
+  /** Test error: the fraction of evaluated images misclassified (0..1). */
   error: number;
 }
 
 /** Progress report sent to the caller while training. */
 export interface TrainProgress {
+  /** Current epoch, 0-based (equal to the number of epochs once training is done). */
   epoch: number;
+  /** Steps completed in the current epoch. */
   stepInEpoch: number;
+  /** Steps per epoch, floor(N / batchSize). */
   stepsPerEpoch: number;
+  /** Training images processed so far. */
   imagesSeen: number;
+  /** Training images of the whole run: epochs * stepsPerEpoch * batchSize. */
   totalImages: number;
+  /** Latest point of the loss curve, or null before the first. */
   lastLoss: number | null;
+  /** Latest test error (0..1), or null before the first evaluation or without an evaluator. */
   lastError: number | null;
 }
 
 /** Where training can resume from: the end of a step. */
 export interface TrainState {
+  /** Epochs completed, i.e. the 0-based epoch in progress. */
   epoch: number;
+  /** Steps completed in that epoch. */
   stepInEpoch: number;
   /** Optimizer steps taken so far (Adam's t). */
   globalStep: number;
+  /** The training-loss curve so far. */
   lossCurve: LossPoint[];
+  /** The test-error curve so far. */
   testCurve: EvalPoint[];
+  /** Wall-clock seconds spent training, evaluation excluded, over all resumed sessions. */
   trainSeconds: number;
+  /** Wall-clock seconds spent evaluating, over all resumed sessions. */
   evalSeconds: number;
 }
 
 /** Result of {@link Trainer.run}. */
 export interface TrainResult {
+  /** The state at the end (after the last epoch, or where training stopped). */
   state: TrainState;
   /** Metrics of the final evaluation (absent if training stopped early). */
   final?: ClassMetrics;
@@ -107,7 +131,9 @@ export interface TrainResult {
 
 /** Callbacks for long runs. */
 export interface TrainHooks {
+  /** Called after every submitted group of steps and after every epoch. */
   onProgress?: (p: TrainProgress) => void;
+  /** Called with each new point of the test-error curve. */
   onEval?: (p: EvalPoint) => void;
   /** Called after each epoch (checkpoints). */
   onEpochEnd?: (state: TrainState) => Promise<void> | void;
@@ -127,8 +153,11 @@ export function divergenceLimit(classes: number): number {
 
 /** Raised when the loss becomes NaN, infinite, or explodes beyond {@link divergenceLimit}. */
 export class DivergenceError extends Error {
+  /** Always `"DivergenceError"`. */
   override name = "DivergenceError";
+  /** Step (1-based, counted from the start of training) whose loss was not finite. */
   readonly step: number;
+  /** An error about global step `step`; the message says what to try. */
   constructor(message: string, step: number) {
     super(message);
     this.step = step;
@@ -137,19 +166,28 @@ export class DivergenceError extends Error {
 
 /** Trains a model on GPU-resident data. */
 export class Trainer {
+  /** GPU context of the model and the data. */
   readonly ctx: GpuContext;
+  /** The model being trained; its parameter arena is updated in place. */
   readonly model: Model;
+  /** The training set on the GPU. */
   readonly data: GpuDataset;
+  /**
+   * The options with defaults filled in: lossEvery 50, evalPointsPerEpoch 10, stepsPerSubmit 25,
+   * a constant schedule.
+   */
   readonly options: Required<Omit<TrainOptions, "noise" | "schedule">> & {
     noise?: PixelNoise;
     schedule: LrSchedule;
   };
+  /** Full batches per epoch, floor(N / batchSize). */
   readonly stepsPerEpoch: number;
   readonly #evaluator: Evaluator | null;
   readonly #stepDispatches: Dispatch[];
   readonly #params: StepParamsBuffer;
   readonly #perm: TexelStore;
   readonly #lossLog: GPUBuffer;
+  /** Where training stands, with the curves; advanced by `run`, replaced by `restore`. */
   state: TrainState;
 
   private constructor(
