@@ -109,7 +109,14 @@ export function decodeCheckpoint(
   bytes: Uint8Array,
   name = "checkpoint",
 ): { info: CheckpointInfo; tensors: Map<string, NamedTensor> } {
-  const { tensors, metadata } = decodeSafetensors(bytes, name);
+  let decoded: ReturnType<typeof decodeSafetensors>;
+  try {
+    decoded = decodeSafetensors(bytes, name);
+  } catch (e) {
+    if (!(e instanceof SafetensorsError)) throw e;
+    throw new CheckpointError(`${name}: not a safetensors checkpoint (${e.message.replace(`${name}: `, "")})`);
+  }
+  const { tensors, metadata } = decoded;
   if (metadata.format !== CHECKPOINT_FORMAT) {
     throw new CheckpointError(
       `${name}: not a checkpoint of this engine (format '${
