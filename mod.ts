@@ -22,10 +22,14 @@
 export {
   acquireGpu,
   type AcquireOptions,
+  type BindingKind,
   GpuContext,
+  type Kernel,
+  type KernelSpec,
   noAdapterAdvice,
   TEX_WIDTH,
 } from "./src/gpu/context.ts";
+export type { ConstValue } from "./src/gpu/wgsl.ts";
 export {
   GpuDeviceLostError,
   GpuLimitError,
@@ -41,9 +45,23 @@ export {
   upload,
   uploadPadded,
 } from "./src/gpu/tensor.ts";
-export { type Dispatch, makeDispatch, recordDispatches, runDispatches } from "./src/gpu/program.ts";
+export {
+  type Dispatch,
+  makeDispatch,
+  recordDispatches,
+  type Resource,
+  runDispatches,
+} from "./src/gpu/program.ts";
 export { type DispatchTiming, profileDispatches } from "./src/gpu/profiler.ts";
-export { StepParamsBuffer } from "./src/gpu/step_params.ts";
+export { StepParamsBuffer, type StepValues } from "./src/gpu/step_params.ts";
+export {
+  MemoryTuningStore,
+  Tuner,
+  type TuningDecision,
+  type TuningMode,
+  type TuningRecord,
+  type TuningStore,
+} from "./src/gpu/tuner.ts";
 
 // kernels and their float64 references
 export * from "./src/ops/dense.ts";
@@ -57,7 +75,19 @@ export * from "./src/ops/evaluate.ts";
 
 // models
 export * from "./src/nn/spec.ts";
-export { type ActShape, type Block, ModelSpecError, type Plan, planModel } from "./src/nn/plan.ts";
+export {
+  type ActShape,
+  type Block,
+  type ConvBlock,
+  type DenseBlock,
+  type MapShape,
+  ModelSpecError,
+  type Plan,
+  planModel,
+  type PoolBlock,
+  type ReluBlock,
+  type VecShape,
+} from "./src/nn/plan.ts";
 export { type ForwardProgram, Model } from "./src/nn/model.ts";
 export { initTorchValues, ParamArena, type ParamInfo, paramLayout } from "./src/nn/params.ts";
 export { referenceLossAndGrads } from "./src/nn/reference.ts";

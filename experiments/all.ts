@@ -120,4 +120,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) runExperiment(main);
+if (import.meta.main) runExperiment(main, PROGRAM.name);

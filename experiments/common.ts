@@ -30,6 +30,9 @@ import { Evaluator } from "../src/train/evaluator.ts";
 import type { ClassMetrics } from "../src/train/metrics.ts";
 import { DivergenceError, type EvalPoint, type LossPoint, Trainer } from "../src/train/trainer.ts";
 import { deriveSeed } from "../src/util/rng.ts";
+import { CheckpointError, encodeCheckpoint } from "../src/train/checkpoint.ts";
+import { SafetensorsError } from "../src/io/safetensors.ts";
+import { DigitImageError } from "../src/data/preprocess.ts";
 import type { RunRecord } from "../src/study/results.ts";
 
 /** Options every part accepts. */
@@ -41,7 +44,7 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
     default: 0.001,
     min: 0,
     minExclusive: true,
-    max: 10,
+    max: 1000, // absurd values are allowed: divergence is detected and reported
     description: "learning rate",
   },
   optimizer: { type: "enum", values: ["adam", "sgd"], default: "adam", description: "optimizer" },
@@ -131,7 +134,8 @@ export function markExpected(e: unknown): never {
     e instanceof GpuUnavailableError || e instanceof GpuDeviceLostError ||
     e instanceof GpuLimitError ||
     e instanceof DataFormatError || e instanceof DataFileError || e instanceof DivergenceError ||
-    e instanceof ShaderCompileError || e instanceof Deno.errors.PermissionDenied
+    e instanceof ShaderCompileError || e instanceof Deno.errors.PermissionDenied ||
+    e instanceof CheckpointError || e instanceof SafetensorsError || e instanceof DigitImageError
   ) {
     throw expectedError(e);
   }
@@ -161,12 +165,16 @@ export async function checkWritable(dir: string): Promise<void> {
 }
 
 /** Runs an experiment's main function with the CLI's exit codes and clear messages. */
-export function runExperiment(main: () => Promise<number>): void {
+export function runExperiment(main: () => Promise<number>, program?: string): void {
   runCli(async () => {
     try {
       return await main();
     } catch (e) {
-      if (e instanceof UsageError || e instanceof InterruptedError) throw e;
+      if (e instanceof UsageError) {
+        e.program ??= program;
+        throw e;
+      }
+      if (e instanceof InterruptedError) throw e;
       return markExpected(e);
     }
   });
@@ -266,6 +274,8 @@ export interface RunResult {
   evalSeconds: number;
   imagesPerSecond: number;
   imagesTrained: number;
+  /** The trained model as a checkpoint (safetensors, PyTorch names and layouts). */
+  checkpoint: Uint8Array;
 }
 
 /** One training run of a condition. */
@@ -325,8 +335,17 @@ export async function trainRun(
           formatCount(Math.round(imagesTrained / st.trainSeconds))
         } img/s)`,
     );
+    const checkpoint = await encodeCheckpoint(model, {
+      model: o.spec ?? lenet5(),
+      recipe: { ...o.recipe, seed: o.seed },
+      state: st,
+      pendingLosses: [],
+      testError: final.error,
+      extra: { noise: o.noise ?? null, corruptedLabels: o.labels !== undefined },
+    });
     await o.afterTraining?.(model, data);
     return {
+      checkpoint,
       seed: o.seed,
       testError: final.error,
       metrics: final,

@@ -5,8 +5,8 @@
  *   deno task part1 [--epochs 1] [--batch 64] [--lr 0.001] [--optimizer adam|sgd] [--seed 1]
  *                   [--out results/part1]
  *
- * Writes metrics.json, learning_curve.png, per_class_error.png and confusion_matrix.png into the
- * output folder, all at the end and atomically: an interrupted or failed run writes nothing.
+ * Writes metrics.json, learning_curve.png, per_class_error.png, confusion_matrix.png and the trained
+ * model (model.safetensors, loadable by PyTorch and by `deno task predict`) into the output folder, all at the end and atomically: an interrupted or failed run writes nothing.
  *
  * @module
  */
@@ -110,6 +110,7 @@ export async function runPart1(options: Part1Options, shared?: Setup): Promise<R
   const out = new OutputDir(options.out);
   const charts = await part1Charts(runs, "Part 1");
   for (const [name, png] of Object.entries(charts.png)) out.stage(name, png);
+  out.stage("model.safetensors", r.checkpoint);
   const summary = summarize(runs.map((x) => x.testError));
   out.stageJson("metrics.json", {
     schema: "webgpu-mnist/part1@1",
@@ -160,4 +161,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-if (import.meta.main) runExperiment(main);
+if (import.meta.main) runExperiment(main, PROGRAM.name);

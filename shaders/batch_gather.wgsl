@@ -40,8 +40,13 @@ fn pixel_normal(img: u32, p: u32) -> f32 {
   return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-fn uint_at(t: texture_storage_2d<rgba32uint, read>, i: u32) -> u32 {
-  return textureLoad(t, texel_xy(i >> 2u))[i & 3u];
+// Element i of the permutation / the labels (4 per texel).
+fn perm_at(i: u32) -> u32 {
+  return textureLoad(perm, texel_xy(i >> 2u))[i & 3u];
+}
+
+fn label_at(i: u32) -> u32 {
+  return textureLoad(labels, texel_xy(i >> 2u))[i & 3u];
 }
 
 @compute @workgroup_size(64)
@@ -51,7 +56,7 @@ fn gather_batch(@builtin(global_invocation_id) gid: vec3u) {
     var l = vec4f(0.0);
     for (var k = 0u; k < 4u; k++) {
       let row = gid.x * 4u + k;
-      if (row < B) { l[k] = f32(uint_at(labels, uint_at(perm, params.batch_start + row))); }
+      if (row < B) { l[k] = f32(label_at(perm_at(params.batch_start + row))); }
     }
     textureStore(out1, texel_xy(OUT1_BASE + gid.x), l);
     return;
@@ -60,7 +65,7 @@ fn gather_batch(@builtin(global_invocation_id) gid: vec3u) {
   if (lane >= B * IMG_TEXELS) { return; }
   let row = lane / IMG_TEXELS;
   let t = lane % IMG_TEXELS;
-  let img = uint_at(perm, params.batch_start + row);
+  let img = perm_at(params.batch_start + row);
   var v = textureLoad(images, texel_xy(img * IMG_TEXELS + t)); // [0, 1]
   if (SIGMA > 0.0) {
     let p = t * 4u;

@@ -25,6 +25,7 @@ const PAD: u32 = 2u; // zero padding
 const RELU: bool = true;
 const POOL: bool = true;
 const MASK_INPUT: bool = false; // backward_input: multiply dX by (X > 0), the producer's ReLU
+const CODES: bool = true; // forward with POOL: write the argmax codes (inference does not need them)
 const YB: u32 = 2u; // output rows per invocation (even with POOL)
 const XB: u32 = 4u; // output columns per invocation (even with POOL)
 const CG: u32 = 2u; // channel texels per invocation (output channels forward, input backward)
@@ -62,29 +63,37 @@ const SPAN: u32 = (LEAD + XS + 3u) / 4u; // texels covering a row segment
 @group(0) @binding(4) var out0: texture_storage_2d<rgba32float, write>;
 @group(0) @binding(5) var out1: texture_storage_2d<rgba32float, write>;
 
-// Input channels (texel ct) at (iy, ix) of image b, zero outside the image. t0 = X.
-fn load_input(tx: texture_storage_2d<rgba32float, read>, base: u32, b: u32, iy: i32, ix: i32, ct: u32) -> vec4f {
+// Texel i of the input X, which is binding t0 (forward) or t1 (weight gradient): `src` is a
+// constant at every call, so the other branch disappears.
+fn ld_input(src: u32, i: u32) -> vec4f {
+  if (src == 0u) { return ld(t0, T0_BASE + i); }
+  return ld(t1, T1_BASE + i);
+}
+
+// Input channels (texel ct) at (iy, ix) of image b, zero outside the image.
+fn load_input(src: u32, b: u32, iy: i32, ix: i32, ct: u32) -> vec4f {
   let inside = iy >= 0 && iy < i32(H) && ix >= 0 && ix < i32(W);
   let pos = u32(clamp(iy, 0, i32(H) - 1)) * W + u32(clamp(ix, 0, i32(W) - 1));
   var v: vec4f;
   if (CIP == 1u) {
-    v = vec4f(ld1(tx, base + b * IN_ROW, pos), 0.0, 0.0, 0.0);
+    let e = b * IN_ROW * 4u + pos;
+    v = vec4f(ld_input(src, e >> 2u)[e & 3u], 0.0, 0.0, 0.0);
   } else {
-    v = ld(tx, base + b * IN_ROW + pos * CIT + ct);
+    v = ld_input(src, b * IN_ROW + pos * CIT + ct);
   }
   return select(vec4f(0.0), v, inside);
 }
 
 // Pixels [x0 - PAD, x0 - PAD + XS) of row iy of image b, for ALIGNED_ROWS (x0 a multiple of 4),
 // each in the x component (the layout load_input returns), zero outside the image.
-fn input_row_aligned(tx: texture_storage_2d<rgba32float, read>, base: u32, b: u32, iy: i32, x0: u32) -> array<vec4f, XS> {
+fn input_row_aligned(src: u32, b: u32, iy: i32, x0: u32) -> array<vec4f, XS> {
   var span: array<vec4f, SPAN>;
   let row_ok = iy >= 0 && iy < i32(H);
-  let row = base + b * IN_ROW + u32(clamp(iy, 0, i32(H) - 1)) * (W / 4u);
+  let row = b * IN_ROW + u32(clamp(iy, 0, i32(H) - 1)) * (W / 4u);
   /* unroll */ for (var t = 0u; t < SPAN; t++) {
     let tcol = i32(x0 / 4u + t) - i32(PAD_UP / 4u);
     let ok = row_ok && tcol >= 0 && tcol < i32(W / 4u);
-    span[t] = select(vec4f(0.0), ld(tx, row + u32(clamp(tcol, 0, i32(W / 4u) - 1))), ok);
+    span[t] = select(vec4f(0.0), ld_input(src, row + u32(clamp(tcol, 0, i32(W / 4u) - 1))), ok);
   }
   var out: array<vec4f, XS>;
   /* unroll */ for (var c = 0u; c < XS; c++) {
@@ -138,10 +147,10 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
       var xin: array<array<vec4f, XS>, YB>;
       /* unroll */ for (var r = 0u; r < YB; r++) {
         if (ALIGNED_ROWS) {
-          xin[r] = input_row_aligned(t0, T0_BASE, b, i32(oy0 + r + ky) - i32(PAD), ox0);
+          xin[r] = input_row_aligned(0u, b, i32(oy0 + r + ky) - i32(PAD), ox0);
         } else {
           /* unroll */ for (var c = 0u; c < XS; c++) {
-            xin[r][c] = load_input(t0, T0_BASE, b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
+            xin[r][c] = load_input(0u, b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
           }
         }
       }
@@ -197,7 +206,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
               }
               let at = b * OUT_ROW + (py * PW + px) * COT + cg0 + g;
               textureStore(out0, texel_xy(OUT0_BASE + at), m);
-              textureStore(out1, texel_xy(OUT1_BASE + at), code);
+              if (CODES) { textureStore(out1, texel_xy(OUT1_BASE + at), code); }
             }
           }
         }
@@ -302,10 +311,10 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
         }
         var xin: array<vec4f, XS>;
         if (ALIGNED_ROWS) {
-          xin = input_row_aligned(t1, T1_BASE, b, i32(oy + ky) - i32(PAD), ox0);
+          xin = input_row_aligned(1u, b, i32(oy + ky) - i32(PAD), ox0);
         } else {
           /* unroll */ for (var s = 0u; s < XS; s++) {
-            xin[s] = load_input(t1, T1_BASE, b, i32(oy + ky) - i32(PAD), i32(ox0 + s) - i32(PAD), cit);
+            xin[s] = load_input(1u, b, i32(oy + ky) - i32(PAD), i32(ox0 + s) - i32(PAD), cit);
           }
         }
         /* unroll */ for (var kx = 0u; kx < KS; kx++) {

@@ -8,14 +8,6 @@ fn texel_xy(i: u32) -> vec2u {
   return vec2u(i & ((1u << TEX_WIDTH_LOG2) - 1u), i >> TEX_WIDTH_LOG2);
 }
 
-fn ld(t: texture_storage_2d<rgba32float, read>, i: u32) -> vec4f {
-  return textureLoad(t, texel_xy(i));
-}
-
-// (Writes call textureStore(t, texel_xy(i), v) directly: naga rejects storage-texture writes
-// through function parameters.)
-
-// Scalar element e of a tensor whose first texel is `base`.
-fn ld1(t: texture_storage_2d<rgba32float, read>, base: u32, e: u32) -> f32 {
-  return ld(t, base + (e >> 2u))[e & 3u];
-}
+// Reads: kernels write ld(t0, i) for texel i of binding t0, and ld1(t0, base, e) for scalar
+// element e of the tensor starting at texel base. The host rewrites these calls into per-binding
+// helpers (ld_t0(i), ld1_t0(base, e)): GL backends reject textures as function arguments.

@@ -14,7 +14,9 @@ import { DataFormatError } from "./idx.ts";
 
 /** A parsed Kaggle CSV; for a test file (no label column) all labels are 0. */
 export interface KaggleCsv {
+  /** Square images (0..255, row-major; 28x28 in Kaggle files) and labels, one per data row. */
   dataset: Dataset;
+  /** True for a training file (first column `label`); false for a test file. */
   hasLabels: boolean;
 }
 

@@ -11,8 +11,11 @@ import { DataFormatError, type IdxArray } from "./idx.ts";
 export interface Dataset {
   /** Shown in logs and error messages, e.g. "mnist-train". */
   name: string;
+  /** Number of images (and labels). */
   count: number;
+  /** Image height in pixels (28 for MNIST). */
   rows: number;
+  /** Image width in pixels (28 for MNIST). */
   cols: number;
   /** [count, rows, cols] row-major, 0..255 (0 = background for MNIST). */
   images: Uint8Array;
@@ -25,7 +28,9 @@ export const NUM_CLASSES = 10;
 
 /** Where the images and labels came from, for error messages. */
 export interface DatasetFileNames {
+  /** Path or name of the images file. */
   images: string;
+  /** Path or name of the labels file. */
   labels: string;
 }
 

@@ -16,6 +16,7 @@ import { DataFormatError, gunzip, type IdxKind, isGzip, parseIdx } from "./idx.t
 
 /** A data folder or file is missing or cannot be read. */
 export class DataFileError extends Error {
+  /** Always `"DataFileError"`. */
   override name = "DataFileError";
 }
 

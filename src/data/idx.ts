@@ -12,12 +12,15 @@
 
 /** A data file is damaged, of the wrong kind, or not in the expected format. */
 export class DataFormatError extends Error {
+  /** Always `"DataFormatError"`. */
   override name = "DataFormatError";
 }
 
 /** A parsed IDX file: `data` holds prod(dims) unsigned bytes in row-major order. */
 export interface IdxArray {
+  /** Size of each dimension: `[count]` for labels, `[count, rows, cols]` for images. */
   dims: number[];
+  /** The elements, prod(dims) bytes in row-major order. */
   data: Uint8Array;
 }
 

@@ -5,6 +5,8 @@
  * Permissions: --allow-read for the image (plus /usr/bin/ldd, which the canvas loader reads to
  * pick its glibc or musl binary), --allow-ffi for the native addon, --allow-sys=homedir and
  * --allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD.
+ *
+ * @module
  */
 import { createCanvas, type Image, loadImage } from "@napi-rs/canvas";
 import { inspectImageHeader } from "./image_header.ts";

@@ -5,13 +5,17 @@
  * anti-aliasing), then placed in a 28x28 field so that the centre of mass of the ink sits at the
  * centre. Ink is bright (255) on a black (0) background. A model trained on MNIST only works on a
  * user's image prepared the same way.
+ *
+ * @module
  */
 
 /** A picture that cannot be turned into a digit input; the message says why. */
 export class DigitImageError extends Error {
+  /** Always `"DigitImageError"`. */
   override name = "DigitImageError";
 }
 
+/** Side of an MNIST image in pixels (28): inputs are MNIST_SIDE x MNIST_SIDE bytes. */
 export const MNIST_SIDE = 28;
 /** MNIST's size-normalisation box: the longer side of the digit becomes this many pixels. */
 export const DIGIT_BOX = 20;
@@ -23,6 +27,7 @@ const NOISE_FRACTION = 0.1;
 /** Ink must stand out from the background by this much (of 255) for the image to hold a digit. */
 const MIN_CONTRAST = 32;
 
+/** Options for {@link toMnistInput}. */
 export interface MnistInputOptions {
   /**
    * `true`: the digit is dark on a light background; `false`: light on dark; "auto" (default):

@@ -26,7 +26,12 @@ export interface AcquireOptions {
   timestamps?: boolean;
 }
 
-/** How a kernel binding is declared; the WGSL side must match. */
+/**
+ * How a kernel binding is declared; the WGSL side must match. Textures: `"read"` and `"write"` are
+ * rgba32float tensors, `"bytes"` rgba8unorm images, `"uints"` rgba32uint integers. Buffers:
+ * `"uniform"`, `"uniform-dynamic"` (per-step parameters bound with a dynamic offset), `"storage"`
+ * (read-write) and `"storage-read"`.
+ */
 export type BindingKind =
   | "read" // texture_storage_2d<rgba32float, read>
   | "write" // texture_storage_2d<rgba32float, write>
@@ -39,10 +44,15 @@ export type BindingKind =
 
 /** A compiled kernel: pipeline plus its explicit bind group layout. */
 export interface Kernel {
+  /** `shader:entryPoint`, e.g. `dense.wgsl:dense_forward`; used as label and in error messages. */
   readonly name: string;
+  /** The compiled compute pipeline. */
   readonly pipeline: GPUComputePipeline;
+  /** Bind group layout shared by every kernel with the same binding kinds. */
   readonly layout: GPUBindGroupLayout;
+  /** Binding kinds in binding order (binding i is `bindings[i]`, all in group 0). */
   readonly bindings: readonly BindingKind[];
+  /** Invocations per workgroup along x, from the entry point's `@workgroup_size` (default 64). */
   readonly workgroupSize: number;
 }
 
@@ -52,16 +62,26 @@ export interface KernelSpec {
   shader: string;
   /** WGSL source text of the op family (without the prelude). */
   source: string;
+  /** Name of the `@compute` function to run. */
   entryPoint: string;
+  /** Binding kinds in binding order; must match the shader's `@group(0) @binding(i)` variables. */
   bindings: readonly BindingKind[];
+  /**
+   * Values for module-scope `const NAME: T = ...;` declarations of the source (default: none, the
+   * file's own values). Each distinct set compiles its own pipeline.
+   */
   constants?: Record<string, ConstValue>;
 }
 
 /** Everything the engine needs from one WebGPU device. */
 export class GpuContext {
+  /** WebGPU device every kernel, pipeline and tensor of this context belongs to. */
   readonly device: GPUDevice;
+  /** Adapter description (e.g. `llvmpipe (LLVM 15.0.7, 256 bits)`); keys the tuner's choices. */
   readonly adapterName: string;
+  /** True for software adapters (llvmpipe, lavapipe, SwiftShader, WARP, fallback adapters). */
   readonly isCpuAdapter: boolean;
+  /** True when the device has `timestamp-query`, so GPU time per dispatch can be measured. */
   readonly hasTimestamps: boolean;
   /** Set when the device is lost; every later operation throws it. */
   lostReason: string | null = null;
@@ -69,6 +89,10 @@ export class GpuContext {
   readonly #pipelines = new Map<string, Promise<Kernel>>();
   readonly #layouts = new Map<string, GPUBindGroupLayout>();
 
+  /**
+   * Wraps a device that already exists (normally {@link acquireGpu} does this) and starts
+   * watching it for device loss and uncaptured errors, which {@link GpuContext.check} reports.
+   */
   constructor(device: GPUDevice, adapterName: string, isCpuAdapter: boolean) {
     this.device = device;
     this.adapterName = adapterName;
@@ -123,6 +147,10 @@ export class GpuContext {
     return this.#pipelines.size;
   }
 
+  /**
+   * The bind group layout for a list of binding kinds (binding i is `bindings[i]`, compute stage
+   * only), created once per distinct list and shared by every kernel that uses it.
+   */
   bindGroupLayout(bindings: readonly BindingKind[]): GPUBindGroupLayout {
     const key = bindings.join(",");
     let layout = this.#layouts.get(key);

@@ -1,21 +1,29 @@
-/** Errors the engine raises for conditions a user can act on. */
+/**
+ * Errors the engine raises for conditions a user can act on.
+ *
+ * @module
+ */
 
 /** No usable WebGPU adapter (or a required capability is missing). */
 export class GpuUnavailableError extends Error {
+  /** Always `"GpuUnavailableError"`. */
   override name = "GpuUnavailableError";
 }
 
 /** The device was lost (driver reset, out of memory, destroyed); the run cannot continue. */
 export class GpuDeviceLostError extends Error {
+  /** Always `"GpuDeviceLostError"`. */
   override name = "GpuDeviceLostError";
 }
 
 /** A shader failed to compile or a pipeline failed validation; the message names the shader. */
 export class ShaderCompileError extends Error {
+  /** Always `"ShaderCompileError"`. */
   override name = "ShaderCompileError";
 }
 
 /** A tensor or data set exceeds what the adapter can bind. */
 export class GpuLimitError extends Error {
+  /** Always `"GpuLimitError"`. */
   override name = "GpuLimitError";
 }

@@ -9,7 +9,9 @@ import type { Dispatch } from "./program.ts";
 
 /** GPU milliseconds of one dispatch over the repetitions. */
 export interface DispatchTiming {
+  /** Fastest repetition, in milliseconds. */
   min: number;
+  /** Median repetition, in milliseconds. */
   median: number;
 }
 

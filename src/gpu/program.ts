@@ -7,13 +7,20 @@
 import type { GpuContext, Kernel } from "./context.ts";
 import { Tensor, type TexelStore } from "./tensor.ts";
 
-/** Something a kernel binding can point at. */
+/**
+ * Something a kernel binding can point at: a tensor or texel store for texture bindings (the
+ * whole texture is bound; kernels address a tensor by its base texel), a buffer or buffer range
+ * for uniform and storage bindings.
+ */
 export type Resource = Tensor | TexelStore | GPUBuffer | GPUBufferBinding;
 
 /** One recorded dispatch. */
 export interface Dispatch {
+  /** The compiled kernel (pipeline) to run. */
   readonly kernel: Kernel;
+  /** Bind group with the dispatch's resources, created once and reused every time it runs. */
   readonly bindGroup: GPUBindGroup;
+  /** Workgroup counts along x, y and z. */
   readonly workgroups: readonly [number, number, number];
   /** True when the bind group has a dynamic uniform offset (the per-step parameters). */
   readonly stepped: boolean;
@@ -32,7 +39,13 @@ function entry(kind: string, binding: number, r: Resource): GPUBindGroupEntry {
   return { binding, resource };
 }
 
-/** Builds a dispatch of `lanes` invocations (1D) or explicit workgroup counts. */
+/**
+ * Builds a dispatch of `lanes` invocations (1D, rounded up to whole workgroups) or explicit
+ * workgroup counts (missing y and z are 1). `resources[i]` is bound at binding i.
+ *
+ * @throws Error when the number of resources differs from the kernel's bindings, a resource does
+ *   not suit its binding kind, or `lanes` needs more workgroups than the device allows
+ */
 export function makeDispatch(
   ctx: GpuContext,
   kernel: Kernel,

@@ -15,10 +15,15 @@ export const STEP_SLOT_BYTES = 256;
 
 /** Values of one slot. */
 export interface StepValues {
+  /** Step index; the cross-entropy kernel writes the batch-mean loss to this loss-log slot. */
   step: number;
+  /** First position of this step's batch in the epoch permutation (batch gathering). */
   batchStart: number;
+  /** Learning rate of this step (default 0). */
   lr?: number;
+  /** Adam's first-moment bias correction 1 - beta1^t (default 1: none). */
   bias1?: number;
+  /** Adam's second-moment bias correction 1 - beta2^t (default 1: none). */
   bias2?: number;
   /** Rows of the batch that are real samples (evaluation's last chunk). */
   valid?: number;
@@ -26,9 +31,16 @@ export interface StepValues {
 
 /** A uniform buffer of `slots` StepParams. */
 export class StepParamsBuffer {
+  /** The uniform buffer: `slots` slots of {@link STEP_SLOT_BYTES} bytes. */
   readonly buffer: GPUBuffer;
+  /** Number of slots (steps that can be recorded before the buffer is rewritten). */
   readonly slots: number;
   readonly #ctx: GpuContext;
+  /**
+   * Allocates `slots` zeroed slots.
+   *
+   * @throws Error when the device's minUniformBufferOffsetAlignment exceeds 256 bytes
+   */
   constructor(ctx: GpuContext, slots: number, label = "step params") {
     if (ctx.device.limits.minUniformBufferOffsetAlignment > STEP_SLOT_BYTES) {
       throw new Error("minUniformBufferOffsetAlignment above 256 is not supported");
@@ -49,7 +61,11 @@ export class StepParamsBuffer {
   offset(slot: number): number {
     return slot * STEP_SLOT_BYTES;
   }
-  /** Writes consecutive slots starting at `first`. */
+  /**
+   * Writes consecutive slots starting at `first` (queued; visible to work submitted afterwards).
+   *
+   * @throws Error when the slots run past the end of the buffer
+   */
   write(first: number, values: readonly StepValues[]): void {
     if (first < 0 || first + values.length > this.slots) throw new Error("step slot out of range");
     const data = new ArrayBuffer(values.length * STEP_SLOT_BYTES);
@@ -66,6 +82,7 @@ export class StepParamsBuffer {
     }
     this.#ctx.device.queue.writeBuffer(this.buffer, first * STEP_SLOT_BYTES, data);
   }
+  /** Frees the buffer. */
   destroy(): void {
     this.buffer.destroy();
   }

@@ -16,11 +16,25 @@ export function pad4(n: number): number {
 const TEXTURE_USAGE = GPUTextureUsage.STORAGE_BINDING | GPUTextureUsage.COPY_DST |
   GPUTextureUsage.COPY_SRC;
 
-/** A 2D texture used as linear texel storage. */
+/**
+ * A 2D texture used as linear texel storage: {@link TEX_WIDTH} texels wide and as many rows as
+ * `texels` needs, texel i at (i % TEX_WIDTH, i / TEX_WIDTH).
+ */
 export class TexelStore {
+  /** The backing texture (usable as storage binding and as copy source and destination). */
   readonly texture: GPUTexture;
+  /** Texels that were asked for; the texture may have more (its last row is full width). */
   readonly texels: number;
+  /**
+   * Texel format: `rgba32float` (4 floats, tensors), `rgba8unorm` (4 bytes, images) or
+   * `rgba32uint` (4 unsigned integers, labels and permutations).
+   */
   readonly format: GPUTextureFormat;
+  /**
+   * Allocates a texture of at least `texels` texels (`label` names it in WebGPU messages).
+   *
+   * @throws GpuLimitError when `texels` needs more rows than the adapter's maxTextureDimension2D
+   */
   constructor(
     ctx: GpuContext,
     texels: number,
@@ -45,9 +59,11 @@ export class TexelStore {
       usage: TEXTURE_USAGE,
     });
   }
+  /** A new view of the whole texture. */
   view(): GPUTextureView {
     return this.texture.createView();
   }
+  /** Frees the texture; every tensor in this store becomes unusable. */
   destroy(): void {
     this.texture.destroy();
   }
@@ -55,13 +71,25 @@ export class TexelStore {
 
 /** A matrix of `rows` x `cols` floats, rows padded to `pitch`, stored in texels. */
 export class Tensor {
+  /** The texel store (texture) the tensor lives in, possibly shared with other tensors. */
   readonly store: TexelStore;
+  /** Index of the tensor's first texel in the store. */
   readonly base: number;
+  /** Number of rows (for activations: one image per row). */
   readonly rows: number;
+  /** Logical floats per row. */
   readonly cols: number;
+  /** Stored floats per row: `cols` rounded up to a multiple of 4; the padding floats are 0. */
   readonly pitch: number;
+  /** Name used in error messages and WebGPU labels. */
   readonly label: string;
 
+  /**
+   * A view of `rows` x `cols` floats at texel `base` of an existing store (no GPU work).
+   *
+   * @throws Error when `pitch` is not a multiple of 4 or below `cols`, or the tensor does not fit
+   *   in the store
+   */
   constructor(
     store: TexelStore,
     base: number,

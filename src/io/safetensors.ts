@@ -7,18 +7,26 @@
  * strings to strings. Writing follows the reference implementation: the header is padded with
  * spaces to a multiple of 8 bytes (so data starts 8-byte aligned) and tensors are stored
  * contiguously, in the order given, with no gaps.
+ *
+ * @module
  */
 
+/** Element types this reader and writer support (safetensors names). */
 export type SafetensorsDtype = "F32" | "F64" | "I64" | "I32" | "U8";
 
+/** One tensor of a safetensors file. */
 export interface NamedTensor {
+  /** Element type; `data` must be the matching array (F32: Float32Array, I64: BigInt64Array...). */
   dtype: SafetensorsDtype;
+  /** Size of each dimension; `[]` for a scalar. The product must equal `data.length`. */
   shape: number[];
+  /** The elements in row-major order. */
   data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array;
 }
 
 /** A malformed or unsupported safetensors file, or invalid tensors handed to the writer. */
 export class SafetensorsError extends Error {
+  /** Always `"SafetensorsError"`. */
   override name = "SafetensorsError";
 }
 

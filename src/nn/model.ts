@@ -7,16 +7,27 @@
 import type { GpuContext } from "../gpu/context.ts";
 import type { Dispatch } from "../gpu/program.ts";
 import { Tensor } from "../gpu/tensor.ts";
+import type { Tuner } from "../gpu/tuner.ts";
 import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
   conv2dForward,
   type Conv2dShape,
+  type Conv2dTile,
   convGeometry,
+  convTileCandidates,
+  defaultConvTile,
   partialCols,
   weightGradChunks,
 } from "../ops/conv2d.ts";
-import { denseBackwardInput, denseBackwardWeight, denseForward } from "../ops/dense.ts";
+import {
+  DENSE_TILES,
+  denseBackwardInput,
+  denseBackwardWeight,
+  denseForward,
+  type DenseTile,
+  denseTileCandidates,
+} from "../ops/dense.ts";
 import { maxPoolBackward, maxPoolForward } from "../ops/maxpool.ts";
 import { reluBackward, reluForward } from "../ops/relu.ts";
 import { type Block, type ConvBlock, type Plan, planModel, rowFloats } from "./plan.ts";
@@ -25,13 +36,17 @@ import type { ModelSpec } from "./spec.ts";
 
 /** Forward program for one batch size: dispatches and the tensors they write. */
 export interface ForwardProgram {
+  /** Images per run (rows of every tensor below). */
   batch: number;
+  /** Input images (batch, inputFloats), values scaled to [0, 1]; write it before running. */
   input: Tensor;
+  /** The forward dispatches in order (run with `runDispatches`, or record in a pass). */
   dispatches: Dispatch[];
   /** Output of each block. */
   outputs: Tensor[];
   /** Pool codes of each block (null where the block does not pool). */
   codes: (Tensor | null)[];
+  /** Class logits (batch, classes): the output of the last block. */
   logits: Tensor;
 }
 
@@ -52,10 +67,16 @@ function convShape(b: ConvBlock, batch: number): Conv2dShape {
 
 /** A model whose parameters live on one device. */
 export class Model {
+  /** GPU context that holds the parameters and runs every program of this model. */
   readonly ctx: GpuContext;
+  /** The layer description the model was built from. */
   readonly spec: ModelSpec;
+  /** The spec fused into GPU blocks, with every activation shape. */
   readonly plan: Plan;
+  /** Parameters, gradients and optimizer state on the GPU. */
   readonly arena: ParamArena;
+  /** Measures kernel variants when programs are built (null: each op's default). */
+  tuner: Tuner | null = null;
 
   private constructor(ctx: GpuContext, spec: ModelSpec) {
     this.ctx = ctx;
@@ -64,7 +85,11 @@ export class Model {
     this.arena = new ParamArena(ctx, this.plan);
   }
 
-  /** Builds the model and initializes it (Glorot uniform, zero biases) from `seed`. */
+  /**
+   * Builds the model and initializes it (Glorot uniform, zero biases) from `seed`.
+   *
+   * @throws ModelSpecError when the spec cannot be planned
+   */
   static create(ctx: GpuContext, spec: ModelSpec, opts: { seed: number }): Model {
     const m = new Model(ctx, spec);
     m.arena.setTorch(m.plan, initTorchValues(m.arena.params, opts.seed));
@@ -76,6 +101,7 @@ export class Model {
     return rowFloats(this.plan.input);
   }
 
+  /** Number of classes (logits per image). */
   get classes(): number {
     return this.plan.classes;
   }
@@ -90,8 +116,54 @@ export class Model {
     this.arena.setTorch(this.plan, values);
   }
 
-  /** Records the forward pass for `batch` images in `input` (B, inputFloats). */
-  async forward(batch: number, input?: Tensor): Promise<ForwardProgram> {
+  /** The tile for an op: measured by the tuner if there is one, else the default. */
+  #tile<T>(
+    key: string,
+    candidates: readonly T[],
+    fallback: T,
+    build: (t: T) => Promise<Dispatch | Dispatch[]>,
+  ): Promise<T> {
+    if (!this.tuner) return Promise.resolve(fallback);
+    return this.tuner.pick(key, candidates, fallback, async (t) => {
+      const d = await build(t);
+      return Array.isArray(d) ? d : [d];
+    });
+  }
+
+  #convTile(
+    kind: "forward" | "backwardInput" | "backwardWeight",
+    shape: Conv2dShape,
+    build: (t: Conv2dTile) => Promise<Dispatch | Dispatch[]>,
+  ) {
+    return this.#tile(
+      `conv2d.${kind}|${JSON.stringify(shape)}`,
+      convTileCandidates(kind, shape),
+      defaultConvTile(kind, shape),
+      build,
+    );
+  }
+
+  #denseTile(
+    kind: "forward" | "backwardInput" | "backwardWeight",
+    key: string,
+    build: (t: DenseTile) => Promise<Dispatch | Dispatch[]>,
+  ) {
+    const candidates = kind === "backwardWeight"
+      ? denseTileCandidates.filter((t) => t.rm % 4 === 0)
+      : denseTileCandidates;
+    return this.#tile(`dense.${kind}|${key}`, candidates, DENSE_TILES[kind], build);
+  }
+
+  /**
+   * Records the forward pass for `batch` images in `input` (B, inputFloats). `training` keeps
+   * what the backward pass needs (the pool codes); inference leaves it out.
+   */
+  async forward(
+    batch: number,
+    input?: Tensor,
+    opts: { training?: boolean } = {},
+  ): Promise<ForwardProgram> {
+    const training = opts.training ?? true;
     const ctx = this.ctx;
     const x0 = input ?? Tensor.create(ctx, batch, this.inputFloats, "input");
     if (x0.rows !== batch || x0.cols !== this.inputFloats) {
@@ -104,30 +176,42 @@ export class Model {
       let code: Tensor | null = null;
       switch (b.kind) {
         case "conv": {
-          if (b.pool) code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} pool codes`);
-          dispatches.push(
-            await conv2dForward(ctx, {
-              shape: convShape(b, batch),
-              x,
-              w: this.arena.value(`${b.name}.weight`),
-              b: this.arena.value(`${b.name}.bias`),
-              y,
-              code: code ?? undefined,
-            }),
+          if (b.pool && training) {
+            code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} pool codes`);
+          }
+          const args = {
+            shape: convShape(b, batch),
+            x,
+            w: this.arena.value(`${b.name}.weight`),
+            b: this.arena.value(`${b.name}.bias`),
+            y,
+            code: code ?? undefined,
+          };
+          const tile = await this.#convTile(
+            "forward",
+            args.shape,
+            (t) => conv2dForward(ctx, { ...args, tile: t }),
           );
+          dispatches.push(await conv2dForward(ctx, { ...args, tile }));
           break;
         }
-        case "dense":
-          dispatches.push(
-            await denseForward(ctx, {
-              x,
-              w: this.arena.value(`${b.name}.weight`),
-              b: this.arena.value(`${b.name}.bias`),
-              y,
-              relu: b.relu,
-            }),
+        case "dense": {
+          const args = {
+            x,
+            w: this.arena.value(`${b.name}.weight`),
+            b: this.arena.value(`${b.name}.bias`),
+            y,
+            relu: b.relu,
+          };
+          const key = `${batch},${x.cols},${b.units},${b.relu}`;
+          const tile = await this.#denseTile(
+            "forward",
+            key,
+            (t) => denseForward(ctx, { ...args, tile: t }),
           );
+          dispatches.push(await denseForward(ctx, { ...args, tile }));
           break;
+        }
         case "pool": {
           code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} codes`);
           const shape = {
@@ -170,23 +254,27 @@ export class Model {
       switch (b.kind) {
         case "dense": {
           const w = this.arena.value(`${b.name}.weight`);
-          dispatches.push(
-            await denseBackwardWeight(ctx, {
-              dz: g,
-              x,
-              dw: this.arena.grad(`${b.name}.weight`),
-              db: this.arena.grad(`${b.name}.bias`),
-            }),
+          const key = `${B},${x.cols},${b.units}`;
+          const wargs = {
+            dz: g,
+            x,
+            dw: this.arena.grad(`${b.name}.weight`),
+            db: this.arena.grad(`${b.name}.bias`),
+          };
+          const wtile = await this.#denseTile(
+            "backwardWeight",
+            key,
+            (t) => denseBackwardWeight(ctx, { ...wargs, tile: t }),
           );
+          dispatches.push(await denseBackwardWeight(ctx, { ...wargs, tile: wtile }));
           if (dx) {
-            dispatches.push(
-              await denseBackwardInput(ctx, {
-                dz: g,
-                w,
-                dx,
-                reluMaskFrom: maskInput ? x : undefined,
-              }),
+            const iargs = { dz: g, w, dx, reluMaskFrom: maskInput ? x : undefined };
+            const itile = await this.#denseTile(
+              "backwardInput",
+              `${key},${maskInput}`,
+              (t) => denseBackwardInput(ctx, { ...iargs, tile: t }),
             );
+            dispatches.push(await denseBackwardInput(ctx, { ...iargs, tile: itile }));
           }
           break;
         }
@@ -217,29 +305,37 @@ export class Model {
           const partial = chunks > 1
             ? Tensor.create(ctx, chunks, partialCols(shape), `${b.name} partial dW`)
             : undefined;
-          dispatches.push(
-            ...await conv2dBackwardWeight(ctx, {
+          const wargs = {
+            shape,
+            grad,
+            x,
+            aux,
+            dw: this.arena.grad(`${b.name}.weight`),
+            db: this.arena.grad(`${b.name}.bias`),
+            chunks,
+            partial,
+          };
+          const wtile = await this.#convTile(
+            "backwardWeight",
+            shape,
+            (t) => conv2dBackwardWeight(ctx, { ...wargs, tile: t }),
+          );
+          dispatches.push(...await conv2dBackwardWeight(ctx, { ...wargs, tile: wtile }));
+          if (dx) {
+            const iargs = {
               shape,
               grad,
-              x,
+              w: this.arena.value(`${b.name}.weight`),
               aux,
-              dw: this.arena.grad(`${b.name}.weight`),
-              db: this.arena.grad(`${b.name}.bias`),
-              chunks,
-              partial,
-            }),
-          );
-          if (dx) {
-            dispatches.push(
-              await conv2dBackwardInput(ctx, {
-                shape,
-                grad,
-                w: this.arena.value(`${b.name}.weight`),
-                aux,
-                dx,
-                maskFrom: maskInput ? x : undefined,
-              }),
+              dx,
+              maskFrom: maskInput ? x : undefined,
+            };
+            const itile = await this.#convTile(
+              "backwardInput",
+              shape,
+              (t) => conv2dBackwardInput(ctx, { ...iargs, tile: t }),
             );
+            dispatches.push(await conv2dBackwardInput(ctx, { ...iargs, tile: itile }));
           }
           break;
         }
@@ -264,6 +360,7 @@ export class Model {
     return dispatches;
   }
 
+  /** Frees the parameter textures; tensors of programs built earlier are not freed. */
   destroy(): void {
     this.arena.destroy();
   }

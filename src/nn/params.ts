@@ -16,9 +16,13 @@ import type { Block, ConvBlock, DenseBlock, Plan } from "./plan.ts";
 export interface ParamInfo {
   /** PyTorch state_dict name, e.g. `conv1.weight`. */
   name: string;
+  /** Name of the plan block it belongs to, e.g. `conv1`. */
   block: string;
+  /** Internal rows: kernel * kernel * stored input channels (conv), units (dense), 1 (bias). */
   rows: number;
+  /** Internal columns: output channels (conv), stored input features (dense), size (bias). */
   cols: number;
+  /** Shape in PyTorch: (CO, CI, KS, KS) conv weight, (out, in) dense weight, (n) bias. */
   torchShape: number[];
   /** First texel in the arena. */
   base: number;
@@ -182,7 +186,9 @@ export function initTorchValues(
 
 /** GPU storage of parameters, gradients and optimizer state. */
 export class ParamArena {
+  /** Every parameter tensor, in PyTorch state_dict order. */
   readonly params: ParamInfo[];
+  /** Texels of the parameter store (and of the gradient store); 4 floats each. */
   readonly texels: number;
   /** Current parameters (read by every kernel). */
   readonly values: TexelStore;
@@ -192,10 +198,12 @@ export class ParamArena {
   readonly state: TexelStore;
   /** Where the optimizer writes new parameters and state before they are copied back. */
   readonly valuesNext: TexelStore;
+  /** Where the optimizer writes the new state (2 * texels) before it is copied back. */
   readonly stateNext: TexelStore;
   readonly #byName = new Map<string, ParamInfo>();
   readonly #ctx: GpuContext;
 
+  /** Allocates zero-filled stores for a plan's parameters (see {@link ParamArena.setTorch}). */
   constructor(ctx: GpuContext, plan: Plan) {
     this.#ctx = ctx;
     const { params, texels } = paramLayout(plan);
@@ -209,6 +217,11 @@ export class ParamArena {
     this.stateNext = new TexelStore(ctx, 2 * texels, "optimizer state (next)");
   }
 
+  /**
+   * The layout of a parameter by PyTorch name.
+   *
+   * @throws Error when the model has no parameter `name`
+   */
   info(name: string): ParamInfo {
     const p = this.#byName.get(name);
     if (!p) throw new Error(`no parameter '${name}'`);
@@ -297,6 +310,14 @@ export class ParamArena {
     return { values, state };
   }
 
+  /** Restores the optimizer state (2 * texels * 4 floats, internal layout). */
+  setState(state: Float32Array<ArrayBuffer>): void {
+    if (state.length !== this.texels * 8) {
+      throw new Error("optimizer state size does not match this model");
+    }
+    uploadPadded(this.#ctx, new Tensor(this.state, 0, 1, this.texels * 8, "state"), state);
+  }
+
   /** Restores raw arena contents written by {@link getRaw}. */
   setRaw(values: Float32Array<ArrayBuffer>, state: Float32Array<ArrayBuffer>): void {
     if (values.length !== this.texels * 4 || state.length !== this.texels * 8) {
@@ -306,6 +327,7 @@ export class ParamArena {
     uploadPadded(this.#ctx, new Tensor(this.state, 0, 1, this.texels * 8, "state"), state);
   }
 
+  /** Frees the five textures. */
   destroy(): void {
     for (const s of [this.values, this.grads, this.state, this.valuesNext, this.stateNext]) {
       s.destroy();

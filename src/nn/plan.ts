@@ -15,21 +15,29 @@ import type { LayerSpec, ModelSpec } from "./spec.ts";
 
 /** A channels-last feature map; `stored` channels per position (1 for raw images, else pad4). */
 export interface MapShape {
+  /** Shape type tag. */
   kind: "map";
+  /** Rows of the map, in pixels. */
   height: number;
+  /** Columns of the map, in pixels. */
   width: number;
+  /** Real channels per position. */
   channels: number;
+  /** Stored channels per position: 1 for raw images, else pad4(channels) (padding is 0). */
   stored: number;
 }
 
 /** A feature vector of `features` stored values, optionally a flattened map (for checkpoints). */
 export interface VecShape {
+  /** Shape type tag. */
   kind: "vec";
+  /** Stored values per image (tensor row), including a flattened map's channel padding. */
   features: number;
   /** The map this vector was flattened from (stored order (h, w, c), PyTorch order (c, h, w)). */
   fromMap?: MapShape;
 }
 
+/** Shape of one image's activation: a feature map or a feature vector. */
 export type ActShape = MapShape | VecShape;
 
 /** Floats per image (tensor row) of an activation. */
@@ -37,60 +45,104 @@ export function rowFloats(s: ActShape): number {
   return s.kind === "map" ? s.height * s.width * s.stored : s.features;
 }
 
+/** A conv2d layer with the ReLU and 2x2 max-pool that follow it fused in (one kernel). */
 export interface ConvBlock {
+  /** Block type tag. */
   kind: "conv";
+  /** `conv1`, `conv2`, ...: the PyTorch parameter prefix (`conv1.weight`, `conv1.bias`). */
   name: string;
+  /** Input feature map. */
   input: MapShape;
+  /** Output feature map (after the pool when `pool`). */
   output: MapShape;
+  /** Output channels. */
   outChannels: number;
+  /** Side of the square kernel, in pixels. */
   kernel: number;
+  /** Zero padding on every side, in pixels. */
   padding: number;
+  /** A ReLU is fused in. */
   relu: boolean;
+  /** A 2x2 max-pool (stride 2) is fused in. */
   pool: boolean;
+  /**
+   * True when the output is relu(z) without pooling: the block then receives the gradient of z,
+   * which its consumer masks by (input > 0) (the gradient convention of this module).
+   */
   outputIsRelu: boolean;
 }
 
+/** A dense layer with the ReLU that follows it fused in. */
 export interface DenseBlock {
+  /** Block type tag. */
   kind: "dense";
+  /** `fc1`, `fc2`, ...: the PyTorch parameter prefix (`fc1.weight`, `fc1.bias`). */
   name: string;
+  /** Input vector (possibly a flattened map). */
   input: VecShape;
+  /** Output vector of `units` features. */
   output: VecShape;
+  /** Output features. */
   units: number;
+  /** A ReLU is fused in. */
   relu: boolean;
+  /** Equal to `relu`: the block receives the gradient of z, masked by its consumer. */
   outputIsRelu: boolean;
 }
 
+/** A standalone 2x2 max-pool (stride 2) that could not be fused into a convolution. */
 export interface PoolBlock {
+  /** Block type tag. */
   kind: "pool";
+  /** `pool1`, `pool2`, ... (no parameters). */
   name: string;
+  /** Input feature map. */
   input: MapShape;
+  /** Output map: half the height and width, rounded down. */
   output: MapShape;
+  /** Always false. */
   outputIsRelu: false;
 }
 
+/** A standalone ReLU that could not be fused into the block before it. */
 export interface ReluBlock {
+  /** Block type tag. */
   kind: "relu";
+  /** `relu1`, `relu2`, ... (no parameters). */
   name: string;
+  /** Input activation. */
   input: ActShape;
+  /** Output activation, the same shape as the input. */
   output: ActShape;
+  /** Always true. */
   outputIsRelu: true;
 }
 
+/** One GPU block of a {@link Plan}: one or more fused layers. */
 export type Block = ConvBlock | DenseBlock | PoolBlock | ReluBlock;
 
 /** The fused blocks of a model and its input/output shapes. */
 export interface Plan {
+  /** Input images: a single-channel map with `stored` 1. */
   input: MapShape;
+  /** Blocks in forward order; the last is the dense block that produces the logits. */
   blocks: Block[];
+  /** Number of classes (units of the last dense block). */
   classes: number;
 }
 
 /** An invalid model description; the message says which layer and why. */
 export class ModelSpecError extends Error {
+  /** Always `"ModelSpecError"`. */
   override name = "ModelSpecError";
 }
 
-/** Fuses and checks a model spec. */
+/**
+ * Fuses and checks a model spec.
+ *
+ * @throws ModelSpecError when the input geometry, a layer's parameters or the layer order are
+ *   not supported (e.g. dense on a map without flatten, or a last layer that is not dense)
+ */
 export function planModel(spec: ModelSpec): Plan {
   const { height, width, channels } = spec.input;
   for (const [k, v] of Object.entries({ height, width, channels })) {

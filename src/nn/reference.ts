@@ -11,8 +11,6 @@ import { maxPool2BackwardRef, maxPool2Ref } from "../ops/maxpool.ts";
 import { softmaxCrossEntropyRef } from "../ops/softmax_xent.ts";
 import type { ActShape, Plan } from "./plan.ts";
 
-type Params = Map<string, ArrayLike<number>>;
-
 /** torch (CO, CI, K, K) -> logical (K, K, CI, CO). */
 function convWeightLogical(w: ArrayLike<number>, CO: number, CI: number, K: number): Float64Array {
   const out = new Float64Array(K * K * CI * CO);
@@ -67,10 +65,17 @@ function flatToNhwc(
   return out;
 }
 
-/** Mean cross-entropy loss and gradients (PyTorch layout) for one batch. */
+/**
+ * Mean cross-entropy loss and gradients (PyTorch layout) for one batch, in float64.
+ *
+ * @param params parameter values by PyTorch name in PyTorch layout (e.g. from `Model.torchState`)
+ * @param images B images of height * width values each (the plan's input), row-major
+ * @param labels B class indices
+ * @returns the loss, the gradient of every parameter by name, and the logits (B, classes)
+ */
 export function referenceLossAndGrads(
   plan: Plan,
-  params: Params,
+  params: Map<string, ArrayLike<number>>,
   images: ArrayLike<number>,
   labels: ArrayLike<number>,
   B: number,

@@ -7,30 +7,39 @@
 
 /** 2D convolution, stride 1, zero padding. */
 export interface Conv2dLayer {
+  /** Layer type tag. */
   kind: "conv2d";
+  /** Output channels (filters). */
   outChannels: number;
+  /** Side of the square kernel, in pixels. */
   kernel: number;
+  /** Zero padding on every side, in pixels (0 <= padding < kernel). */
   padding: number;
 }
 
 /** Rectified linear unit. */
 export interface ReluLayer {
+  /** Layer type tag. */
   kind: "relu";
 }
 
 /** 2x2 max-pool with stride 2. */
 export interface MaxPool2dLayer {
+  /** Layer type tag. */
   kind: "maxpool2d";
 }
 
 /** Flattens a feature map into a vector (PyTorch's channel-major order in checkpoints). */
 export interface FlattenLayer {
+  /** Layer type tag. */
   kind: "flatten";
 }
 
 /** Fully connected layer. */
 export interface DenseLayer {
+  /** Layer type tag. */
   kind: "dense";
+  /** Output features. */
   units: number;
 }
 
@@ -39,8 +48,11 @@ export type LayerSpec = Conv2dLayer | ReluLayer | MaxPool2dLayer | FlattenLayer 
 
 /** A model: input geometry and layers; the last layer's outputs are the class logits. */
 export interface ModelSpec {
+  /** Model name, used in error messages and reports (e.g. "lenet5"). */
   name: string;
+  /** Input image geometry in pixels; only `channels: 1` is supported. */
   input: { height: number; width: number; channels: number };
+  /** The layers in order, like the modules of a PyTorch `nn.Sequential`. */
   layers: LayerSpec[];
 }
 

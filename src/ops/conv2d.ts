@@ -15,15 +15,23 @@ import SOURCE from "../../shaders/conv2d.wgsl" with { type: "text" };
 
 /** Geometry of one convolution block. */
 export interface Conv2dShape {
+  /** Images in the batch (tensor rows). */
   batch: number;
+  /** Input height in pixels. */
   height: number;
+  /** Input width in pixels. */
   width: number;
+  /** Real input channels (CI). */
   inChannels: number;
   /** Stored channels per input position: 1 (raw single-channel images) or a multiple of 4. */
   inStored: number;
+  /** Output channels (CO); stored padded to a multiple of 4 (CP = pad4(CO)). */
   outChannels: number;
+  /** Side of the square kernel (KS). */
   kernel: number;
+  /** Zero padding on every side, in pixels. */
   padding: number;
+  /** Fused ReLU after the bias. */
   relu: boolean;
   /** Fused 2x2 max-pool with stride 2 after the ReLU. */
   pool: boolean;
@@ -39,21 +47,87 @@ export interface Conv2dTile {
   cg: number;
 }
 
-/** Defaults; `bench/` measures alternatives. */
-export const CONV_TILES = {
-  forward: { yb: 2, xb: 4, cg: 2 },
-  backwardInput: { yb: 1, xb: 4, cg: 2 },
-  /** xb: output columns per inner step of the weight-gradient kernel. */
-  backwardWeight: { yb: 1, xb: 4, cg: 1 },
-} satisfies Record<string, Conv2dTile>;
+/**
+ * The untuned tile for a shape, a rule that matches what measuring picks on the CPU adapter for
+ * LeNet's layers: column blocks spanning the whole row when the row is short (no ragged edge),
+ * two channel texels forward, one backward.
+ */
+export function defaultConvTile(
+  kind: "forward" | "backwardInput" | "backwardWeight",
+  s: Conv2dShape,
+): Conv2dTile {
+  const g = convGeometry(s);
+  if (kind === "forward") {
+    const width = s.pool ? 2 * g.outW : g.wo;
+    let xb = width <= 12 ? width : 4;
+    if (s.pool && xb % 2) xb = 2;
+    return { yb: s.pool ? 2 : 1, xb: Math.max(1, xb), cg: Math.min(2, Math.max(1, g.cop / 4)) };
+  }
+  if (kind === "backwardInput") return { yb: 1, xb: s.width <= 16 ? s.width : 8, cg: 1 };
+  return { yb: 1, xb: 4, cg: 1 };
+}
+
+/**
+ * Tiles worth measuring for a shape: column blocks that cover the width without a ragged edge
+ * (the full width, half of it) besides small powers of two, and 1-4 channel texels.
+ */
+export function convTileCandidates(
+  kind: "forward" | "backwardInput" | "backwardWeight",
+  s: Conv2dShape,
+): Conv2dTile[] {
+  const g = convGeometry(s);
+  const out: Conv2dTile[] = [];
+  const add = (t: Conv2dTile) => {
+    if (!out.some((o) => o.yb === t.yb && o.xb === t.xb && o.cg === t.cg)) out.push(t);
+  };
+  if (kind === "forward") {
+    const width = s.pool ? 2 * g.outW : g.wo;
+    const xbs = [2, 4, 8, width, width / 2].filter((x) =>
+      Number.isInteger(x) && x >= 1 && x <= width && (!s.pool || x % 2 === 0)
+    );
+    const cgs = [1, 2, 4].filter((c) => c <= Math.max(1, g.cop / 4));
+    for (const yb of s.pool ? [2] : [1, 2]) {
+      for (const xb of xbs) for (const cg of cgs) add({ yb, xb, cg });
+    }
+  } else if (kind === "backwardInput") {
+    const xbs = [4, 8, s.width, s.width / 2].filter((x) =>
+      Number.isInteger(x) && x >= 1 && x <= s.width
+    );
+    const cgs = [1, 2].filter((c) => c <= Math.max(1, s.inStored / 4));
+    for (const yb of [1, 2]) for (const xb of xbs) for (const cg of cgs) add({ yb, xb, cg });
+  } else {
+    for (const xb of [2, 4, 8, g.wo]) if (xb <= g.wo) add({ yb: 1, xb, cg: 1 });
+  }
+  return out;
+}
 
 /** Stored channels for a tensor with `c` channels: raw single-channel images keep 1. */
 export function storedChannels(c: number, rawImage = false): number {
   return c === 1 && rawImage ? 1 : pad4(c);
 }
 
+/** Derived sizes of a convolution block (see {@link convGeometry}). */
+export interface ConvGeometry {
+  /** Convolution output height before pooling: height + 2 * padding - kernel + 1. */
+  ho: number;
+  /** Convolution output width before pooling: width + 2 * padding - kernel + 1. */
+  wo: number;
+  /** Block output height: floor(ho / 2) with pooling, else ho. */
+  outH: number;
+  /** Block output width: floor(wo / 2) with pooling, else wo. */
+  outW: number;
+  /** Stored output channels, pad4(outChannels). */
+  cop: number;
+  /** Floats per input image (tensor row): height * width * inStored. */
+  inCols: number;
+  /** Floats per output image (tensor row): outH * outW * cop. */
+  outCols: number;
+  /** Rows of the weight tensor, kernel * kernel * inStored (one row of CO values each). */
+  weightRows: number;
+}
+
 /** Derived sizes of a convolution block. */
-export function convGeometry(s: Conv2dShape) {
+export function convGeometry(s: Conv2dShape): ConvGeometry {
   const ho = s.height + 2 * s.padding - s.kernel + 1;
   const wo = s.width + 2 * s.padding - s.kernel + 1;
   const outH = s.pool ? Math.floor(ho / 2) : ho;
@@ -65,9 +139,7 @@ export function convGeometry(s: Conv2dShape) {
     outH,
     outW,
     cop,
-    /** floats per input image row */
     inCols: s.height * s.width * s.inStored,
-    /** floats per output image row */
     outCols: outH * outW * cop,
     weightRows: s.kernel * s.kernel * s.inStored,
   };
@@ -141,7 +213,10 @@ function kernel(ctx: GpuContext, entryPoint: string, c: Record<string, number | 
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
-/** Y = pool(relu(conv(X) + b)); with pool, `code` receives the argmax codes. */
+/**
+ * Y = pool(relu(conv(X) + b)); with pool, `code` (if given) receives the argmax codes that the
+ * backward kernels need; inference leaves it out and saves the stores.
+ */
 export async function conv2dForward(
   ctx: GpuContext,
   a: {
@@ -157,7 +232,7 @@ export async function conv2dForward(
   const s = a.shape;
   validate("conv2dForward", s);
   const g = convGeometry(s);
-  const t = a.tile ?? CONV_TILES.forward;
+  const t = a.tile ?? defaultConvTile("forward", s);
   if (s.pool && (t.yb % 2 || t.xb % 2)) {
     throw new Error("conv2dForward: pooling needs an even tile");
   }
@@ -165,10 +240,7 @@ export async function conv2dForward(
   expectShape("conv2dForward", "weight", a.w, g.weightRows, s.outChannels);
   expectShape("conv2dForward", "bias", a.b, 1, s.outChannels);
   expectShape("conv2dForward", "output", a.y, s.batch, g.outCols);
-  if (s.pool) {
-    if (!a.code) throw new Error("conv2dForward: pooling needs a code tensor");
-    expectShape("conv2dForward", "code", a.code, s.batch, g.outCols);
-  }
+  if (s.pool && a.code) expectShape("conv2dForward", "code", a.code, s.batch, g.outCols);
   expectDistinct("conv2dForward", [a.x, a.w, a.b], [a.y, ...(a.code ? [a.code] : [])]);
   const k = await kernel(ctx, "conv2d_forward", {
     ...constants(s, t),
@@ -177,6 +249,7 @@ export async function conv2dForward(
     T2_BASE: a.b.base,
     OUT0_BASE: a.y.base,
     OUT1_BASE: a.code?.base ?? 0,
+    CODES: !!a.code,
   });
   const rowsPer = s.pool ? t.yb / 2 : t.yb, colsPer = s.pool ? t.xb / 2 : t.xb;
   const lanes = s.batch * ceil(g.outH, rowsPer) * ceil(g.outW, colsPer) * ceil(g.cop / 4, t.cg);
@@ -214,7 +287,7 @@ export async function conv2dBackwardInput(
     throw new Error("conv2dBackwardInput: the input gradient needs channels stored in groups of 4");
   }
   const g = convGeometry(s);
-  const t = a.tile ?? CONV_TILES.backwardInput;
+  const t = a.tile ?? defaultConvTile("backwardInput", s);
   expectShape("conv2dBackwardInput", "gradient", a.grad, s.batch, g.outCols);
   expectShape("conv2dBackwardInput", "weight", a.w, g.weightRows, s.outChannels);
   expectShape("conv2dBackwardInput", "dX", a.dx, s.batch, g.inCols);
@@ -280,7 +353,7 @@ export async function conv2dBackwardWeight(
   const s = a.shape;
   validate("conv2dBackwardWeight", s);
   const g = convGeometry(s);
-  const t = a.tile ?? CONV_TILES.backwardWeight;
+  const t = a.tile ?? defaultConvTile("backwardWeight", s);
   const chunks = a.chunks;
   if (!Number.isInteger(chunks) || chunks < 1 || chunks > s.batch) {
     throw new Error(`conv2dBackwardWeight: chunks must be in 1..${s.batch}`);

@@ -12,7 +12,9 @@ import SOURCE from "../../shaders/dense.wgsl" with { type: "text" };
 
 /** Register block of one invocation: `rm` rows by `rn4` texels (4 columns each). */
 export interface DenseTile {
+  /** Rows per invocation: rows m of Y (forward) or dX, rows n of dW (a multiple of 4). */
   rm: number;
+  /** Texels (4 columns each) per invocation: of Y (forward), dX, or of k in dW. */
   rn4: number;
 }
 

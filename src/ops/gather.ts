@@ -15,9 +15,13 @@ import SOURCE from "../../shaders/batch_gather.wgsl" with { type: "text" };
 
 /** Images (as bytes) and labels resident on the GPU. */
 export interface GpuDataset {
+  /** Number of images. */
   readonly count: number;
+  /** Bytes (pixels) per image, a multiple of 4 (784 for MNIST). */
   readonly pixels: number;
+  /** The images as rgba8unorm texels (4 pixels each), image i from texel i * pixels / 4. */
   readonly images: TexelStore;
+  /** The labels as rgba32uint texels, 4 labels per texel. */
   readonly labels: TexelStore;
 }
 
@@ -66,7 +70,9 @@ export function writeUints(ctx: GpuContext, store: TexelStore, values: ArrayLike
 
 /** Noise applied while gathering: sigma on the 0..255 scale and the noise seed. */
 export interface PixelNoise {
+  /** Standard deviation of the Gaussian noise, in 0..255 pixel units (0: no noise). */
   sigma: number;
+  /** Noise seed (u32); the noise depends only on (seed, image index, pixel), not batch order. */
   seed: number;
 }
 

@@ -12,9 +12,13 @@ import SOURCE from "../../shaders/maxpool.wgsl" with { type: "text" };
 
 /** Shape of a pooled map: `stored` channels per position, a multiple of 4. */
 export interface PoolShape {
+  /** Images in the batch (tensor rows). */
   batch: number;
+  /** Input height; the output has floor(height / 2) rows. */
   height: number;
+  /** Input width; the output has floor(width / 2) columns. */
   width: number;
+  /** Stored channels per position (channels-last), a multiple of 4. */
   stored: number;
 }
 

@@ -11,24 +11,36 @@ import SOURCE from "../../shaders/optimizer.wgsl" with { type: "text" };
 
 /** Adam (AdamW when weightDecay > 0) as PyTorch defines it. */
 export interface AdamConfig {
+  /** Selects Adam. */
   kind: "adam";
+  /** Learning rate (the base rate when a schedule is used). */
   lr: number;
+  /** Decay rate of the first-moment (mean) estimate, e.g. 0.9. */
   beta1: number;
+  /** Decay rate of the second-moment (uncentred variance) estimate, e.g. 0.999. */
   beta2: number;
+  /** Added to the denominator for numerical stability, e.g. 1e-8. */
   eps: number;
+  /** Decoupled weight decay (AdamW): p -= lr * weightDecay * p each step; 0 for plain Adam. */
   weightDecay: number;
 }
 
 /** SGD with momentum (dampening 0) and L2 weight decay, as PyTorch defines it. */
 export interface SgdConfig {
+  /** Selects SGD. */
   kind: "sgd";
+  /** Learning rate (the base rate when a schedule is used). */
   lr: number;
+  /** Momentum factor mu: buf = mu * buf + g; 0 for plain SGD. */
   momentum: number;
+  /** L2 penalty added to the gradient: g += weightDecay * p. */
   weightDecay: number;
 }
 
+/** The optimizer of a training run, chosen by `kind`; one dispatch updates every parameter. */
 export type OptimizerConfig = AdamConfig | SgdConfig;
 
+/** PyTorch's Adam defaults: lr 1e-3, betas (0.9, 0.999), eps 1e-8, no weight decay. */
 export const ADAM_DEFAULTS: AdamConfig = {
   kind: "adam",
   lr: 1e-3,
@@ -37,6 +49,7 @@ export const ADAM_DEFAULTS: AdamConfig = {
   eps: 1e-8,
   weightDecay: 0,
 };
+/** SGD with lr 0.01, momentum 0.9 and no weight decay. */
 export const SGD_DEFAULTS: SgdConfig = { kind: "sgd", lr: 0.01, momentum: 0.9, weightDecay: 0 };
 
 /**

@@ -1,4 +1,8 @@
-/** Standalone ReLU kernels (`shaders/activation.wgsl`) and references. */
+/**
+ * Standalone ReLU kernels (`shaders/activation.wgsl`) and references.
+ *
+ * @module
+ */
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import type { Tensor } from "../gpu/tensor.ts";
@@ -45,10 +49,12 @@ export async function reluBackward(
   return makeDispatch(ctx, k, [a.dy, a.y, a.dx], { lanes: a.dy.texels });
 }
 
+/** Float64 reference of {@link reluForward}: max(x, 0) elementwise. */
 export function reluRef(x: ArrayLike<number>): Float64Array {
   return Float64Array.from(x, (v) => Math.max(v, 0));
 }
 
+/** Float64 reference of {@link reluBackward}: dy where y > 0, else 0. */
 export function reluBackwardRef(dy: ArrayLike<number>, y: ArrayLike<number>): Float64Array {
   return Float64Array.from(dy, (g, i) => (y[i] > 0 ? g : 0));
 }

@@ -15,8 +15,11 @@ export type PluginName = "background" | "errorBars" | "matrixCells";
 
 /** A chart.js configuration with JSON-only data plus the plugins it needs, by name. */
 export interface ChartSpec {
+  /** chart.js chart type. */
   type: "line" | "bar" | "scatter";
+  /** chart.js `data`: category labels (optional) and datasets, JSON values only. */
   data: { labels?: (string | number)[]; datasets: Record<string, unknown>[] };
+  /** chart.js `options`, JSON values only. */
   options: Record<string, unknown>;
   /** Renderers replace these with the objects from {@link reportPlugins}. */
   pluginNames: PluginName[];

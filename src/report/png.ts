@@ -119,7 +119,9 @@ export async function renderChartPng(
 
 /** One labelled row of 28 x 28 grayscale digits (0 = background, 255 = full ink). */
 export interface DigitRow {
+  /** Text drawn to the left of the row, e.g. "sigma 64". */
   label: string;
+  /** The digits, 784 bytes each (28 x 28, row-major). */
   images: Uint8Array[];
 }
 

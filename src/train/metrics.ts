@@ -1,4 +1,8 @@
-/** Classification metrics from a confusion matrix ([true][predicted] counts). */
+/**
+ * Classification metrics from a confusion matrix ([true][predicted] counts).
+ *
+ * @module
+ */
 
 /** Per-class and overall metrics. */
 export interface ClassMetrics {
@@ -8,11 +12,15 @@ export interface ClassMetrics {
   error: number;
   /** Per class: fraction of that class's samples misclassified (1 - recall). */
   perClassError: number[];
+  /** Per class: fraction of the predictions of that class that are right (0 if never predicted). */
   precision: number[];
+  /** Per class: fraction of that class's samples predicted correctly (0 without samples). */
   recall: number[];
+  /** Per class: harmonic mean of precision and recall (0 when both are 0). */
   f1: number[];
   /** Samples per true class. */
   support: number[];
+  /** A copy of the confusion matrix, `confusion[true][predicted]` counts. */
   confusion: number[][];
 }
 

@@ -9,9 +9,11 @@ import { download, Tensor, upload } from "../gpu/tensor.ts";
 import type { Model } from "../nn/model.ts";
 import { softmaxForward } from "../ops/softmax_xent.ts";
 
-/** Top classes of one image. */
+/** The predicted class of one image and the probability of every class. */
 export interface Prediction {
+  /** The most probable class (the lowest one on a tie). */
   label: number;
+  /** Softmax probability of each class, indexed by class; they sum to 1. */
   probabilities: number[];
 }
 
@@ -22,6 +24,10 @@ export class Predictor {
   readonly #maxBatch: number;
   #programs = new Map<number, { x: Tensor; probs: Tensor; run: () => Promise<void> }>();
 
+  /**
+   * Prepares inference for `model` in batches of at most `maxBatch` images (default 256); the
+   * program for each batch size is built on first use and kept.
+   */
   constructor(ctx: GpuContext, model: Model, maxBatch = 256) {
     this.#ctx = ctx;
     this.#model = model;
@@ -31,7 +37,7 @@ export class Predictor {
   async #program(batch: number) {
     let p = this.#programs.get(batch);
     if (!p) {
-      const fwd = await this.#model.forward(batch);
+      const fwd = await this.#model.forward(batch, undefined, { training: false });
       const probs = Tensor.create(this.#ctx, batch, this.#model.classes, "probabilities");
       const dispatches = [
         ...fwd.dispatches,

@@ -39,8 +39,11 @@ import { type ClassMetrics, metricsFromConfusion } from "./metrics.ts";
 
 /** Training recipe. */
 export interface TrainOptions {
+  /** Images per optimizer step; an epoch is floor(N / batchSize) full batches. */
   batchSize: number;
+  /** Passes over the training set (a positive integer). */
   epochs: number;
+  /** Optimizer and hyper-parameters, e.g. `ADAM_DEFAULTS` or `{ ...SGD_DEFAULTS, lr: 0.05 }`. */
   optimizer: OptimizerConfig;
   /** Learning-rate schedule over all epochs (default constant). */
   schedule?: LrSchedule;
@@ -58,46 +61,67 @@ export interface TrainOptions {
 
 /** One point of the training-loss curve: mean loss over the last `lossEvery` batches. */
 export interface LossPoint {
+  /** Epoch (0-based) the window's batches belong to. */
   epoch: number;
+  /** Optimizer steps taken since the start of training, at the end of the window. */
   step: number;
+  /** Training images processed at the end of the window (step * batchSize). */
   imagesSeen: number;
+  /** Mean of the window's batch-mean cross-entropy losses. */
   loss: number;
 }
 
 /** One test-error measurement. */
 export interface EvalPoint {
+  /** Epoch (0-based) in which it was measured. */
   epoch: number;
   /** Epochs completed, fractional (e.g. 0.1 after a tenth of the first epoch). */
   epochs: number;
+  /** Training images processed when it was measured. */
   imagesSeen: number;
+  /** Test error: the fraction of evaluated images misclassified (0..1). */
   error: number;
 }
 
 /** Progress report sent to the caller while training. */
 export interface TrainProgress {
+  /** Current epoch, 0-based (equal to the number of epochs once training is done). */
   epoch: number;
+  /** Steps completed in the current epoch. */
   stepInEpoch: number;
+  /** Steps per epoch, floor(N / batchSize). */
   stepsPerEpoch: number;
+  /** Training images processed so far. */
   imagesSeen: number;
+  /** Training images of the whole run: epochs * stepsPerEpoch * batchSize. */
   totalImages: number;
+  /** Latest point of the loss curve, or null before the first. */
   lastLoss: number | null;
+  /** Latest test error (0..1), or null before the first evaluation or without an evaluator. */
   lastError: number | null;
 }
 
 /** Where training can resume from: the end of a step. */
 export interface TrainState {
+  /** Epochs completed, i.e. the 0-based epoch in progress. */
   epoch: number;
+  /** Steps completed in that epoch. */
   stepInEpoch: number;
   /** Optimizer steps taken so far (Adam's t). */
   globalStep: number;
+  /** The training-loss curve so far. */
   lossCurve: LossPoint[];
+  /** The test-error curve so far. */
   testCurve: EvalPoint[];
+  /** Wall-clock seconds spent training, evaluation excluded, over all resumed sessions. */
   trainSeconds: number;
+  /** Wall-clock seconds spent evaluating, over all resumed sessions. */
   evalSeconds: number;
 }
 
 /** Result of {@link Trainer.run}. */
 export interface TrainResult {
+  /** The state at the end (after the last epoch, or where training stopped). */
   state: TrainState;
   /** Metrics of the final evaluation (absent if training stopped early). */
   final?: ClassMetrics;
@@ -107,7 +131,9 @@ export interface TrainResult {
 
 /** Callbacks for long runs. */
 export interface TrainHooks {
+  /** Called after every submitted group of steps and after every epoch. */
   onProgress?: (p: TrainProgress) => void;
+  /** Called with each new point of the test-error curve. */
   onEval?: (p: EvalPoint) => void;
   /** Called after each epoch (checkpoints). */
   onEpochEnd?: (state: TrainState) => Promise<void> | void;
@@ -115,10 +141,23 @@ export interface TrainHooks {
   shouldStop?: () => boolean;
 }
 
-/** Raised when the loss becomes NaN or infinite. */
+/**
+ * Mean batch loss beyond which training has diverged: 100 ln(classes), i.e. the right class gets
+ * on average a probability below e^-230 for 10 classes. Untrained models start near ln(classes);
+ * no working run comes close, while an absurd learning rate reaches 1e20 and more without ever
+ * producing NaN (the loss is computed stably), which would otherwise be a silent failure.
+ */
+export function divergenceLimit(classes: number): number {
+  return 100 * Math.log(Math.max(classes, 2));
+}
+
+/** Raised when the loss becomes NaN, infinite, or explodes beyond {@link divergenceLimit}. */
 export class DivergenceError extends Error {
+  /** Always `"DivergenceError"`. */
   override name = "DivergenceError";
+  /** Step (1-based, counted from the start of training) whose loss was not finite. */
   readonly step: number;
+  /** An error about global step `step`; the message says what to try. */
   constructor(message: string, step: number) {
     super(message);
     this.step = step;
@@ -127,19 +166,28 @@ export class DivergenceError extends Error {
 
 /** Trains a model on GPU-resident data. */
 export class Trainer {
+  /** GPU context of the model and the data. */
   readonly ctx: GpuContext;
+  /** The model being trained; its parameter arena is updated in place. */
   readonly model: Model;
+  /** The training set on the GPU. */
   readonly data: GpuDataset;
+  /**
+   * The options with defaults filled in: lossEvery 50, evalPointsPerEpoch 10, stepsPerSubmit 25,
+   * a constant schedule.
+   */
   readonly options: Required<Omit<TrainOptions, "noise" | "schedule">> & {
     noise?: PixelNoise;
     schedule: LrSchedule;
   };
+  /** Full batches per epoch, floor(N / batchSize). */
   readonly stepsPerEpoch: number;
   readonly #evaluator: Evaluator | null;
   readonly #stepDispatches: Dispatch[];
   readonly #params: StepParamsBuffer;
   readonly #perm: TexelStore;
   readonly #lossLog: GPUBuffer;
+  /** Where training stands, with the curves; advanced by `run`, replaced by `restore`. */
   state: TrainState;
 
   private constructor(
@@ -213,7 +261,7 @@ export class Trainer {
     const lossLog = ctx.device.createBuffer({
       label: "loss log",
       size: Math.max(steps, 1) * 4,
-      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+      usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,
     });
     const x = Tensor.create(ctx, B, model.inputFloats, "batch images");
     const labels = Tensor.create(ctx, 1, B, "batch labels");
@@ -349,13 +397,15 @@ export class Trainer {
     const settle = async (p: Pending) => {
       if (p.losses) {
         const v = await p.losses();
+        const limit = divergenceLimit(this.model.classes);
         for (let i = 0; i < v.length; i++) {
-          if (!Number.isFinite(v[i])) {
+          if (!Number.isFinite(v[i]) || v[i] > limit) {
             const step = p.epoch * S + p.from + i + 1;
+            const what = Number.isFinite(v[i])
+              ? `exploded to ${v[i].toExponential(2)}`
+              : `became ${v[i]}`;
             throw new DivergenceError(
-              `training diverged: the loss became ${v[i]} at step ${step} (epoch ${
-                p.epoch + 1
-              }, batch ` +
+              `training diverged: the loss ${what} at step ${step} (epoch ${p.epoch + 1}, batch ` +
                 `${p.from + i + 1}); try a smaller learning rate (now ${o.optimizer.lr})`,
               step,
             );
@@ -474,12 +524,45 @@ export class Trainer {
   }
 
   /** Restores a state saved by a checkpoint (the arena must be restored separately). */
-  restore(state: TrainState): void {
+  restore(state: TrainState, pendingLosses: readonly number[] = []): void {
     if (state.stepInEpoch < 0 || state.stepInEpoch > this.stepsPerEpoch) {
       throw new Error("checkpoint step out of range");
+    }
+    if (state.epoch < 0 || state.epoch > this.options.epochs) {
+      throw new Error("checkpoint epoch out of range");
     }
     this.state = { ...state, lossCurve: [...state.lossCurve], testCurve: [...state.testCurve] };
     this.#baseTrain = state.trainSeconds;
     this.#baseEval = state.evalSeconds;
+    // the losses of the unfinished window go back into their loss-log slots
+    const start = this.#windowStart(state.stepInEpoch);
+    if (pendingLosses.length !== state.stepInEpoch - start) {
+      throw new Error(
+        `checkpoint has ${pendingLosses.length} pending losses, expected ${
+          state.stepInEpoch - start
+        }`,
+      );
+    }
+    if (pendingLosses.length > 0) {
+      this.ctx.device.queue.writeBuffer(this.#lossLog, start * 4, Float32Array.from(pendingLosses));
+    }
+  }
+
+  /** First step of the loss window that contains `step` (its slot range is [start, step)). */
+  #windowStart(step: number): number {
+    return Math.floor(step / this.options.lossEvery) * this.options.lossEvery;
+  }
+
+  /**
+   * Per-step losses of the unfinished loss window at the current position (what a mid-epoch
+   * checkpoint must keep to resume with identical curves).
+   */
+  async pendingLosses(): Promise<number[]> {
+    const start = this.#windowStart(this.state.stepInEpoch), end = this.state.stepInEpoch;
+    if (end === start || end === this.stepsPerEpoch) return [];
+    const enc = this.ctx.device.createCommandEncoder();
+    const read = this.#recordLossRead(enc, start, end);
+    this.ctx.device.queue.submit([enc.finish()]);
+    return Array.from(await read());
   }
 }

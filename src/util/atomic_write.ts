@@ -178,9 +178,11 @@ function checkName(name: string): void {
  * files beside old ones).
  */
 export class OutputDir {
+  /** The folder the files are written under (created by `commit()` if missing). */
   readonly dir: string;
   #staged = new Map<string, Uint8Array>();
 
+  /** An empty set of files for folder `dir`; nothing touches the disk before `commit()`. */
   constructor(dir: string) {
     this.dir = dir;
   }

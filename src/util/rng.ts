@@ -33,6 +33,7 @@ export class Rng {
   #s = new Uint32Array(4);
   #spare: number | null = null;
 
+  /** A generator whose whole sequence is determined by `seed` (used as a u32). */
   constructor(seed: number) {
     let z = seed >>> 0;
     for (let i = 0; i < 4; i++) {
