@@ -114,7 +114,9 @@ export function decodeCheckpoint(
     decoded = decodeSafetensors(bytes, name);
   } catch (e) {
     if (!(e instanceof SafetensorsError)) throw e;
-    throw new CheckpointError(`${name}: not a safetensors checkpoint (${e.message.replace(`${name}: `, "")})`);
+    throw new CheckpointError(
+      `${name}: not a safetensors checkpoint (${e.message.replace(`${name}: `, "")})`,
+    );
   }
   const { tensors, metadata } = decoded;
   if (metadata.format !== CHECKPOINT_FORMAT) {
