@@ -8,7 +8,7 @@ import { expectedError, type OptionSpec, runCli, UsageError } from "../src/cli/a
 import { formatCount, formatDuration, ProgressBar } from "../src/cli/progress.ts";
 import type { Dataset } from "../src/data/dataset.ts";
 import { subset } from "../src/data/dataset.ts";
-import { DataFileError, loadMnistSplit } from "../src/data/files.ts";
+import { DataFileError, loadKaggleCsv, loadMnistSplit } from "../src/data/files.ts";
 import { DataFormatError } from "../src/data/idx.ts";
 import { acquireGpu, type GpuContext } from "../src/gpu/context.ts";
 import {
@@ -30,7 +30,18 @@ import { Evaluator } from "../src/train/evaluator.ts";
 import type { ClassMetrics } from "../src/train/metrics.ts";
 import { DivergenceError, type EvalPoint, type LossPoint, Trainer } from "../src/train/trainer.ts";
 import { deriveSeed } from "../src/util/rng.ts";
-import { CheckpointError, encodeCheckpoint } from "../src/train/checkpoint.ts";
+import {
+  CheckpointError,
+  type CheckpointInfo,
+  encodeCheckpoint,
+  restoreCheckpoint,
+} from "../src/train/checkpoint.ts";
+import type { NamedTensor } from "../src/io/safetensors.ts";
+import { writeFileAtomic } from "../src/util/atomic_write.ts";
+import { splitHoldout } from "../src/data/dataset.ts";
+
+/** A checkpoint read with decodeCheckpoint. */
+export type DecodedCheckpoint = { info: CheckpointInfo; tensors: Map<string, NamedTensor> };
 import { SafetensorsError } from "../src/io/safetensors.ts";
 import { DigitImageError } from "../src/data/preprocess.ts";
 import type { RunRecord } from "../src/study/results.ts";
@@ -86,6 +97,14 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
     max: 10_000_000,
     description: "use only the first N test images",
   },
+  val: {
+    type: "int",
+    default: 0,
+    min: 0,
+    max: 10_000_000,
+    description:
+      "hold out N training images (seeded) and report validation error after every epoch",
+  },
 };
 
 /** Parsed values of {@link TRAINING_OPTIONS}. */
@@ -102,6 +121,7 @@ export interface TrainingOptions {
   data?: string;
   trainCount?: number;
   testCount?: number;
+  val: number;
 }
 
 /** The recipe as recorded in results. */
@@ -190,7 +210,23 @@ export interface Setup {
   test: Dataset;
   gpuTrain: GpuDataset;
   gpuTest: GpuDataset;
+  /** Held-out training images (--val), evaluated after every epoch. */
+  validation?: Dataset;
+  gpuValidation?: GpuDataset;
+  /** True when the "test" set is a split of the training file (Kaggle CSV has no labelled test file). */
+  testIsHoldout: boolean;
   setupSeconds: number;
+}
+
+/** What a checkpoint records about the data, so a resumed run can check it trains on the same. */
+export function dataRecord(s: Setup) {
+  return {
+    train: s.train.name,
+    trainImages: s.train.count,
+    test: s.test.name,
+    testImages: s.test.count,
+    validationImages: s.validation?.count ?? 0,
+  };
 }
 
 /** Acquires the GPU, loads and uploads the data. */
@@ -204,8 +240,21 @@ export async function setup(o: TrainingOptions): Promise<Setup> {
   }
   try {
     const ctx = await acquireGpu({ simulateNoAdapter: noAdapter });
-    let train = await loadMnistSplit("train", o.data);
-    let test = await loadMnistSplit("test", o.data);
+    const csv = o.data !== undefined && /\.csv(\.gz)?$/i.test(o.data);
+    let train: Dataset, test: Dataset;
+    if (csv) {
+      const parsed = await loadKaggleCsv(o.data!);
+      if (!parsed.hasLabels) {
+        throw new UsageError(
+          `--data ${o.data} has no label column (a Kaggle test file); classify it with 'deno task predict --csv'`,
+        );
+      }
+      train = parsed.dataset;
+      test = train; // replaced by the held-out split below
+    } else {
+      train = await loadMnistSplit("train", o.data);
+      test = await loadMnistSplit("test", o.data);
+    }
     if (o.trainCount !== undefined) {
       if (o.trainCount > train.count) {
         throw new UsageError(
@@ -214,7 +263,21 @@ export async function setup(o: TrainingOptions): Promise<Setup> {
       }
       train = subset(train, o.trainCount);
     }
-    if (o.testCount !== undefined) {
+    // Kaggle CSV: no labelled test file, so a held-out part of the training file is the test set
+    const holdout = csv && o.val === 0 ? Math.min(2000, Math.floor(train.count / 10)) : o.val;
+    let validation: Dataset | undefined;
+    if (holdout > 0) {
+      if (holdout >= train.count) {
+        throw new UsageError(
+          `--val must be smaller than the number of training images (${train.count}), got ${holdout}`,
+        );
+      }
+      const split = splitHoldout(train, holdout, deriveSeed(o.seed, "validation"));
+      train = split.train;
+      if (csv) test = split.holdout;
+      else validation = split.holdout;
+    }
+    if (!csv && o.testCount !== undefined) {
       if (o.testCount > test.count) {
         throw new UsageError(
           `--test-count must be at most ${test.count} (the test set size), got ${o.testCount}`,
@@ -230,7 +293,27 @@ export async function setup(o: TrainingOptions): Promise<Setup> {
     const pixels = train.rows * train.cols;
     const gpuTrain = uploadDataset(ctx, train.images, train.labels, train.count, pixels, "train");
     const gpuTest = uploadDataset(ctx, test.images, test.labels, test.count, pixels, "test");
-    return { ctx, train, test, gpuTrain, gpuTest, setupSeconds: (performance.now() - t0) / 1000 };
+    const gpuValidation = validation
+      ? uploadDataset(
+        ctx,
+        validation.images,
+        validation.labels,
+        validation.count,
+        pixels,
+        "validation",
+      )
+      : undefined;
+    return {
+      ctx,
+      train,
+      test,
+      gpuTrain,
+      gpuTest,
+      validation,
+      gpuValidation,
+      testIsHoldout: csv,
+      setupSeconds: (performance.now() - t0) / 1000,
+    };
   } catch (e) {
     if (e instanceof UsageError) throw e;
     return markExpected(e);
@@ -276,6 +359,8 @@ export interface RunResult {
   imagesTrained: number;
   /** The trained model as a checkpoint (safetensors, PyTorch names and layouts). */
   checkpoint: Uint8Array;
+  /** Validation error after each epoch (with --val). */
+  valCurve: { epoch: number; error: number }[];
 }
 
 /** One training run of a condition. */
@@ -293,6 +378,16 @@ export async function trainRun(
      * data it was trained on (with the corrupted labels when `labels` was given).
      */
     afterTraining?: (model: Model, trained: GpuDataset) => Promise<void>;
+    /** Written (atomically) at the end of every epoch and when Ctrl-C stops training. */
+    checkpointPath?: string;
+    /** With validation: the checkpoint of the epoch with the lowest validation error. */
+    keepBestPath?: string;
+    /** Continue from this checkpoint (same recipe, seed and data). */
+    resume?: DecodedCheckpoint;
+    /** The command that resumes this run (printed after Ctrl-C). */
+    resumeCommand?: (checkpoint: string) => string;
+    /** More facts for the checkpoint's metadata (e.g. the data options, for --resume). */
+    checkpointExtra?: Record<string, unknown>;
   },
 ): Promise<RunResult> {
   const ctx = s.ctx;
@@ -310,11 +405,55 @@ export async function trainRun(
       seed: o.seed,
       noise: o.noise,
     }, evaluator);
+    const spec = o.spec ?? lenet5();
+    const valEvaluator = s.gpuValidation
+      ? await Evaluator.create(ctx, model, s.gpuValidation)
+      : null;
+    let valCurve: { epoch: number; error: number }[] = [];
+    let lastError: number | null = null;
+    if (o.resume) {
+      restoreCheckpoint(model, o.resume, true, "--resume");
+      trainer.restore(o.resume.info.state, o.resume.info.pendingLosses);
+      valCurve = (o.resume.info.extra.valCurve as typeof valCurve | undefined) ?? [];
+      lastError = o.resume.info.testError;
+    }
+    const encode = async () =>
+      encodeCheckpoint(model, {
+        model: spec,
+        recipe: { ...o.recipe, seed: o.seed },
+        state: trainer.state,
+        pendingLosses: await trainer.pendingLosses(),
+        testError: lastError,
+        extra: {
+          ...o.checkpointExtra,
+          data: dataRecord(s),
+          noise: o.noise ?? null,
+          corruptedLabels: o.labels !== undefined,
+          valCurve,
+        },
+      });
     const total = o.recipe.epochs * trainer.stepsPerEpoch * o.recipe.batchSize;
     const bar = new ProgressBar({ total, label: o.label, unit: "img" });
     const shouldStop = installInterruptHandler();
     const result = await trainer.run({
       shouldStop,
+      onEval: (p) => {
+        lastError = p.error;
+      },
+      onEpochEnd: async (state) => {
+        if (valEvaluator) {
+          const m = await valEvaluator.run();
+          const best = valCurve.every((v) => m.error < v.error);
+          valCurve.push({ epoch: state.epoch, error: m.error });
+          bar.log(
+            `epoch ${state.epoch}: validation error ${
+              (m.error * 100).toFixed(2)
+            }% on ${m.count} held-out images`,
+          );
+          if (best && o.keepBestPath) await writeFileAtomic(o.keepBestPath, await encode());
+        }
+        if (o.checkpointPath) await writeFileAtomic(o.checkpointPath, await encode());
+      },
       onProgress: (p) => {
         const parts = [`epoch ${Math.min(p.epoch + 1, o.recipe.epochs)}/${o.recipe.epochs}`];
         if (p.lastLoss !== null) parts.push(`loss ${p.lastLoss.toFixed(3)}`);
@@ -324,7 +463,17 @@ export async function trainRun(
     });
     if (result.interrupted) {
       bar.finish("interrupted");
-      throw new InterruptedError("interrupted by Ctrl-C; no results were written");
+      const where = `epoch ${
+        trainer.state.epoch + 1
+      }, step ${trainer.state.stepInEpoch} of ${trainer.stepsPerEpoch}`;
+      if (o.checkpointPath) {
+        await writeFileAtomic(o.checkpointPath, await encode());
+        const how = o.resumeCommand?.(o.checkpointPath) ?? `--resume ${o.checkpointPath}`;
+        throw new InterruptedError(
+          `interrupted at ${where}; checkpoint written to ${o.checkpointPath}; resume with: ${how}`,
+        );
+      }
+      throw new InterruptedError(`interrupted at ${where}; no results were written`);
     }
     const final = result.final!;
     const st = result.state;
@@ -335,14 +484,8 @@ export async function trainRun(
           formatCount(Math.round(imagesTrained / st.trainSeconds))
         } img/s)`,
     );
-    const checkpoint = await encodeCheckpoint(model, {
-      model: o.spec ?? lenet5(),
-      recipe: { ...o.recipe, seed: o.seed },
-      state: st,
-      pendingLosses: [],
-      testError: final.error,
-      extra: { noise: o.noise ?? null, corruptedLabels: o.labels !== undefined },
-    });
+    lastError = final.error;
+    const checkpoint = await encode();
     await o.afterTraining?.(model, data);
     return {
       checkpoint,
@@ -355,6 +498,7 @@ export async function trainRun(
       evalSeconds: st.evalSeconds,
       imagesPerSecond: imagesTrained / st.trainSeconds,
       imagesTrained,
+      valCurve,
     };
   } catch (e) {
     return markExpected(e);

@@ -10,7 +10,15 @@
  *
  * @module
  */
-import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
+import {
+  formatHelp,
+  optionFlag,
+  type OptionSpec,
+  parseOptions,
+  UsageError,
+} from "../src/cli/args.ts";
+import { decodeCheckpoint } from "../src/train/checkpoint.ts";
+import { lenet5 } from "../src/nn/spec.ts";
 import { topConfusions } from "../src/train/metrics.ts";
 import { OutputDir } from "../src/util/atomic_write.ts";
 import { summarize } from "../src/util/stats.ts";
@@ -18,6 +26,8 @@ import { CLASS_NAMES, part1ChartSpecs } from "../src/study/charts.ts";
 import { renderChartPng } from "../src/report/png.ts";
 import {
   checkWritable,
+  dataRecord,
+  type DecodedCheckpoint,
   environmentRecord,
   pct,
   recipeOf,
@@ -36,9 +46,84 @@ import {
 export const PART1_SPEC: Record<string, OptionSpec> = {
   ...TRAINING_OPTIONS,
   out: { type: "path", default: "results/part1", description: "output folder" },
+  resume: {
+    type: "path",
+    description:
+      "continue from a checkpoint (OUT/checkpoint.safetensors) with its recipe, seed and data",
+  },
+  keep: {
+    type: "enum",
+    values: ["last", "best"],
+    default: "last",
+    description:
+      "with --val: also keep OUT/best.safetensors, the epoch with the lowest validation error",
+  },
 };
 
-export type Part1Options = TrainingOptions & { out: string };
+export type Part1Options = TrainingOptions & {
+  out: string;
+  resume?: string;
+  keep?: "last" | "best";
+};
+
+/** Recipe options a resumed run takes from its checkpoint; giving one on the command line conflicts. */
+const RECIPE_FLAGS = [
+  "batch",
+  "lr",
+  "optimizer",
+  "momentum",
+  "weightDecay",
+  "schedule",
+  "seed",
+  "seeds",
+];
+
+/** Whether `--name` (or `--name=value`) appears among the arguments. */
+function given(argv: readonly string[], key: string): boolean {
+  const flag = optionFlag(key);
+  return argv.some((a) => a === `--${flag}` || a.startsWith(`--${flag}=`));
+}
+
+/** Data options a resumed run takes from its checkpoint unless they are given again. */
+const DATA_FLAGS = ["data", "trainCount", "testCount", "val"] as const;
+
+/**
+ * Reads a checkpoint for --resume and checks that the command line does not contradict it;
+ * returns the checkpoint and the options with the checkpoint's data options filled in.
+ */
+async function prepareResume(
+  o: Part1Options,
+  argv: readonly string[],
+): Promise<{ ck: DecodedCheckpoint; options: Part1Options }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(o.resume!);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new UsageError(`--resume ${o.resume}: no such file`);
+    }
+    throw e;
+  }
+  const ck = decodeCheckpoint(bytes, o.resume);
+  for (const key of RECIPE_FLAGS) {
+    if (given(argv, key)) {
+      throw new UsageError(
+        `--${
+          optionFlag(key)
+        } conflicts with --resume: a resumed run keeps its checkpoint's recipe and seed`,
+      );
+    }
+  }
+  if (ck.info.model.name !== lenet5().name) {
+    throw new UsageError(`--resume ${o.resume}: not a ${lenet5().name} checkpoint`);
+  }
+  const saved = (ck.info.extra.dataOptions ?? {}) as Partial<Part1Options>;
+  const options = { ...o };
+  for (const key of DATA_FLAGS) {
+    if (!given(argv, key) && key in saved) (options as Record<string, unknown>)[key] = saved[key];
+  }
+  return { ck, options };
+}
 
 const PROGRAM = {
   name: "deno task part1",
@@ -86,9 +171,52 @@ export function printSummary(r: RunResult): void {
  * already set up (by `deno task all`). Returns the runs (which `all` reuses as the clean
  * baselines of Parts 2 and 3).
  */
-export async function runPart1(options: Part1Options, shared?: Setup): Promise<RunResult[]> {
+export async function runPart1(
+  options: Part1Options,
+  shared?: Setup,
+  resume?: DecodedCheckpoint,
+): Promise<RunResult[]> {
   const t0 = performance.now();
+  if (options.keep === "best" && options.val === 0) {
+    throw new UsageError(
+      "--keep best needs --val N (the validation images that choose the best epoch)",
+    );
+  }
+  if (resume) {
+    // a resumed run trains with its checkpoint's recipe and seed (and the given --epochs)
+    const r = resume.info.recipe;
+    options = {
+      ...options,
+      seed: r.seed,
+      seeds: 1,
+      batch: r.batchSize,
+      optimizer: r.optimizer.kind,
+      lr: r.optimizer.lr,
+      weightDecay: r.optimizer.weightDecay,
+      momentum: r.optimizer.kind === "sgd" ? r.optimizer.momentum : options.momentum,
+      schedule: r.schedule.kind,
+      epochs: options.epochs === 1 ? r.epochs : options.epochs,
+    };
+    if (r.schedule.kind !== "constant" && options.epochs !== r.epochs) {
+      throw new UsageError(
+        `--epochs ${options.epochs}: this checkpoint uses a ${r.schedule.kind} schedule over ${r.epochs} epochs, which cannot be changed`,
+      );
+    }
+    if (resume.info.state.epoch >= options.epochs) {
+      throw new UsageError(
+        `--resume: the checkpoint already finished ${resume.info.state.epoch} epoch(s); give --epochs above that to train on`,
+      );
+    }
+  }
   const s = shared ?? await setup(options);
+  if (resume) {
+    const want = JSON.stringify(resume.info.extra.data), got = JSON.stringify(dataRecord(s));
+    if (want !== got) {
+      throw new UsageError(
+        `--resume: the checkpoint was trained on different data (${want}); this run has ${got}`,
+      );
+    }
+  }
   const recipe = recipeOf(options);
   console.error(
     `adapter: ${s.ctx.adapterName}; ${s.train.count} training and ${s.test.count} test images; ` +
@@ -103,6 +231,24 @@ export async function runPart1(options: Part1Options, shared?: Setup): Promise<R
         recipe,
         seed,
         label: seeds.length > 1 ? `seed ${i + 1}/${seeds.length}` : "train",
+        // one run: keep a resumable checkpoint after every epoch (and on Ctrl-C)
+        checkpointPath: seeds.length === 1 ? `${options.out}/checkpoint.safetensors` : undefined,
+        keepBestPath: options.keep === "best" && seeds.length === 1
+          ? `${options.out}/best.safetensors`
+          : undefined,
+        resume,
+        resumeCommand: (path) =>
+          `deno task part1 --resume ${path}${
+            options.out === "results/part1" ? "" : ` --out ${options.out}`
+          }`,
+        checkpointExtra: {
+          dataOptions: {
+            data: options.data,
+            trainCount: options.trainCount,
+            testCount: options.testCount,
+            val: options.val,
+          },
+        },
       }),
     );
   }
@@ -127,6 +273,11 @@ export async function runPart1(options: Part1Options, shared?: Setup): Promise<R
     support: r.metrics.support,
     confusion: r.metrics.confusion,
     learningCurve: { trainLoss: r.lossCurve, testError: r.testCurve },
+    validationCurve: r.valCurve,
+    evaluatedOn: s.testIsHoldout
+      ? `${s.test.count} images held out from ${options.data}`
+      : s.test.name,
+    resumedFrom: resume ? options.resume ?? null : null,
     seeds,
     timings: {
       setupSeconds: s.setupSeconds,
@@ -157,7 +308,10 @@ async function main(): Promise<number> {
     return 0;
   }
   await checkWritable(options.out);
-  await runPart1(options);
+  const prepared = options.resume ? await prepareResume(options, Deno.args) : undefined;
+  const o = prepared?.options ?? options;
+  await Deno.mkdir(o.out, { recursive: true }); // checkpoints are written during training
+  await runPart1(o, undefined, prepared?.ck);
   return 0;
 }
 

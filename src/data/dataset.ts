@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { Rng } from "../util/rng.ts";
 import { DataFormatError, type IdxArray } from "./idx.ts";
 
 /** Labelled grayscale images. The arrays are shared, not copied: treat them as read-only. */
@@ -120,5 +121,38 @@ export function subset(ds: Dataset, count: number, offset = 0): Dataset {
     cols: ds.cols,
     images: ds.images.subarray(offset * pixels, (offset + count) * pixels),
     labels: ds.labels.subarray(offset, offset + count),
+  };
+}
+
+/**
+ * Splits `holdout` images off a data set, chosen without replacement by a seeded permutation:
+ * `{ train, holdout }` (copies, in the original order within each part).
+ */
+export function splitHoldout(
+  ds: Dataset,
+  holdout: number,
+  seed: number,
+): { train: Dataset; holdout: Dataset } {
+  if (!Number.isInteger(holdout) || holdout < 1 || holdout >= ds.count) {
+    throw new RangeError(
+      `cannot hold out ${holdout} of the ${ds.count} images of ${ds.name}: use 1..${ds.count - 1}`,
+    );
+  }
+  const chosen = new Uint8Array(ds.count);
+  for (const i of new Rng(seed).permutation(ds.count).subarray(0, holdout)) chosen[i] = 1;
+  const pixels = ds.rows * ds.cols;
+  const part = (flag: number, count: number, name: string): Dataset => {
+    const images = new Uint8Array(count * pixels), labels = new Uint8Array(count);
+    let k = 0;
+    for (let i = 0; i < ds.count; i++) {
+      if (chosen[i] !== flag) continue;
+      images.set(ds.images.subarray(i * pixels, (i + 1) * pixels), k * pixels);
+      labels[k++] = ds.labels[i];
+    }
+    return { name, count, rows: ds.rows, cols: ds.cols, images, labels };
+  };
+  return {
+    train: part(0, ds.count - holdout, `${ds.name} (without ${holdout} held out)`),
+    holdout: part(1, holdout, `${ds.name} (${holdout} held out)`),
   };
 }
