@@ -25,6 +25,7 @@ export {
   GpuContext,
   noAdapterAdvice,
   TEX_WIDTH,
+  type TextureReads,
 } from "./src/gpu/context.ts";
 export {
   GpuDeviceLostError,

@@ -42,7 +42,9 @@ export class TexelStore {
       label,
       size: [TEX_WIDTH, rows],
       format,
-      usage: TEXTURE_USAGE,
+      usage: ctx.textureReads === "sampled"
+        ? TEXTURE_USAGE | GPUTextureUsage.TEXTURE_BINDING
+        : TEXTURE_USAGE,
     });
   }
   view(): GPUTextureView {
