@@ -73,6 +73,12 @@ export interface KernelSpec {
   entryPoint: string;
   bindings: readonly BindingKind[];
   constants?: Record<string, ConstValue>;
+  /**
+   * The tensor written through `out1` lives in the texture bound to `out0` (e.g. dW and db in
+   * the gradient arena): its stores go through `out0` and `out1` gets a dummy, because WebGPU
+   * forbids binding one texture to two writable bindings of a dispatch.
+   */
+  out1InOut0?: boolean;
 }
 
 /** Everything the engine needs from one WebGPU device. */
@@ -136,7 +142,7 @@ export class GpuContext {
     const consts = spec.constants ?? {};
     const key = `${spec.shader}|${spec.entryPoint}|${
       Object.keys(consts).sort().map((k) => `${k}=${consts[k]}`).join(",")
-    }`;
+    }${spec.out1InOut0 ? "|out1InOut0" : ""}`;
     let p = this.#pipelines.get(key);
     if (!p) {
       p = this.#compile(spec, consts);
@@ -165,7 +171,8 @@ export class GpuContext {
 
   async #compile(spec: KernelSpec, consts: Record<string, ConstValue>): Promise<Kernel> {
     this.check();
-    const body = specialize(spec.source, consts, spec.shader, this.unrollLoops);
+    let body = specialize(spec.source, consts, spec.shader, this.unrollLoops);
+    if (spec.out1InOut0) body = body.replace(/textureStore\(\s*out1\s*,/g, "textureStore(out0,");
     const prelude = PRELUDE.replace(
       /const TEX_WIDTH_LOG2: u32 = \d+u;/,
       `const TEX_WIDTH_LOG2: u32 = ${TEX_WIDTH_LOG2}u;`,
