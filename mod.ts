@@ -28,6 +28,7 @@ export {
   type KernelSpec,
   noAdapterAdvice,
   TEX_WIDTH,
+  type TextureReads,
 } from "./src/gpu/context.ts";
 export type { ConstValue } from "./src/gpu/wgsl.ts";
 export {

@@ -9,7 +9,7 @@
  * @module
  */
 import { GpuDeviceLostError, GpuUnavailableError, ShaderCompileError } from "./errors.ts";
-import { type ConstValue, specialize } from "./wgsl.ts";
+import { type ConstValue, sampledTextureReads, specialize } from "./wgsl.ts";
 import PRELUDE from "../../shaders/tensor_texels.wgsl" with { type: "text" };
 
 /** Texels per texture row; tensors are linear runs of texels, texel i at (i % W, i / W). */
@@ -24,7 +24,25 @@ export interface AcquireOptions {
   powerPreference?: GPUPowerPreference;
   /** Request `timestamp-query` when the adapter offers it (default true). */
   timestamps?: boolean;
+  /** How kernels read tensors (default "auto": storage textures when the adapter allows 8). */
+  textureReads?: "auto" | TextureReads;
+  /**
+   * Unroll the loops marked in the WGSL (default: true, except on SwiftShader, whose shader
+   * compiler takes minutes or crashes the GPU process on the unrolled conv2d kernels).
+   */
+  unrollLoops?: boolean;
 }
+
+/**
+ * How kernels read tensors. "storage": read-only storage textures (vectorized on Mesa's CPU
+ * adapters). "sampled": sampled textures read with textureLoad, for adapters that allow fewer
+ * than 8 storage textures per shader stage (SwiftShader in Chromium allows 4); then only the
+ * outputs (at most 2 per kernel) are storage textures. The WGSL is rewritten when compiled.
+ */
+export type TextureReads = "storage" | "sampled";
+
+/** Storage textures per shader stage that "storage" reads need (the widest kernel uses 6). */
+const STORAGE_READS_NEED = 8;
 
 /**
  * How a kernel binding is declared; the WGSL side must match. Textures: `"read"` and `"write"` are
@@ -71,6 +89,12 @@ export interface KernelSpec {
    * file's own values). Each distinct set compiles its own pipeline.
    */
   constants?: Record<string, ConstValue>;
+  /**
+   * The tensor written through `out1` lives in the texture bound to `out0` (e.g. dW and db in
+   * the gradient arena): its stores go through `out0` and `out1` gets a dummy, because WebGPU
+   * forbids binding one texture to two writable bindings of a dispatch.
+   */
+  out1InOut0?: boolean;
 }
 
 /** Everything the engine needs from one WebGPU device. */
@@ -83,6 +107,10 @@ export class GpuContext {
   readonly isCpuAdapter: boolean;
   /** True when the device has `timestamp-query`, so GPU time per dispatch can be measured. */
   readonly hasTimestamps: boolean;
+  /** How kernels read tensors: storage textures, or sampled textures where the adapter has too few. */
+  readonly textureReads: TextureReads;
+  /** Whether marked loops are unrolled when shaders are specialized (off for SwiftShader). */
+  readonly unrollLoops: boolean;
   /** Set when the device is lost; every later operation throws it. */
   lostReason: string | null = null;
   #uncaptured: string | null = null;
@@ -93,10 +121,18 @@ export class GpuContext {
    * Wraps a device that already exists (normally {@link acquireGpu} does this) and starts
    * watching it for device loss and uncaptured errors, which {@link GpuContext.check} reports.
    */
-  constructor(device: GPUDevice, adapterName: string, isCpuAdapter: boolean) {
+  constructor(
+    device: GPUDevice,
+    adapterName: string,
+    isCpuAdapter: boolean,
+    textureReads: TextureReads = "storage",
+    unrollLoops = true,
+  ) {
     this.device = device;
     this.adapterName = adapterName;
     this.isCpuAdapter = isCpuAdapter;
+    this.textureReads = textureReads;
+    this.unrollLoops = unrollLoops;
     this.hasTimestamps = device.features.has("timestamp-query");
     device.lost.then((info) => {
       if (info.reason !== "destroyed") this.lostReason = info.message || String(info.reason);
@@ -132,7 +168,7 @@ export class GpuContext {
     const consts = spec.constants ?? {};
     const key = `${spec.shader}|${spec.entryPoint}|${
       Object.keys(consts).sort().map((k) => `${k}=${consts[k]}`).join(",")
-    }`;
+    }${spec.out1InOut0 ? "|out1InOut0" : ""}`;
     let p = this.#pipelines.get(key);
     if (!p) {
       p = this.#compile(spec, consts);
@@ -156,7 +192,7 @@ export class GpuContext {
     let layout = this.#layouts.get(key);
     if (!layout) {
       layout = this.device.createBindGroupLayout({
-        entries: bindings.map((kind, binding) => layoutEntry(kind, binding)),
+        entries: bindings.map((kind, binding) => layoutEntry(kind, binding, this.textureReads)),
       });
       this.#layouts.set(key, layout);
     }
@@ -165,12 +201,14 @@ export class GpuContext {
 
   async #compile(spec: KernelSpec, consts: Record<string, ConstValue>): Promise<Kernel> {
     this.check();
-    const body = specialize(spec.source, consts, spec.shader);
+    let body = specialize(spec.source, consts, spec.shader, this.unrollLoops);
+    if (spec.out1InOut0) body = body.replace(/textureStore\(\s*out1\s*,/g, "textureStore(out0,");
     const prelude = PRELUDE.replace(
       /const TEX_WIDTH_LOG2: u32 = \d+u;/,
       `const TEX_WIDTH_LOG2: u32 = ${TEX_WIDTH_LOG2}u;`,
     );
-    const code = `${prelude}\n${body}`;
+    const source = `${prelude}\n${body}`;
+    const code = this.textureReads === "sampled" ? sampledTextureReads(source) : source;
     const preludeLines = prelude.split("\n").length;
     const device = this.device;
     device.pushErrorScope("validation");
@@ -231,8 +269,16 @@ export class GpuContext {
   }
 }
 
-function layoutEntry(kind: BindingKind, binding: number): GPUBindGroupLayoutEntry {
+function layoutEntry(
+  kind: BindingKind,
+  binding: number,
+  reads: TextureReads,
+): GPUBindGroupLayoutEntry {
   const visibility = GPUShaderStage.COMPUTE;
+  if (reads === "sampled" && (kind === "read" || kind === "bytes" || kind === "uints")) {
+    const sampleType = kind === "uints" ? "uint" : "unfilterable-float";
+    return { binding, visibility, texture: { sampleType, viewDimension: "2d" } };
+  }
   switch (kind) {
     case "read":
       return {
@@ -294,11 +340,17 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
         "uses for every tensor. Update Deno (>= 2.1) or the browser (Chrome >= 124).",
     );
   }
-  const need = { maxStorageTexturesPerShaderStage: 8 };
-  if (adapter.limits.maxStorageTexturesPerShaderStage < need.maxStorageTexturesPerShaderStage) {
+  const storageTextures = adapter.limits.maxStorageTexturesPerShaderStage;
+  const reads: TextureReads = options.textureReads && options.textureReads !== "auto"
+    ? options.textureReads
+    : storageTextures >= STORAGE_READS_NEED
+    ? "storage"
+    : "sampled";
+  const need = reads === "storage" ? STORAGE_READS_NEED : 2;
+  if (storageTextures < need) {
     throw new GpuUnavailableError(
-      `adapter allows ${adapter.limits.maxStorageTexturesPerShaderStage} storage textures per ` +
-        `shader stage; the engine needs ${need.maxStorageTexturesPerShaderStage}`,
+      `adapter allows ${storageTextures} storage textures per shader stage; the engine needs ` +
+        `${need}`,
     );
   }
   const features: GPUFeatureName[] = [];
@@ -326,5 +378,12 @@ export async function acquireGpu(options: AcquireOptions = {}): Promise<GpuConte
     /llvmpipe|lavapipe|swiftshader|softpipe|warp/i.test(
       `${info.description} ${info.device} ${info.architecture}`,
     );
-  return new GpuContext(device, info.description || name, cpu);
+  const swiftshader = /swiftshader/i.test(`${info.description} ${info.architecture}`);
+  return new GpuContext(
+    device,
+    info.description || (swiftshader ? "SwiftShader" : name),
+    cpu,
+    reads,
+    options.unrollLoops ?? !swiftshader,
+  );
 }

@@ -57,6 +57,21 @@ export function makeDispatch(
       `${kernel.name}: expected ${kernel.bindings.length} bindings, got ${resources.length}`,
     );
   }
+  // WebGPU forbids one texture in two writable bindings of a dispatch (Chromium rejects it;
+  // Deno's wgpu does not check, so check here)
+  const written = new Map<GPUTexture, number>();
+  resources.forEach((r, i) => {
+    if (kernel.bindings[i] !== "write") return;
+    const texture = (r instanceof Tensor ? r.store : r as TexelStore).texture;
+    const first = written.get(texture);
+    if (first !== undefined) {
+      throw new Error(
+        `${kernel.name}: bindings ${first} and ${i} both write texture '${texture.label}'; ` +
+          `WebGPU forbids that (see KernelSpec.out1InOut0)`,
+      );
+    }
+    written.set(texture, i);
+  });
   const bindGroup = ctx.device.createBindGroup({
     label: kernel.name,
     layout: kernel.layout,

@@ -56,7 +56,9 @@ export class TexelStore {
       label,
       size: [TEX_WIDTH, rows],
       format,
-      usage: TEXTURE_USAGE,
+      usage: ctx.textureReads === "sampled"
+        ? TEXTURE_USAGE | GPUTextureUsage.TEXTURE_BINDING
+        : TEXTURE_USAGE,
     });
   }
   /** A new view of the whole texture. */

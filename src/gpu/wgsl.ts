@@ -11,11 +11,16 @@
 /** Values that a specialized constant can take. */
 export type ConstValue = number | boolean;
 
-/** Replaces module-scope constants. Every name in `constants` must be declared in `source`. */
+/**
+ * Replaces module-scope constants. Every name in `constants` must be declared in `source`.
+ * `unroll: false` leaves marked loops as loops (for SwiftShader, whose compiler takes minutes
+ * or crashes on the unrolled register blocks).
+ */
 export function specialize(
   source: string,
   constants: Record<string, ConstValue>,
   shaderName = "shader",
+  unroll = true,
 ): string {
   let out = source;
   for (const [name, value] of Object.entries(constants)) {
@@ -28,7 +33,8 @@ export function specialize(
     }
     out = out.replace(re, `const ${name}: ${m[1]} = ${literal(value, m[1], name, shaderName)};`);
   }
-  return bindTextureReads(unrollLoops(out, readConstants(out), shaderName), shaderName);
+  const unrolled = unroll ? unrollLoops(out, readConstants(out), shaderName) : out;
+  return bindTextureReads(unrolled, shaderName);
 }
 
 /**
@@ -183,4 +189,30 @@ export function unrollLoops(
     out = out.slice(0, m.index) + expanded + out.slice(i);
   }
   throw new Error(`${shaderName}: too many unrolled loops`);
+}
+
+/**
+ * Turns read-only storage textures into sampled textures (see `TextureReads` in context.ts): the
+ * binding types become `texture_2d<f32>` / `texture_2d<u32>` and every `textureLoad` gets mip
+ * level 0. Write-only storage textures cannot be loaded from, so every textureLoad is a read.
+ * Line numbers are kept, so compiler messages still point at the source lines.
+ */
+export function sampledTextureReads(code: string): string {
+  const typed = code.replace(
+    /texture_storage_2d<\s*(rgba32float|rgba8unorm|rgba32uint)\s*,\s*read\s*>/g,
+    (_, format: string) => format === "rgba32uint" ? "texture_2d<u32>" : "texture_2d<f32>",
+  );
+  const call = "textureLoad(";
+  let out = "", from = 0;
+  for (let at = typed.indexOf(call); at >= 0; at = typed.indexOf(call, from)) {
+    let depth = 1, k = at + call.length;
+    for (; k < typed.length && depth > 0; k++) {
+      if (typed[k] === "(") depth++;
+      else if (typed[k] === ")") depth--;
+    }
+    if (depth !== 0) throw new Error("unbalanced parentheses after textureLoad(");
+    out += typed.slice(from, k - 1) + ", 0)";
+    from = k;
+  }
+  return out + typed.slice(from);
 }

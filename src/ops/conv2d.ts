@@ -201,13 +201,19 @@ function constants(s: Conv2dShape, tile: Conv2dTile) {
 
 const BINDINGS = ["read", "read", "read", "read", "write", "write"] as const;
 
-function kernel(ctx: GpuContext, entryPoint: string, c: Record<string, number | boolean>) {
+function kernel(
+  ctx: GpuContext,
+  entryPoint: string,
+  c: Record<string, number | boolean>,
+  out1InOut0 = false,
+) {
   return ctx.kernel({
     shader: "conv2d.wgsl",
     source: SOURCE,
     entryPoint,
     bindings: BINDINGS,
     constants: c,
+    out1InOut0,
   });
 }
 
@@ -378,15 +384,18 @@ export async function conv2dBackwardWeight(
   };
   const lanes = nchunk * s.kernel * Math.max(1, s.inStored / 4) * (g.cop / 4);
   const aux = a.aux ?? dummyStore(ctx, "read");
+  // dW and db usually share the gradient arena: then db is written through dW's binding
+  const shared = a.dw.store === a.db.store;
+  const db = shared ? dummyStore(ctx, "write") : a.db;
   if (nchunk === 1) {
     expectDistinct("conv2dBackwardWeight", reads, [a.dw, a.db]);
     const k = await kernel(ctx, "conv2d_backward_weight", {
       ...base,
       OUT0_BASE: a.dw.base,
       OUT1_BASE: a.db.base,
-    });
+    }, shared);
     return [
-      makeDispatch(ctx, k, [a.grad, a.x, aux, dummyStore(ctx, "read"), a.dw, a.db], { lanes }),
+      makeDispatch(ctx, k, [a.grad, a.x, aux, dummyStore(ctx, "read"), a.dw, db], { lanes }),
     ];
   }
   const p = a.partial;
@@ -402,11 +411,11 @@ export async function conv2dBackwardWeight(
     T0_BASE: p.base,
     OUT0_BASE: a.dw.base,
     OUT1_BASE: a.db.base,
-  });
+  }, shared);
   const rd = dummyStore(ctx, "read"), wd = dummyStore(ctx, "write");
   return [
     makeDispatch(ctx, k1, [a.grad, a.x, aux, rd, p, wd], { lanes }),
-    makeDispatch(ctx, k2, [p, rd, rd, rd, a.dw, a.db], { lanes: partialCols(s) / 4 }),
+    makeDispatch(ctx, k2, [p, rd, rd, rd, a.dw, db], { lanes: partialCols(s) / 4 }),
   ];
 }
 

@@ -36,13 +36,19 @@ export const denseTileCandidates: readonly DenseTile[] = [
 
 const BINDINGS = ["read", "read", "read", "write", "write"] as const;
 
-function kernel(ctx: GpuContext, entryPoint: string, constants: Record<string, number | boolean>) {
+function kernel(
+  ctx: GpuContext,
+  entryPoint: string,
+  constants: Record<string, number | boolean>,
+  out1InOut0 = false,
+) {
   return ctx.kernel({
     shader: "dense.wgsl",
     source: SOURCE,
     entryPoint,
     bindings: BINDINGS,
     constants,
+    out1InOut0,
   });
 }
 
@@ -117,6 +123,7 @@ export async function denseBackwardWeight(
   expectDistinct("denseBackwardWeight", [a.dz, a.x], [a.dw, a.db]);
   const t = a.tile ?? DENSE_TILES.backwardWeight;
   if (t.rm % 4 !== 0) throw new Error("denseBackwardWeight: tile.rm must be a multiple of 4");
+  const shared = a.dw.store === a.db.store; // both in the gradient arena
   const k = await kernel(ctx, "dense_backward_weight", {
     M,
     N,
@@ -127,9 +134,10 @@ export async function denseBackwardWeight(
     T1_BASE: a.x.base,
     OUT0_BASE: a.dw.base,
     OUT1_BASE: a.db.base,
-  });
+  }, shared);
   const lanes = blocks(Math.ceil(K / 4), t.rn4) * blocks(N, t.rm) + Math.ceil(N / 4);
-  return makeDispatch(ctx, k, [a.dz, a.x, dummyStore(ctx, "read"), a.dw, a.db], { lanes });
+  const db = shared ? dummyStore(ctx, "write") : a.db;
+  return makeDispatch(ctx, k, [a.dz, a.x, dummyStore(ctx, "read"), a.dw, db], { lanes });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { expectDistinct, expectShape } from "./common.ts";
+import { dummyStore, expectDistinct, expectShape } from "./common.ts";
 import SOURCE from "../../shaders/maxpool.wgsl" with { type: "text" };
 
 /** Shape of a pooled map: `stored` channels per position, a multiple of 4. */
@@ -86,7 +86,11 @@ export async function maxPoolBackward(
       OUT0_BASE: a.dx.base,
     },
   });
-  return makeDispatch(ctx, k, [a.dy, a.code, a.dx, a.dx], { lanes: (a.shape.batch * inCols) / 4 });
+  // the unused second output gets its own texture: WebGPU forbids binding one texture to two
+  // writable storage bindings (Chromium rejects it; Deno's wgpu did not check)
+  return makeDispatch(ctx, k, [a.dy, a.code, a.dx, dummyStore(ctx, "write")], {
+    lanes: (a.shape.batch * inCols) / 4,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
