@@ -52,7 +52,9 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   batch: { type: "int", default: 64, min: 1, max: 4096, description: "batch size" },
   lr: {
     type: "number",
-    default: 0.001,
+    // with the cosine schedule: 1.66% +- 0.18% after one epoch over 3 seeds; the constant 1e-3
+    // that the study first named gives 2.19% here and 1.91-2.47% in PyTorch (same model, init)
+    default: 0.002,
     min: 0,
     minExclusive: true,
     max: 1000, // absurd values are allowed: divergence is detected and reported
@@ -70,7 +72,7 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   schedule: {
     type: "enum",
     values: ["constant", "cosine"],
-    default: "constant",
+    default: "cosine",
     description: "learning-rate schedule (cosine: 5% warm-up, then cosine decay to 0)",
   },
   seed: { type: "int", default: 1, min: 0, max: 4294967295, description: "master seed" },
