@@ -31,6 +31,9 @@ const XB: u32 = 4u; // output columns per invocation (even with POOL)
 const CG: u32 = 2u; // channel texels per invocation (output channels forward, input backward)
 const CHUNK: u32 = 8u; // backward_weight: images summed per invocation
 const NCHUNK: u32 = 8u; // backward_weight: number of image chunks (partial sums)
+// Invocations per workgroup: small groups balance better across a CPU adapter's threads when a
+// dispatch has few of them.
+const WG: u32 = 16u;
 const T0_BASE: u32 = 0u;
 const T1_BASE: u32 = 0u;
 const T2_BASE: u32 = 0u;
@@ -125,7 +128,7 @@ fn grad_preact(b: u32, oy: i32, ox: i32, ct: u32) -> vec4f {
 }
 
 // Y = pool(relu(conv(X, W) + b)).  t0 = X, t1 = W, t2 = b, out0 = Y, out1 = code (POOL).
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
   // pooled rows/columns per invocation (max(): this module is also compiled with odd tiles for
   // the backward entry points, and constant expressions are evaluated everywhere)
@@ -228,7 +231,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
 // dX[b, iy, ix, ci] = sum over (ky, kx, co) of dZ[b, iy - ky + PAD, ix - kx + PAD, co] W[ky, kx, ci, co]
 // t0 = gradient of the block output, t1 = W, t2 = code (POOL) or Y (RELU), t3 = X (MASK_INPUT),
 // out0 = dX. Needs CIP a multiple of 4. YB x XB input positions and CG input texels per invocation.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   let yblocks = (H + YB - 1u) / YB;
   let xblocks = (W + XB - 1u) / XB;
@@ -291,7 +294,7 @@ const PART_ROW: u32 = WROWS * COT + COT; // texels of one partial sum: dW then d
 // t0 = gradient of the block output, t1 = X, t2 = code (POOL) or Y (RELU).
 // NCHUNK == 1: out0 = dW, out1 = db. Otherwise out0 = partial sums (NCHUNK rows of PART_ROW).
 // One invocation: one chunk, one ky, one input texel, one output texel, all KS values of kx.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= NCHUNK * KS * CIT * COT) { return; }
   let ct = gid.x % COT;
@@ -351,7 +354,7 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 // Sums the NCHUNK partial rows in order. t0 = partial sums, out0 = dW, out1 = db.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn conv2d_backward_weight_reduce(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= PART_ROW) { return; }
   var s = vec4f(0.0);

@@ -11,6 +11,9 @@ const RELU: bool = false; // forward: apply ReLU; backward_input: mask dX by (X 
 const RM: u32 = 4u; // rows per invocation
 const RN4: u32 = 2u; // texels (4 columns each) per invocation
 // First texel of the tensor bound to t0, t1, t2, out0, out1 (tensors may live in shared arenas).
+// Invocations per workgroup: small groups balance better across a CPU adapter's threads when a
+// dispatch has few of them.
+const WG: u32 = 16u;
 const T0_BASE: u32 = 0u;
 const T1_BASE: u32 = 0u;
 const T2_BASE: u32 = 0u;
@@ -32,7 +35,7 @@ fn lanes_valid(n: u32, limit: u32) -> vec4<bool> {
 }
 
 // Y = act(X W^T + b).  t0 = X, t1 = W, t2 = b, out0 = Y.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn dense_forward(@builtin(global_invocation_id) gid: vec3u) {
   let col_blocks = (NT + RN4 - 1u) / RN4;
   if (gid.x >= col_blocks * ((M + RM - 1u) / RM)) { return; }
@@ -72,7 +75,7 @@ fn dense_forward(@builtin(global_invocation_id) gid: vec3u) {
 
 // dX = dZ W, masked by (X > 0) when RELU (the producer's ReLU).  t0 = dZ (M, N), t1 = W,
 // t2 = X (only read when RELU), out0 = dX (M, K).  RN4 here counts texels of dX per invocation.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   let col_blocks = (KT + RN4 - 1u) / RN4;
   if (gid.x >= col_blocks * ((M + RM - 1u) / RM)) { return; }
@@ -114,7 +117,7 @@ fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u) {
 // dW = dZ^T X (N, K) and db = column sums of dZ (1, N), summed over the M rows in a fixed order.
 // t0 = dZ, t1 = X, out0 = dW, out1 = db.  Invocations past the dW blocks compute db texels.
 // RM here counts output rows n per invocation (a multiple of 4), RN4 texels of k.
-@compute @workgroup_size(64)
+@compute @workgroup_size(WG)
 fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   let col_blocks = (KT + RN4 - 1u) / RN4;
   let row_blocks = (N + RM - 1u) / RM;

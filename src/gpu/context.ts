@@ -251,15 +251,12 @@ export class GpuContext {
         `pipeline ${spec.shader}:${spec.entryPoint} failed: ${err.message}`,
       );
     }
-    const wg = /@workgroup_size\((\d+)/.exec(
-      body.slice(body.indexOf(`fn ${spec.entryPoint}(`) - 200),
-    );
     return {
       name: `${spec.shader}:${spec.entryPoint}`,
       pipeline,
       layout,
       bindings: spec.bindings,
-      workgroupSize: wg ? Number(wg[1]) : 64,
+      workgroupSize: workgroupSizeOf(body, spec.entryPoint, spec.shader),
     };
   }
 
@@ -267,6 +264,22 @@ export class GpuContext {
   destroy(): void {
     this.device.destroy();
   }
+}
+
+/** The x size of an entry point's `@workgroup_size`, a literal or a module-scope u32 constant. */
+function workgroupSizeOf(body: string, entryPoint: string, shader: string): number {
+  const m = new RegExp(`@workgroup_size\\(\\s*(\\w+)[^)]*\\)\\s*fn\\s+${entryPoint}\\s*\\(`).exec(
+    body,
+  );
+  if (!m) throw new ShaderCompileError(`${shader}: ${entryPoint} has no @workgroup_size`);
+  if (/^\d+u?$/.test(m[1])) return parseInt(m[1], 10);
+  const c = new RegExp(`^const\\s+${m[1]}\\s*:\\s*u32\\s*=\\s*(\\d+)u\\s*;`, "m").exec(body);
+  if (!c) {
+    throw new ShaderCompileError(
+      `${shader}: @workgroup_size(${m[1]}) is not a u32 literal constant`,
+    );
+  }
+  return parseInt(c[1], 10);
 }
 
 function layoutEntry(
