@@ -37,7 +37,8 @@ import {
   restoreCheckpoint,
 } from "../src/train/checkpoint.ts";
 import type { NamedTensor } from "../src/io/safetensors.ts";
-import { writeFileAtomic } from "../src/util/atomic_write.ts";
+import { ensureDir, writeFileAtomic } from "../src/util/atomic_write.ts";
+import { dirname } from "node:path";
 import { splitHoldout } from "../src/data/dataset.ts";
 
 /** A checkpoint read with decodeCheckpoint. */
@@ -419,6 +420,11 @@ export async function trainRun(
       valCurve = (o.resume.info.extra.valCurve as typeof valCurve | undefined) ?? [];
       lastError = o.resume.info.testError;
     }
+    // the output folder appears with the first checkpoint, so a run that fails earlier leaves nothing
+    const saveCheckpoint = async (path: string) => {
+      await ensureDir(dirname(path));
+      await writeFileAtomic(path, await encode());
+    };
     const encode = async () =>
       encodeCheckpoint(model, {
         model: spec,
@@ -452,9 +458,9 @@ export async function trainRun(
               (m.error * 100).toFixed(2)
             }% on ${m.count} held-out images`,
           );
-          if (best && o.keepBestPath) await writeFileAtomic(o.keepBestPath, await encode());
+          if (best && o.keepBestPath) await saveCheckpoint(o.keepBestPath);
         }
-        if (o.checkpointPath) await writeFileAtomic(o.checkpointPath, await encode());
+        if (o.checkpointPath) await saveCheckpoint(o.checkpointPath);
       },
       onProgress: (p) => {
         const parts = [`epoch ${Math.min(p.epoch + 1, o.recipe.epochs)}/${o.recipe.epochs}`];
@@ -469,7 +475,7 @@ export async function trainRun(
         trainer.state.epoch + 1
       }, step ${trainer.state.stepInEpoch} of ${trainer.stepsPerEpoch}`;
       if (o.checkpointPath) {
-        await writeFileAtomic(o.checkpointPath, await encode());
+        await saveCheckpoint(o.checkpointPath);
         const how = o.resumeCommand?.(o.checkpointPath) ?? `--resume ${o.checkpointPath}`;
         throw new InterruptedError(
           `interrupted at ${where}; checkpoint written to ${o.checkpointPath}; resume with: ${how}`,

@@ -310,7 +310,7 @@ async function main(): Promise<number> {
   await checkWritable(options.out);
   const prepared = options.resume ? await prepareResume(options, Deno.args) : undefined;
   const o = prepared?.options ?? options;
-  await Deno.mkdir(o.out, { recursive: true }); // checkpoints are written during training
+
   await runPart1(o, undefined, prepared?.ck);
   return 0;
 }

@@ -174,6 +174,55 @@ Deno.test("hard inputs: damaged data files, bad options, divergence and no adapt
       }
     });
 
+    // Kaggle CSV training files (label,pixel0..pixel783)
+    const header = ["label", ...Array.from({ length: 784 }, (_, i) => `pixel${i}`)].join(",");
+    const row = (label: number | string, pixel = "0") =>
+      [label, ...Array.from({ length: 784 }, (_, i) => (i === 5 ? pixel : "0"))].join(",");
+    const good = Array.from({ length: 30 }, (_, i) => row(i % 10));
+    const csvCases: [string, string[], RegExp][] = [
+      ["CSV short row", [
+        ...good.slice(0, 3),
+        row(3).split(",").slice(0, 700).join(","),
+        ...good.slice(4),
+      ], /line 5.*700|found 700/i],
+      [
+        "CSV non-number",
+        [...good.slice(0, 2), row(2, "abc"), ...good.slice(3)],
+        /line 4.*abc|not a number/i,
+      ],
+      [
+        "CSV pixel outside 0..255",
+        [...good.slice(0, 6), row(6, "256"), ...good.slice(7)],
+        /line 8.*256|0\.\.255/i,
+      ],
+    ];
+    for (const [name, rows, pattern] of csvCases) {
+      await t.step(name, async () => {
+        await Deno.mkdir(SCRATCH, { recursive: true });
+        const file = `${SCRATCH}/${name.replace(/\W+/g, "-")}.csv`;
+        await Deno.writeTextFile(file, [header, ...rows].join("\n") + "\n");
+        await expectFailure(name, await run(["--data", file]), 1, pattern, out);
+      });
+    }
+    await t.step("CSV without labels is a usage error", async () => {
+      await Deno.mkdir(SCRATCH, { recursive: true });
+      const file = `${SCRATCH}/test.csv`;
+      const pixels = Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(",");
+      await Deno.writeTextFile(
+        file,
+        [pixels, ...Array.from({ length: 3 }, () => new Array(784).fill("0").join(","))].join(
+          "\n",
+        ) + "\n",
+      );
+      await expectFailure(
+        "unlabelled CSV",
+        await run(["--data", file]),
+        2,
+        /no label column.*predict/i,
+        out,
+      );
+    });
+
     const usage: [string, string[], RegExp][] = [
       ["epochs 0", ["--epochs", "0"], /--epochs/],
       ["lr not a number", ["--lr", "abc"], /--lr.*abc/],
