@@ -15,6 +15,8 @@ import { Model } from "../src/nn/model.ts";
 import { lenet5 } from "../src/nn/spec.ts";
 import { Trainer } from "../src/train/trainer.ts";
 import { subset } from "../src/data/dataset.ts";
+import { Tuner } from "../src/gpu/tuner.ts";
+import { FileTuningStore } from "../src/gpu/tuning_file.ts";
 
 const SPEC = {
   batch: { type: "int", default: 64, min: 1, max: 4096, description: "batch size" },
@@ -26,6 +28,13 @@ const SPEC = {
     description: "steps trained before timing",
   },
   runs: { type: "int", default: 1, min: 1, max: 20, description: "timed epochs (each reported)" },
+  tuning: {
+    type: "enum",
+    values: ["off", "auto"],
+    default: "off",
+    description:
+      "kernel variants: shape-based defaults, or measured on this adapter (cached in results/.cache)",
+  },
 } as const;
 const PROGRAM = {
   name: "deno task bench:train",
@@ -33,7 +42,9 @@ const PROGRAM = {
 };
 
 async function main(): Promise<number> {
-  const { options: o, help } = parseOptions<{ batch: number; warmupSteps: number; runs: number }>(
+  const { options: o, help } = parseOptions<
+    { batch: number; warmupSteps: number; runs: number; tuning: "off" | "auto" }
+  >(
     Deno.args,
     SPEC,
     PROGRAM,
@@ -46,6 +57,8 @@ async function main(): Promise<number> {
   const train = await loadMnistSplit("train");
   const data = uploadDataset(ctx, train.images, train.labels, train.count, 784, "train");
   const model = Model.create(ctx, lenet5(), { seed: 1 });
+  const tuner = o.tuning === "auto" ? new Tuner(ctx, "auto", new FileTuningStore()) : null;
+  model.tuner = tuner;
   if (o.warmupSteps > 0) {
     // warm-up: compile pipelines, fill Mesa's shader cache and wake the CPU adapter's threads
     const warm = subset(train, Math.min(train.count, o.warmupSteps * o.batch));
@@ -88,7 +101,18 @@ async function main(): Promise<number> {
       }, max ${Math.round(sorted.at(-1)!)}`,
     );
   }
-  console.log(`adapter: ${ctx.adapterName}`);
+  await tuner?.flush();
+  const seen = new Set<string>();
+  for (const d of tuner?.decisions ?? []) {
+    if (seen.has(d.key)) continue;
+    seen.add(d.key);
+    console.log(`variant ${d.key.slice(0, 90)} -> ${d.choice}${d.fromCache ? " (cached)" : ""}`);
+  }
+  console.log(
+    `adapter: ${ctx.adapterName}; kernel variants: ${
+      o.tuning === "auto" ? "measured" : "defaults"
+    }`,
+  );
   return 0;
 }
 

@@ -48,7 +48,11 @@ export function uploadDataset(
     );
   }
   const imgStore = new TexelStore(ctx, texels, `${label} images`, "rgba8unorm");
-  writeTexels(ctx, imgStore, 0, new Uint8Array(images));
+  // no copy of the image bytes unless they sit in a SharedArrayBuffer (WebGPU wants an ArrayBuffer)
+  const bytes = images.buffer instanceof ArrayBuffer
+    ? images as Uint8Array<ArrayBuffer>
+    : new Uint8Array(images);
+  writeTexels(ctx, imgStore, 0, bytes);
   const labelStore = uploadUints(ctx, labels, `${label} labels`);
   return { count, pixels, images: imgStore, labels: labelStore };
 }
