@@ -13,6 +13,7 @@ import {
   type Conv2dShape,
   convGeometry,
   packNHWC,
+  padWeightRows,
   partialCols,
   unpackNHWC,
   weightGradChunks,
@@ -57,20 +58,6 @@ const LAYERS: [string, Conv2dShape][] = [
   }],
 ];
 
-/** Internal (ky, kx, ci, co) weights from logical ones, padded to the stored input channels. */
-function internal(w: Float64Array, s: Conv2dShape): Float32Array {
-  const out = new Float32Array(s.kernel * s.kernel * s.inStored * s.outChannels);
-  for (let t = 0; t < s.kernel * s.kernel; t++) {
-    for (let ci = 0; ci < s.inChannels; ci++) {
-      for (let co = 0; co < s.outChannels; co++) {
-        out[(t * s.inStored + ci) * s.outChannels + co] =
-          w[(t * s.inChannels + ci) * s.outChannels + co];
-      }
-    }
-  }
-  return out;
-}
-
 const cases: KernelCase[] = [];
 let salt = 0;
 for (const [name, s] of LAYERS) {
@@ -84,7 +71,7 @@ for (const [name, s] of LAYERS) {
   const b = Tensor.create(ctx, 1, s.outChannels, "b"), y = Tensor.create(ctx, B, g.outCols, "y");
   const code = Tensor.create(ctx, B, g.outCols, "code");
   upload(ctx, x, packNHWC(xv, B, s.height, s.width, s.inChannels, s.inStored));
-  upload(ctx, w, internal(wv, s));
+  upload(ctx, w, padWeightRows(wv, s.kernel, s.inChannels, s.outChannels, s.inStored));
   upload(ctx, b, bv);
   const fwd = await conv2dForward(ctx, { shape: s, x, w, b, y, code });
   await runDispatches(ctx, [fwd]);
@@ -132,7 +119,7 @@ for (const [name, s] of LAYERS) {
   );
   await runDispatches(ctx, bw);
   const dwGot = await download(ctx, dw);
-  const dwInternal = internal(gradRef.dw, s);
+  const dwInternal = padWeightRows(gradRef.dw, s.kernel, s.inChannels, s.outChannels, s.inStored);
   checkClose(`${name} weight gradient`, dwGot, dwInternal);
   const flops = 2 * B * g.ho * g.wo * s.outChannels * s.inChannels * s.kernel * s.kernel;
   const inBytes = 4 * B * g.inCols, wBytes = 4 * g.weightRows * g.cop, outBytes = 4 * B * g.outCols;

@@ -7,8 +7,10 @@ import {
   type Conv2dShape,
   convGeometry,
   packNHWC,
+  padWeightRows,
   partialCols,
   unpackNHWC,
+  unpadWeightRows,
   weightFromTorch,
   weightGradChunks,
   weightToTorch,
@@ -64,31 +66,6 @@ function shapeOf(c: Case): Conv2dShape {
   };
 }
 
-/** Internal (ky, kx, ci, co) weights from logical (KS, KS, CI, CO) ones, padded to CIP rows. */
-function internalWeights(w: Float64Array, c: Case, cip: number): Float32Array {
-  const out = new Float32Array(c.KS * c.KS * cip * c.CO);
-  for (let t = 0; t < c.KS * c.KS; t++) {
-    for (let ci = 0; ci < c.CI; ci++) {
-      for (let co = 0; co < c.CO; co++) {
-        out[(t * cip + ci) * c.CO + co] = w[(t * c.CI + ci) * c.CO + co];
-      }
-    }
-  }
-  return out;
-}
-
-function internalToLogical(w: Float32Array, c: Case, cip: number): Float64Array {
-  const out = new Float64Array(c.KS * c.KS * c.CI * c.CO);
-  for (let t = 0; t < c.KS * c.KS; t++) {
-    for (let ci = 0; ci < c.CI; ci++) {
-      for (let co = 0; co < c.CO; co++) {
-        out[(t * c.CI + ci) * c.CO + co] = w[(t * cip + ci) * c.CO + co];
-      }
-    }
-  }
-  return out;
-}
-
 /** Forward reference of a block: pool(relu(conv)) plus codes and the pre-activation. */
 function blockRef(c: Case, x: Float64Array, w: Float64Array, b: Float64Array) {
   const z = conv2dRef(x, w, b, c.B, c.H, c.W, c.CI, c.CO, c.KS, c.PAD);
@@ -113,7 +90,7 @@ Deno.test("conv2d forward (fused bias, ReLU, max-pool with codes) matches the fl
     const tb = Tensor.create(ctx, 1, c.CO, "b"), ty = Tensor.create(ctx, c.B, g.outCols, "y");
     const tcode = Tensor.create(ctx, c.B, g.outCols, "code");
     upload(ctx, tx, packNHWC(x, c.B, c.H, c.W, c.CI, s.inStored));
-    upload(ctx, tw, internalWeights(w, c, s.inStored));
+    upload(ctx, tw, padWeightRows(w, c.KS, c.CI, c.CO, s.inStored));
     upload(ctx, tb, b);
     await runDispatches(ctx, [
       await conv2dForward(ctx, { shape: s, x: tx, w: tw, b: tb, y: ty, code: tcode }),
@@ -162,7 +139,7 @@ Deno.test("conv2d backward (dX with and without input mask, dW, db, chunked and 
       const tdw = Tensor.create(ctx, g.weightRows, c.CO, "dw"),
         tdb = Tensor.create(ctx, 1, c.CO, "db");
       upload(ctx, tx, packNHWC(x, c.B, c.H, c.W, c.CI, s.inStored));
-      upload(ctx, tw, internalWeights(w, c, s.inStored));
+      upload(ctx, tw, padWeightRows(w, c.KS, c.CI, c.CO, s.inStored));
       upload(ctx, tb, b);
       upload(ctx, tg, packNHWC(grad, c.B, g.outH, g.outW, c.CO, g.cop));
       const chunks = mask ? 1 : weightGradChunks(s);
@@ -209,7 +186,7 @@ Deno.test("conv2d backward (dX with and without input mask, dW, db, chunked and 
       } else dz = grad;
       const ref = conv2dBackwardRef(x, w, dz, c.B, c.H, c.W, c.CI, c.CO, c.KS, c.PAD);
       const tag = `${JSON.stringify(c)} mask=${mask} chunks=${chunks}`;
-      const dw = internalToLogical(await download(ctx, tdw), c, s.inStored);
+      const dw = unpadWeightRows(await download(ctx, tdw), c.KS, c.CI, c.CO, s.inStored);
       assertClose(`conv2d dW ${tag}`, dw, ref.dw, 1e-5, [c.KS, c.KS, c.CI, c.CO]);
       assertClose(`conv2d db ${tag}`, await download(ctx, tdb), ref.db, 1e-5);
       if (!c.raw) {

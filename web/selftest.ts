@@ -40,6 +40,7 @@ import {
   optimizerUpdate,
   packNHWC,
   pad4,
+  padWeightRows,
   partialCols,
   predictClasses,
   reluBackward,
@@ -56,6 +57,7 @@ import {
   TEX_WIDTH,
   TexelStore,
   unpackNHWC,
+  unpadWeightRows,
   upload,
   uploadDataset,
   uploadPadded,
@@ -248,31 +250,6 @@ const CONV_CASES: ConvCase[] = [
   { B: 2, H: 8, W: 12, CI: 1, CO: 5, KS: 3, PAD: 1, relu: true, pool: false, raw: true },
 ];
 
-/** Internal (ky, kx, ci, co) weights, ci padded to `cip`, from logical (KS, KS, CI, CO). */
-function internalWeights(w: Float64Array, c: ConvCase, cip: number): Float32Array {
-  const out = new Float32Array(c.KS * c.KS * cip * c.CO);
-  for (let t = 0; t < c.KS * c.KS; t++) {
-    for (let ci = 0; ci < c.CI; ci++) {
-      for (let co = 0; co < c.CO; co++) {
-        out[(t * cip + ci) * c.CO + co] = w[(t * c.CI + ci) * c.CO + co];
-      }
-    }
-  }
-  return out;
-}
-
-function logicalWeights(w: Float32Array, c: ConvCase, cip: number): Float64Array {
-  const out = new Float64Array(c.KS * c.KS * c.CI * c.CO);
-  for (let t = 0; t < c.KS * c.KS; t++) {
-    for (let ci = 0; ci < c.CI; ci++) {
-      for (let co = 0; co < c.CO; co++) {
-        out[(t * c.CI + ci) * c.CO + co] = w[(t * cip + ci) * c.CO + co];
-      }
-    }
-  }
-  return out;
-}
-
 async function checkConv(ctx: GpuContext, r: Rng, emit: Emit): Promise<void> {
   for (const c of CONV_CASES) {
     const s: Conv2dShape = {
@@ -308,7 +285,7 @@ async function checkConv(ctx: GpuContext, r: Rng, emit: Emit): Promise<void> {
     const [adw, adb] = arenaPair(ctx, [g.weightRows, c.CO], [1, c.CO], "dW+db arena");
     const [adw1, adb1] = arenaPair(ctx, [g.weightRows, c.CO], [1, c.CO], "dW+db arena direct");
     upload(ctx, tx, packNHWC(x, c.B, c.H, c.W, c.CI, s.inStored));
-    upload(ctx, tw, internalWeights(w, c, s.inStored));
+    upload(ctx, tw, padWeightRows(w, c.KS, c.CI, c.CO, s.inStored));
     upload(ctx, tb, b);
     upload(ctx, tg, packNHWC(grad, c.B, g.outH, g.outW, c.CO, g.cop));
     const chunks = weightGradChunks(s);
@@ -391,14 +368,14 @@ async function checkConv(ctx: GpuContext, r: Rng, emit: Emit): Promise<void> {
       dz = grad.map((v, i) => (yGot[i] > 0 ? v : 0));
     } else dz = grad;
     const ref = conv2dBackwardRef(x, w, dz, c.B, c.H, c.W, c.CI, c.CO, c.KS, c.PAD);
-    const dw = logicalWeights(await download(ctx, tdw), c, s.inStored);
-    const dw1 = logicalWeights(await download(ctx, tdw1), c, s.inStored);
+    const dw = unpadWeightRows(await download(ctx, tdw), c.KS, c.CI, c.CO, s.inStored);
+    const dw1 = unpadWeightRows(await download(ctx, tdw1), c.KS, c.CI, c.CO, s.inStored);
     emit(compare("conv2d", `dW (${chunks} chunks) ${tag}`, dw, ref.dw, 1e-5));
     emit(compare("conv2d", `db (${chunks} chunks) ${tag}`, await download(ctx, tdb), ref.db, 1e-5));
     emit(compare("conv2d", `dW (direct) ${tag}`, dw1, ref.dw, 1e-5));
     emit(compare("conv2d", `db (direct) ${tag}`, await download(ctx, tdb1), ref.db, 1e-5));
     for (const [name, w, b] of [["", adw, adb], [" direct", adw1, adb1]] as const) {
-      const dwA = logicalWeights(await download(ctx, w), c, s.inStored);
+      const dwA = unpadWeightRows(await download(ctx, w), c.KS, c.CI, c.CO, s.inStored);
       emit(compare("conv2d", `dW in a shared arena${name} ${tag}`, dwA, ref.dw, 1e-5));
       const dbA = await download(ctx, b);
       emit(compare("conv2d", `db in a shared arena${name} ${tag}`, dbA, ref.db, 1e-5));

@@ -450,6 +450,43 @@ export function unpackNHWC(
   return out;
 }
 
+/**
+ * Logical channels-last weights (KS, KS, CI, CO) -> internal rows (KS, KS, CIP) x CO, the input
+ * channels padded with zero rows to the stored count CIP.
+ */
+export function padWeightRows(
+  w: ArrayLike<number>,
+  KS: number,
+  CI: number,
+  CO: number,
+  CIP: number,
+): Float32Array {
+  const out = new Float32Array(KS * KS * CIP * CO);
+  for (let t = 0; t < KS * KS; t++) {
+    for (let ci = 0; ci < CI; ci++) {
+      for (let co = 0; co < CO; co++) out[(t * CIP + ci) * CO + co] = w[(t * CI + ci) * CO + co];
+    }
+  }
+  return out;
+}
+
+/** Inverse of {@link padWeightRows}: drops the padding rows. */
+export function unpadWeightRows(
+  w: ArrayLike<number>,
+  KS: number,
+  CI: number,
+  CO: number,
+  CIP: number,
+): Float64Array {
+  const out = new Float64Array(KS * KS * CI * CO);
+  for (let t = 0; t < KS * KS; t++) {
+    for (let ci = 0; ci < CI; ci++) {
+      for (let co = 0; co < CO; co++) out[(t * CI + ci) * CO + co] = w[(t * CIP + ci) * CO + co];
+    }
+  }
+  return out;
+}
+
 /** PyTorch weight (CO, CI, KS, KS) -> internal rows (ky, kx, ci) of CO values (CIP >= CI). */
 export function weightFromTorch(
   w: ArrayLike<number>,
