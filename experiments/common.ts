@@ -30,6 +30,15 @@ import { Evaluator } from "../src/train/evaluator.ts";
 import type { ClassMetrics } from "../src/train/metrics.ts";
 import { DivergenceError, type EvalPoint, type LossPoint, Trainer } from "../src/train/trainer.ts";
 import { deriveSeed } from "../src/util/rng.ts";
+import type { OutputDir } from "../src/util/atomic_write.ts";
+import type { ChartSpec } from "../src/report/charts.ts";
+import { renderChartPng } from "../src/report/png.ts";
+import {
+  type SweepCondition,
+  sweepCurvesChart,
+  sweepErrorChart,
+  sweepPerClassChart,
+} from "../src/study/charts.ts";
 import {
   CheckpointError,
   type CheckpointInfo,
@@ -579,4 +588,43 @@ export function environmentRecord(s: Setup, spec: ModelSpec = lenet5()) {
 /** Formats a fraction as a percentage with 2 decimals. */
 export function pct(x: number): string {
   return `${(x * 100).toFixed(2)}%`;
+}
+
+/**
+ * Builds a sweep's three charts (error vs the swept value, per-class error, learning curves) and
+ * stages their PNGs; returns the chart specs for metrics.json, the error chart under `errorKey`.
+ */
+export async function stageSweepCharts(
+  out: OutputDir,
+  sweep: SweepCondition[],
+  o: {
+    part: string;
+    what: string;
+    errorKey: string;
+    errorFile: string;
+    errorTitle: string;
+    xLabel: string;
+  },
+): Promise<Record<string, ChartSpec>> {
+  const charts: Record<string, ChartSpec> = {
+    [o.errorKey]: sweepErrorChart({ title: o.errorTitle, xLabel: o.xLabel, conditions: sweep }),
+    perClass: sweepPerClassChart({
+      title: `${o.part}: test error per class at each ${o.what}`,
+      conditions: sweep,
+    }),
+    curves: sweepCurvesChart({
+      title: `${o.part}: learning curves at each ${o.what}`,
+      conditions: sweep,
+    }),
+  };
+  out.stage(o.errorFile, await renderChartPng(charts[o.errorKey], { width: 800, height: 480 }));
+  out.stage(
+    "per_class_error.png",
+    await renderChartPng(charts.perClass, { width: 900, height: 480 }),
+  );
+  out.stage(
+    "learning_curves.png",
+    await renderChartPng(charts.curves, { width: 900, height: 520 }),
+  );
+  return charts;
 }

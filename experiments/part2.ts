@@ -15,8 +15,7 @@
  * @module
  */
 import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
-import { digitGridPng, renderChartPng } from "../src/report/png.ts";
-import { sweepCurvesChart, sweepErrorChart, sweepPerClassChart } from "../src/study/charts.ts";
+import { digitGridPng } from "../src/report/png.ts";
 import {
   firstOfEachClass,
   gatherImages,
@@ -38,6 +37,7 @@ import {
   runSeeds,
   type Setup,
   setup,
+  stageSweepCharts,
   sweepValues,
   TRAINING_OPTIONS,
   type TrainingOptions,
@@ -171,34 +171,15 @@ export async function runPart2(
     value: c.sigma,
     summary: c,
   }));
-  const charts = {
-    errorVsSigma: sweepErrorChart({
-      title: "Part 2: test error vs training-image noise",
-      xLabel: "noise standard deviation sigma (pixel units, 0..255 scale)",
-      conditions: sweep,
-    }),
-    perClass: sweepPerClassChart({
-      title: "Part 2: test error per class at each noise level",
-      conditions: sweep,
-    }),
-    curves: sweepCurvesChart({
-      title: "Part 2: learning curves at each noise level",
-      conditions: sweep,
-    }),
-  };
   const out = new OutputDir(options.out);
-  out.stage(
-    "error_vs_sigma.png",
-    await renderChartPng(charts.errorVsSigma, { width: 800, height: 480 }),
-  );
-  out.stage(
-    "per_class_error.png",
-    await renderChartPng(charts.perClass, { width: 900, height: 480 }),
-  );
-  out.stage(
-    "learning_curves.png",
-    await renderChartPng(charts.curves, { width: 900, height: 520 }),
-  );
+  const charts = await stageSweepCharts(out, sweep, {
+    part: "Part 2",
+    what: "noise level",
+    errorKey: "errorVsSigma",
+    errorFile: "error_vs_sigma.png",
+    errorTitle: "Part 2: test error vs training-image noise",
+    xLabel: "noise standard deviation sigma (pixel units, 0..255 scale)",
+  });
   out.stage(
     "samples.png",
     await digitGridPng(rows, {

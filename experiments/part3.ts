@@ -18,8 +18,6 @@
  */
 import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
 import { formatCount } from "../src/cli/progress.ts";
-import { renderChartPng } from "../src/report/png.ts";
-import { sweepCurvesChart, sweepErrorChart, sweepPerClassChart } from "../src/study/charts.ts";
 import { corruptLabels, LABEL_MODES, type LabelMode } from "../src/study/label_noise.ts";
 import { type Part3Condition, type Part3Run, summarizeRuns } from "../src/study/results.ts";
 import { Evaluator } from "../src/train/evaluator.ts";
@@ -38,6 +36,7 @@ import {
   runSeeds,
   type Setup,
   setup,
+  stageSweepCharts,
   sweepValues,
   TRAINING_OPTIONS,
   type TrainingOptions,
@@ -186,34 +185,15 @@ export async function runPart3(
   }
 
   const sweep = conditions.map((c) => ({ label: fracLabel(c.frac), value: c.frac, summary: c }));
-  const charts = {
-    errorVsFrac: sweepErrorChart({
-      title: "Part 3: test error vs label noise",
-      xLabel: `fraction of training images given a random label (${options.labelMode})`,
-      conditions: sweep,
-    }),
-    perClass: sweepPerClassChart({
-      title: "Part 3: test error per class at each label-noise level",
-      conditions: sweep,
-    }),
-    curves: sweepCurvesChart({
-      title: "Part 3: learning curves at each label-noise level",
-      conditions: sweep,
-    }),
-  };
   const out = new OutputDir(options.out);
-  out.stage(
-    "error_vs_frac.png",
-    await renderChartPng(charts.errorVsFrac, { width: 800, height: 480 }),
-  );
-  out.stage(
-    "per_class_error.png",
-    await renderChartPng(charts.perClass, { width: 900, height: 480 }),
-  );
-  out.stage(
-    "learning_curves.png",
-    await renderChartPng(charts.curves, { width: 900, height: 520 }),
-  );
+  const charts = await stageSweepCharts(out, sweep, {
+    part: "Part 3",
+    what: "label-noise level",
+    errorKey: "errorVsFrac",
+    errorFile: "error_vs_frac.png",
+    errorTitle: "Part 3: test error vs label noise",
+    xLabel: `fraction of training images given a random label (${options.labelMode})`,
+  });
   out.stageJson("metrics.json", {
     schema: "webgpu-mnist/part3@1",
     createdAt: new Date().toISOString(),
