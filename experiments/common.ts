@@ -369,8 +369,8 @@ export interface RunResult {
   evalSeconds: number;
   imagesPerSecond: number;
   imagesTrained: number;
-  /** The trained model as a checkpoint (safetensors, PyTorch names and layouts). */
-  checkpoint: Uint8Array;
+  /** The trained model as a checkpoint (safetensors, PyTorch names and layouts), if asked for. */
+  checkpoint?: Uint8Array;
   /** Validation error after each epoch (with --val). */
   valCurve: { epoch: number; error: number }[];
 }
@@ -400,6 +400,8 @@ export async function trainRun(
     resumeCommand?: (checkpoint: string) => string;
     /** More facts for the checkpoint's metadata (e.g. the data options, for --resume). */
     checkpointExtra?: Record<string, unknown>;
+    /** Return the trained model as checkpoint bytes (RunResult.checkpoint). */
+    wantCheckpoint?: boolean;
   },
 ): Promise<RunResult> {
   const ctx = s.ctx;
@@ -407,8 +409,10 @@ export async function trainRun(
     ? { ...s.gpuTrain, labels: uploadUints(ctx, o.labels, "corrupted labels") }
     : s.gpuTrain;
   const model = Model.create(ctx, o.spec ?? lenet5(), { seed: deriveSeed(o.seed, "init") });
+  const release: { destroy(): void }[] = [];
   try {
     const evaluator = await Evaluator.create(ctx, model, s.gpuTest);
+    release.push(evaluator);
     const trainer = await Trainer.create(ctx, model, data, {
       batchSize: o.recipe.batchSize,
       epochs: o.recipe.epochs,
@@ -418,9 +422,11 @@ export async function trainRun(
       noise: o.noise,
     }, evaluator);
     const spec = o.spec ?? lenet5();
+    release.push(trainer);
     const valEvaluator = s.gpuValidation
       ? await Evaluator.create(ctx, model, s.gpuValidation)
       : null;
+    if (valEvaluator) release.push(valEvaluator);
     let valCurve: { epoch: number; error: number }[] = [];
     let lastError: number | null = null;
     if (o.resume) {
@@ -502,7 +508,7 @@ export async function trainRun(
         } img/s)`,
     );
     lastError = final.error;
-    const checkpoint = await encode();
+    const checkpoint = o.wantCheckpoint ? await encode() : undefined;
     await o.afterTraining?.(model, data);
     return {
       checkpoint,
@@ -520,6 +526,8 @@ export async function trainRun(
   } catch (e) {
     return markExpected(e);
   } finally {
+    // every GPU resource of the run: each run of a sweep starts from the same memory
+    for (const r of release) r.destroy();
     model.destroy();
     if (o.labels) data.labels.destroy();
   }

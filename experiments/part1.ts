@@ -241,6 +241,7 @@ export async function runPart1(
           `deno task part1 --resume ${path}${
             options.out === "results/part1" ? "" : ` --out ${options.out}`
           }`,
+        wantCheckpoint: i === 0,
         checkpointExtra: {
           dataOptions: {
             data: options.data,
@@ -256,7 +257,7 @@ export async function runPart1(
   const out = new OutputDir(options.out);
   const charts = await part1Charts(runs, "Part 1");
   for (const [name, png] of Object.entries(charts.png)) out.stage(name, png);
-  out.stage("model.safetensors", r.checkpoint);
+  out.stage("model.safetensors", r.checkpoint!);
   const summary = summarize(runs.map((x) => x.testError));
   out.stageJson("metrics.json", {
     schema: "webgpu-mnist/part1@1",

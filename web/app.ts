@@ -353,6 +353,9 @@ async function train(o: PageOptions): Promise<void> {
     });
     const final = result.final ?? await evaluator.run();
     const st = result.state;
+    // the step and evaluation programs are done; the model stays for the drawing canvas
+    trainer.destroy();
+    evaluator.destroy();
     const r: PageResult = {
       testError: final.error,
       testCount: final.count,

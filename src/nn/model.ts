@@ -75,6 +75,8 @@ export class Model {
   readonly plan: Plan;
   /** Parameters, gradients and optimizer state on the GPU. */
   readonly arena: ParamArena;
+  /** Activation, gradient and scratch tensors of the programs built so far (freed by destroy). */
+  readonly #owned: Tensor[] = [];
   /** Measures kernel variants when programs are built (null: each op's default). */
   tuner: Tuner | null = null;
 
@@ -114,6 +116,13 @@ export class Model {
   /** Loads parameters given in PyTorch layout. */
   loadTorchState(values: Map<string, ArrayLike<number>>): void {
     this.arena.setTorch(this.plan, values);
+  }
+
+  /** A tensor that lives as long as the model. */
+  #tensor(rows: number, cols: number, label: string): Tensor {
+    const t = Tensor.create(this.ctx, rows, cols, label);
+    this.#owned.push(t);
+    return t;
   }
 
   /** The tile for an op: measured by the tuner if there is one, else the default. */
@@ -165,19 +174,19 @@ export class Model {
   ): Promise<ForwardProgram> {
     const training = opts.training ?? true;
     const ctx = this.ctx;
-    const x0 = input ?? Tensor.create(ctx, batch, this.inputFloats, "input");
+    const x0 = input ?? this.#tensor(batch, this.inputFloats, "input");
     if (x0.rows !== batch || x0.cols !== this.inputFloats) {
       throw new Error("forward: input tensor has the wrong shape");
     }
     const dispatches: Dispatch[] = [], outputs: Tensor[] = [], codes: (Tensor | null)[] = [];
     let x = x0;
     for (const b of this.plan.blocks) {
-      const y = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} output`);
+      const y = this.#tensor(batch, rowFloats(b.output), `${b.name} output`);
       let code: Tensor | null = null;
       switch (b.kind) {
         case "conv": {
           if (b.pool && training) {
-            code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} pool codes`);
+            code = this.#tensor(batch, rowFloats(b.output), `${b.name} pool codes`);
           }
           const args = {
             shape: convShape(b, batch),
@@ -213,7 +222,7 @@ export class Model {
           break;
         }
         case "pool": {
-          code = Tensor.create(ctx, batch, rowFloats(b.output), `${b.name} codes`);
+          code = this.#tensor(batch, rowFloats(b.output), `${b.name} codes`);
           const shape = {
             batch,
             height: b.input.height,
@@ -250,7 +259,7 @@ export class Model {
       const x = i === 0 ? fwd.input : fwd.outputs[i - 1];
       const producer = i > 0 ? blocks[i - 1] : null;
       const maskInput = producer?.outputIsRelu ?? false;
-      const dx = i > 0 ? Tensor.create(ctx, B, x.cols, `grad of ${producer!.name} output`) : null;
+      const dx = i > 0 ? this.#tensor(B, x.cols, `grad of ${producer!.name} output`) : null;
       switch (b.kind) {
         case "dense": {
           const w = this.arena.value(`${b.name}.weight`);
@@ -285,8 +294,7 @@ export class Model {
             // both backward kernels read the pre-activation gradient many times: gather it once
             // from the pooled gradient and codes (a relu-zeroed window has code 4: no gradient)
             const geo = convGeometry(shape);
-            grad = Tensor.create(
-              ctx,
+            grad = this.#tensor(
               B,
               geo.ho * geo.wo * geo.cop,
               `${b.name} pre-activation grad`,
@@ -303,7 +311,7 @@ export class Model {
           }
           const chunks = weightGradChunks(shape);
           const partial = chunks > 1
-            ? Tensor.create(ctx, chunks, partialCols(shape), `${b.name} partial dW`)
+            ? this.#tensor(chunks, partialCols(shape), `${b.name} partial dW`)
             : undefined;
           const wargs = {
             shape,
@@ -347,7 +355,7 @@ export class Model {
             width: b.input.width,
             stored: b.input.stored,
           };
-          const target = maskInput ? Tensor.create(ctx, B, x.cols, `${b.name} unmasked grad`) : dx;
+          const target = maskInput ? this.#tensor(B, x.cols, `${b.name} unmasked grad`) : dx;
           dispatches.push(
             await maxPoolBackward(ctx, { shape, dy: g, code: fwd.codes[i]!, dx: target }),
           );
@@ -362,6 +370,8 @@ export class Model {
 
   /** Frees the parameter textures; tensors of programs built earlier are not freed. */
   destroy(): void {
+    for (const t of this.#owned) t.store.destroy();
+    this.#owned.length = 0;
     this.arena.destroy();
   }
 }

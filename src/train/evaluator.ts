@@ -83,7 +83,18 @@ export class Evaluator {
       await predictClasses(ctx, { logits: fwd.logits, preds, counts }),
       await accumulateConfusion(ctx, { preds, labels, classes: model.classes, counts, params }),
     ];
-    return new Evaluator(ctx, dispatches, params, chunks, counts, model.classes, count);
+    const ev = new Evaluator(ctx, dispatches, params, chunks, counts, model.classes, count);
+    ev.#owned.push(perm, params, x.store, labels.store, preds.store, counts);
+    return ev;
+  }
+
+  /** GPU resources of the evaluation program (freed by destroy). */
+  readonly #owned: { destroy(): void }[] = [];
+
+  /** Frees the evaluation program's GPU resources (not the model's or the data's). */
+  destroy(): void {
+    for (const r of this.#owned) r.destroy();
+    this.#owned.length = 0;
   }
 
   /** Records the evaluation; returns a function that resolves to the confusion matrix. */

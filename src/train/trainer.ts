@@ -292,7 +292,34 @@ export class Trainer {
         step: params,
       }),
     ];
-    return new Trainer(ctx, model, data, opts, evaluator, dispatches, params, perm, lossLog);
+    const trainer = new Trainer(
+      ctx,
+      model,
+      data,
+      opts,
+      evaluator,
+      dispatches,
+      params,
+      perm,
+      lossLog,
+    );
+    trainer.#owned.push(x.store, labels.store, dlogits.store, losses.store);
+    return trainer;
+  }
+
+  /** Batch tensors created for the step program (freed by destroy). */
+  readonly #owned: { destroy(): void }[] = [];
+
+  /**
+   * Frees the GPU resources of the step program (not the model's, not the data's, not the
+   * evaluator's). Call when training is over and nothing is in flight.
+   */
+  destroy(): void {
+    for (const r of this.#owned) r.destroy();
+    this.#owned.length = 0;
+    this.#params.destroy();
+    this.#perm.destroy();
+    this.#lossLog.destroy();
   }
 
   /** Dispatches per training step (for profiling). */
