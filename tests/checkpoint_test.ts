@@ -9,6 +9,7 @@ import { Trainer, type TrainOptions } from "../src/train/trainer.ts";
 import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint } from "../src/train/checkpoint.ts";
 import { decodeSafetensors } from "../src/io/safetensors.ts";
 import { gpu } from "./helpers.ts";
+import { deriveSeed, Rng } from "../src/util/rng.ts";
 
 const OPTIONS: TrainOptions = {
   batchSize: 32,
@@ -128,4 +129,20 @@ Deno.test("interrupted mid-epoch and at an epoch boundary, then resumed: bit-ide
     if (!(k in metadata)) throw new Error(`metadata lacks ${k}`);
   }
   if (!tensors.has("optimizer.fc1.weight.exp_avg_sq")) throw new Error("optimizer state missing");
+});
+
+Deno.test("one master seed derives per-purpose seeds; different seeds shuffle differently", () => {
+  const a = new Rng(deriveSeed(1, "shuffle", 0)).permutation(1000);
+  const again = new Rng(deriveSeed(1, "shuffle", 0)).permutation(1000);
+  const otherEpoch = new Rng(deriveSeed(1, "shuffle", 1)).permutation(1000);
+  const otherSeed = new Rng(deriveSeed(2, "shuffle", 0)).permutation(1000);
+  const same = (x: Uint32Array, y: Uint32Array) => x.every((v, i) => v === y[i]);
+  if (!same(a, again)) throw new Error("the same seed gave a different shuffle");
+  if (same(a, otherEpoch) || same(a, otherSeed)) {
+    throw new Error("different epochs or seeds gave the same shuffle");
+  }
+  const purposes = ["init", "shuffle", "noise", "labels", "validation", "run"].map((p) =>
+    deriveSeed(1, p)
+  );
+  if (new Set(purposes).size !== purposes.length) throw new Error("two purposes share a seed");
 });

@@ -1,0 +1,126 @@
+/**
+ * Ctrl-C during `deno task part1`: the run finishes the recorded steps, writes a checkpoint,
+ * prints how to resume and exits non-zero without result files; `--resume` then ends with the
+ * same metrics and weights as a run that was never interrupted. Also --val and --keep best.
+ */
+const ROOT = new URL("../", import.meta.url).pathname;
+const DIR = `${ROOT}results/.test-interrupt`;
+const ARGS = [
+  "--train-count",
+  "3200",
+  "--test-count",
+  "300",
+  "--epochs",
+  "3",
+  "--val",
+  "320",
+  "--keep",
+  "best",
+];
+
+function part1(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["task", "--quiet", "part1", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+async function finish(p: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
+  const out = await p.output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The metrics that must not depend on an interruption (timings and paths do). */
+function comparable(m: Record<string, unknown>) {
+  const { testError, perClassError, confusion, learningCurve, validationCurve, recipe, seed } = m;
+  return JSON.stringify({
+    testError,
+    perClassError,
+    confusion,
+    learningCurve,
+    validationCurve,
+    recipe,
+    seed,
+  });
+}
+
+Deno.test("Ctrl-C writes a checkpoint and --resume ends bit-identical to an uninterrupted run", async () => {
+  await Deno.remove(DIR, { recursive: true }).catch(() => {});
+  try {
+    const full = await finish(part1([...ARGS, "--out", `${DIR}/full`]));
+    if (full.code !== 0) throw new Error(`uninterrupted run failed:\n${full.stderr}`);
+    const fullMetrics = JSON.parse(await Deno.readTextFile(`${DIR}/full/metrics.json`));
+    if (fullMetrics.validationCurve.length !== 3) {
+      throw new Error("expected a validation error after each of 3 epochs");
+    }
+    if (!(await exists(`${DIR}/full/best.safetensors`))) {
+      throw new Error("--keep best wrote no best.safetensors");
+    }
+
+    // interrupt once the first epoch's checkpoint exists, i.e. during epoch 2
+    const run = part1([...ARGS, "--out", `${DIR}/cut`]);
+    const deadline = Date.now() + 120_000;
+    while (!(await exists(`${DIR}/cut/checkpoint.safetensors`))) {
+      if (Date.now() > deadline) throw new Error("no checkpoint after the first epoch");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    run.kill("SIGINT");
+    const cut = await finish(run);
+    if (cut.code === 0) throw new Error(`the interrupted run exited 0:\n${cut.stderr}`);
+    if (
+      !/interrupted at epoch \d+, step \d+ of \d+; checkpoint written to .*resume with: deno task part1 --resume/
+        .test(cut.stderr)
+    ) {
+      throw new Error(`no resume instructions:\n${cut.stderr}`);
+    }
+    if (/^\s+at /m.test(cut.stderr)) throw new Error(`stack trace printed:\n${cut.stderr}`);
+    if (await exists(`${DIR}/cut/metrics.json`)) {
+      throw new Error("an interrupted run wrote metrics.json");
+    }
+
+    const resumed = await finish(
+      part1(["--resume", `${DIR}/cut/checkpoint.safetensors`, "--out", `${DIR}/cut`]),
+    );
+    if (resumed.code !== 0) throw new Error(`resume failed:\n${resumed.stderr}`);
+    const cutMetrics = JSON.parse(await Deno.readTextFile(`${DIR}/cut/metrics.json`));
+    if (comparable(cutMetrics) !== comparable(fullMetrics)) {
+      throw new Error("resumed metrics differ from the uninterrupted run");
+    }
+    const tensorBytes = (b: Uint8Array) =>
+      b.subarray(8 + Number(new DataView(b.buffer, b.byteOffset).getBigUint64(0, true)));
+    const a = tensorBytes(await Deno.readFile(`${DIR}/full/model.safetensors`));
+    const b = tensorBytes(await Deno.readFile(`${DIR}/cut/model.safetensors`));
+    if (a.length !== b.length || !a.every((v, i) => v === b[i])) {
+      throw new Error("resumed weights differ");
+    }
+
+    // a resume that contradicts its checkpoint is refused
+    const clash = await finish(
+      part1([
+        "--resume",
+        `${DIR}/cut/checkpoint.safetensors`,
+        "--lr",
+        "0.1",
+        "--out",
+        `${DIR}/clash`,
+      ]),
+    );
+    if (clash.code !== 2 || !/--lr conflicts with --resume/.test(clash.stderr)) {
+      throw new Error(`a conflicting --lr was not refused (exit ${clash.code}):\n${clash.stderr}`);
+    }
+  } finally {
+    await Deno.remove(DIR, { recursive: true }).catch(() => {});
+  }
+});
