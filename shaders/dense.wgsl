@@ -159,3 +159,103 @@ fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Workgroup-tiled variants, for GPUs: a 16x16 workgroup computes a 64x64 output tile from
+// operand chunks staged in workgroup memory (one texel loaded per invocation per chunk, shared by
+// 16). CPU adapters run these slower (workgroup memory and barriers are slow there); the tuner
+// measures both kinds. Each output is summed over K in the same order as the register-blocked
+// kernels, so the results are bit-identical.
+
+const TILE: u32 = 64u; // output rows and columns per workgroup
+const CH4: u32 = 4u; // texels of the reduced dimension per chunk (16 values)
+
+var<workgroup> tile_a: array<array<vec4f, CH4>, TILE>; // [row][chunk texel]
+var<workgroup> tile_b: array<array<vec4f, TILE / 4u>, TILE / 4u>; // backward input: [n][k texel]
+
+// Y = act(X W^T + b); tile_a holds X rows, tile_b's storage is reused as W rows (64 x CH4 texels).
+var<workgroup> tile_w: array<array<vec4f, CH4>, TILE>;
+
+@compute @workgroup_size(16, 16)
+fn dense_forward_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let row0 = wg.y * TILE;
+  let col0 = wg.x * TILE;
+  let li = lid.y * 16u + lid.x;
+  let r = li / CH4;
+  let t = li % CH4;
+  var acc: array<vec4f, 4>; // rows row0 + 4 lid.y + i, output texel col0 / 4 + lid.x
+  for (var k4 = 0u; k4 < KT; k4 += CH4) {
+    let kt = k4 + t;
+    tile_a[r][t] = select(vec4f(0.0), ld(t0, T0_BASE + min(row0 + r, M - 1u) * KT + min(kt, KT - 1u)), kt < KT);
+    tile_w[r][t] = select(vec4f(0.0), ld(t1, T1_BASE + min(col0 + r, N - 1u) * KT + min(kt, KT - 1u)), kt < KT);
+    workgroupBarrier();
+    for (var c = 0u; c < CH4; c++) {
+      let n = lid.x * 4u;
+      let w0 = tile_w[n][c];
+      let w1 = tile_w[n + 1u][c];
+      let w2 = tile_w[n + 2u][c];
+      let w3 = tile_w[n + 3u][c];
+      /* unroll */ for (var i = 0u; i < 4u; i++) {
+        let xv = tile_a[lid.y * 4u + i][c];
+        acc[i] += vec4f(dot(xv, w0), dot(xv, w1), dot(xv, w2), dot(xv, w3));
+      }
+    }
+    workgroupBarrier();
+  }
+  let n4 = col0 / 4u + lid.x;
+  if (n4 < NT) {
+    let bias = ld(t2, T2_BASE + n4);
+    let valid = lanes_valid(n4 * 4u, N);
+    /* unroll */ for (var i = 0u; i < 4u; i++) {
+      let m = row0 + lid.y * 4u + i;
+      if (m < M) {
+        var v = acc[i] + bias;
+        if (RELU) { v = max(v, vec4f(0.0)); }
+        textureStore(out0, texel_xy(OUT0_BASE + m * NT + n4), select(vec4f(0.0), v, valid));
+      }
+    }
+  }
+}
+
+// dX = dZ W (masked by X > 0 when RELU); tile_a holds dZ rows (64 x CH4 texels of n), tile_b
+// W rows n (16) x k texels (16).
+@compute @workgroup_size(16, 16)
+fn dense_backward_input_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  let row0 = wg.y * TILE;
+  let k40 = wg.x * (TILE / 4u);
+  let li = lid.y * 16u + lid.x;
+  var acc: array<vec4f, 4>; // rows row0 + 4 lid.y + i, dX texel k40 + lid.x
+  for (var n4 = 0u; n4 < NT; n4 += CH4) {
+    let r = li / CH4;
+    let t = li % CH4;
+    tile_a[r][t] = select(vec4f(0.0), ld(t0, T0_BASE + min(row0 + r, M - 1u) * NT + min(n4 + t, NT - 1u)), n4 + t < NT);
+    let n = n4 * 4u + li / 16u;
+    let kt = k40 + li % 16u;
+    tile_b[li / 16u][li % 16u] = select(vec4f(0.0), ld(t1, T1_BASE + min(n, N - 1u) * KT + min(kt, KT - 1u)), n < N && kt < KT);
+    workgroupBarrier();
+    for (var c = 0u; c < CH4; c++) {
+      let w0 = tile_b[c * 4u][lid.x];
+      let w1 = tile_b[c * 4u + 1u][lid.x];
+      let w2 = tile_b[c * 4u + 2u][lid.x];
+      let w3 = tile_b[c * 4u + 3u][lid.x];
+      /* unroll */ for (var i = 0u; i < 4u; i++) {
+        let dz = tile_a[lid.y * 4u + i][c];
+        acc[i] += dz.x * w0 + dz.y * w1 + dz.z * w2 + dz.w * w3;
+      }
+    }
+    workgroupBarrier();
+  }
+  let k4 = k40 + lid.x;
+  if (k4 < KT) {
+    let valid = lanes_valid(k4 * 4u, K);
+    /* unroll */ for (var i = 0u; i < 4u; i++) {
+      let m = row0 + lid.y * 4u + i;
+      if (m < M) {
+        let at = m * KT + k4;
+        var v = acc[i];
+        if (RELU) { v = select(vec4f(0.0), v, ld(t2, T2_BASE + at) > vec4f(0.0)); }
+        textureStore(out0, texel_xy(OUT0_BASE + at), select(vec4f(0.0), v, valid));
+      }
+    }
+  }
+}

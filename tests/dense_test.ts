@@ -4,12 +4,20 @@ import {
   denseBackwardWeight,
   denseForward,
   denseForwardRef,
+  type DenseTile,
 } from "../src/ops/dense.ts";
 import { download, Tensor, upload } from "../src/gpu/tensor.ts";
 import { runDispatches } from "../src/gpu/program.ts";
 import { assertClose, gpu, numericGrad, randomArray, rng } from "./helpers.ts";
 
 // (M, K, N): LeNet's shapes, odd sizes that do not divide the block or workgroup sizes, and 1s.
+/** Both kinds of kernel: register blocks (CPU adapters) and workgroup-memory tiles (GPUs). */
+const VARIANTS: DenseTile[] = [{ rm: 4, rn4: 2, variant: "registers" }, {
+  rm: 4,
+  rn4: 1,
+  variant: "workgroup",
+}];
+
 const SHAPES: [number, number, number][] = [
   [64, 400, 120],
   [64, 120, 84],
@@ -32,15 +40,20 @@ Deno.test("dense forward matches the float64 reference (with and without ReLU)",
       upload(ctx, tx, x);
       upload(ctx, tw, w);
       upload(ctx, tb, b);
-      await runDispatches(ctx, [await denseForward(ctx, { x: tx, w: tw, b: tb, y: ty, relu })]);
-      const got = await download(ctx, ty);
-      assertClose(
-        `dense forward M=${M} K=${K} N=${N} relu=${relu}`,
-        got,
-        denseForwardRef(x, w, b, M, K, N, relu),
-        1e-5,
-        [M, N],
-      );
+      const want = denseForwardRef(x, w, b, M, K, N, relu);
+      for (const tile of VARIANTS) {
+        await runDispatches(ctx, [
+          await denseForward(ctx, { x: tx, w: tw, b: tb, y: ty, relu, tile }),
+        ]);
+        const got = await download(ctx, ty);
+        assertClose(
+          `dense forward ${tile.variant} M=${M} K=${K} N=${N} relu=${relu}`,
+          got,
+          want,
+          1e-5,
+          [M, N],
+        );
+      }
     }
   }
 });
@@ -59,17 +72,20 @@ Deno.test("dense backward (dX with and without ReLU mask, dW, db) matches the re
       upload(ctx, tw, w);
       upload(ctx, tdz, dz);
       await runDispatches(ctx, [
-        await denseBackwardInput(ctx, {
-          dz: tdz,
-          w: tw,
-          dx: tdx,
-          reluMaskFrom: mask ? tx : undefined,
-        }),
         await denseBackwardWeight(ctx, { dz: tdz, x: tx, dw: tdw, db: tdb }),
       ]);
       const ref = denseBackwardRef(x, w, dz, M, K, N, mask);
       const tag = `M=${M} K=${K} N=${N} mask=${mask}`;
-      assertClose(`dense dX ${tag}`, await download(ctx, tdx), ref.dx, 1e-5, [M, K]);
+      for (const tile of VARIANTS) {
+        const reluMaskFrom = mask ? tx : undefined;
+        await runDispatches(ctx, [
+          await denseBackwardInput(ctx, { dz: tdz, w: tw, dx: tdx, reluMaskFrom, tile }),
+        ]);
+        assertClose(`dense dX ${tile.variant} ${tag}`, await download(ctx, tdx), ref.dx, 1e-5, [
+          M,
+          K,
+        ]);
+      }
       assertClose(`dense dW ${tag}`, await download(ctx, tdw), ref.dw, 1e-5, [N, K]);
       assertClose(`dense db ${tag}`, await download(ctx, tdb), ref.db, 1e-5);
     }

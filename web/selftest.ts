@@ -222,6 +222,28 @@ async function checkDense(ctx: GpuContext, r: Rng, emit: Emit): Promise<void> {
     emit(compare("dense", `db ${tag}`, await download(ctx, tdb), ref.db, 1e-5));
     emit(compare("dense", `dW in a shared arena ${tag}`, await download(ctx, adw), ref.dw, 1e-5));
     emit(compare("dense", `db in a shared arena ${tag}`, await download(ctx, adb), ref.db, 1e-5));
+    // the workgroup-memory tiled variants (what GPUs prefer), same references
+    const tile = { rm: 4, rn4: 1, variant: "workgroup" as const };
+    await runDispatches(ctx, [
+      await denseForward(ctx, { x: tx, w: tw, b: tb, y: tyr, relu: true, tile }),
+      await denseBackwardInput(ctx, { dz: tdz, w: tw, dx: tdxm, reluMaskFrom: tx, tile }),
+    ]);
+    emit(compare(
+      "dense",
+      `forward+relu, workgroup-tiled ${tag}`,
+      await download(ctx, tyr),
+      denseForwardRef(x, w, b, M, K, N, true),
+      1e-5,
+    ));
+    emit(
+      compare(
+        "dense",
+        `dX relu-masked, workgroup-tiled ${tag}`,
+        await download(ctx, tdxm),
+        refMasked.dx,
+        1e-5,
+      ),
+    );
   }
 }
 

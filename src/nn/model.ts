@@ -158,7 +158,7 @@ export class Model {
     build: (t: DenseTile) => Promise<Dispatch | Dispatch[]>,
   ) {
     const candidates = kind === "backwardWeight"
-      ? denseTileCandidates.filter((t) => t.rm % 4 === 0)
+      ? denseTileCandidates.filter((t) => t.rm % 4 === 0 && t.variant !== "workgroup")
       : denseTileCandidates;
     return this.#tile(`dense.${kind}|${key}`, candidates, DENSE_TILES[kind], build);
   }

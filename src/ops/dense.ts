@@ -16,6 +16,12 @@ export interface DenseTile {
   rm: number;
   /** Texels (4 columns each) per invocation: of Y (forward), dX, or of k in dW. */
   rn4: number;
+  /**
+   * "registers" (default): each invocation computes an rm x 4*rn4 block, no workgroup memory
+   * (fast on CPU adapters). "workgroup": 16x16 invocations share 64x64 output tiles staged in
+   * workgroup memory (for GPUs; forward and input gradient only; rm and rn4 are then ignored).
+   */
+  variant?: "registers" | "workgroup";
 }
 
 /** Default blocks; `bench/` measures others (see {@link denseTileCandidates}). */
@@ -27,6 +33,7 @@ export const DENSE_TILES = {
 
 /** Blocks worth measuring on a new adapter. */
 export const denseTileCandidates: readonly DenseTile[] = [
+  { rm: 4, rn4: 1, variant: "workgroup" },
   { rm: 4, rn4: 1 },
   { rm: 4, rn4: 2 },
   { rm: 8, rn4: 1 },
@@ -64,7 +71,22 @@ export async function denseForward(
   expectShape("denseForward", "bias", a.b, 1, N);
   expectShape("denseForward", "output", a.y, M, N);
   expectDistinct("denseForward", [a.x, a.w, a.b], [a.y]);
-  const t = a.tile ?? DENSE_TILES.forward;
+  const t: DenseTile = a.tile ?? DENSE_TILES.forward;
+  if (t.variant === "workgroup") {
+    const kt = await kernel(ctx, "dense_forward_tiled", {
+      M,
+      N,
+      K,
+      RELU: a.relu,
+      T0_BASE: a.x.base,
+      T1_BASE: a.w.base,
+      T2_BASE: a.b.base,
+      OUT0_BASE: a.y.base,
+    });
+    return makeDispatch(ctx, kt, [a.x, a.w, a.b, a.y, dummyStore(ctx, "write")], {
+      workgroups: [Math.ceil(N / 64), Math.ceil(M / 64)],
+    });
+  }
   const k = await kernel(ctx, "dense_forward", {
     M,
     N,
@@ -94,7 +116,22 @@ export async function denseBackwardInput(
   expectDistinct("denseBackwardInput", [a.dz, a.w, ...(a.reluMaskFrom ? [a.reluMaskFrom] : [])], [
     a.dx,
   ]);
-  const t = a.tile ?? DENSE_TILES.backwardInput;
+  const t: DenseTile = a.tile ?? DENSE_TILES.backwardInput;
+  if (t.variant === "workgroup") {
+    const kt = await kernel(ctx, "dense_backward_input_tiled", {
+      M,
+      N,
+      K,
+      RELU: !!a.reluMaskFrom,
+      T0_BASE: a.dz.base,
+      T1_BASE: a.w.base,
+      T2_BASE: a.reluMaskFrom?.base ?? 0,
+      OUT0_BASE: a.dx.base,
+    });
+    return makeDispatch(ctx, kt, [a.dz, a.w, mask, a.dx, dummyStore(ctx, "write")], {
+      workgroups: [Math.ceil(K / 64), Math.ceil(M / 64)],
+    });
+  }
   const k = await kernel(ctx, "dense_backward_input", {
     M,
     N,
@@ -121,8 +158,9 @@ export async function denseBackwardWeight(
   expectShape("denseBackwardWeight", "dW", a.dw, N, K);
   expectShape("denseBackwardWeight", "db", a.db, 1, N);
   expectDistinct("denseBackwardWeight", [a.dz, a.x], [a.dw, a.db]);
-  const t = a.tile ?? DENSE_TILES.backwardWeight;
+  const t: DenseTile = a.tile ?? DENSE_TILES.backwardWeight;
   if (t.rm % 4 !== 0) throw new Error("denseBackwardWeight: tile.rm must be a multiple of 4");
+  if (t.variant === "workgroup") throw new Error("denseBackwardWeight: no workgroup-tiled variant");
   const shared = a.dw.store === a.db.store; // both in the gradient arena
   const k = await kernel(ctx, "dense_backward_weight", {
     M,
