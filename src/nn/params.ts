@@ -10,7 +10,7 @@ import type { GpuContext } from "../gpu/context.ts";
 import { downloadPadded, pad4, Tensor, TexelStore, uploadPadded } from "../gpu/tensor.ts";
 import { weightFromTorch, weightToTorch } from "../ops/conv2d.ts";
 import { Rng } from "../util/rng.ts";
-import type { Block, ConvBlock, DenseBlock, Plan } from "./plan.ts";
+import type { Block, DenseBlock, Plan } from "./plan.ts";
 
 /** One parameter tensor: internal (rows x cols) and PyTorch shape. */
 export interface ParamInfo {
@@ -318,26 +318,10 @@ export class ParamArena {
     uploadPadded(this.#ctx, new Tensor(this.state, 0, 1, this.texels * 8, "state"), state);
   }
 
-  /** Restores raw arena contents written by {@link getRaw}. */
-  setRaw(values: Float32Array<ArrayBuffer>, state: Float32Array<ArrayBuffer>): void {
-    if (values.length !== this.texels * 4 || state.length !== this.texels * 8) {
-      throw new Error("raw arena sizes do not match this model");
-    }
-    uploadPadded(this.#ctx, new Tensor(this.values, 0, 1, this.texels * 4, "params"), values);
-    uploadPadded(this.#ctx, new Tensor(this.state, 0, 1, this.texels * 8, "state"), state);
-  }
-
   /** Frees the five textures. */
   destroy(): void {
     for (const s of [this.values, this.grads, this.state, this.valuesNext, this.stateNext]) {
       s.destroy();
     }
   }
-}
-
-/** The conv block of a plan by name (helper for callers that convert layouts). */
-export function convBlock(plan: Plan, name: string): ConvBlock {
-  const b = plan.blocks.find((x) => x.name === name);
-  if (!b || b.kind !== "conv") throw new Error(`no conv block '${name}'`);
-  return b;
 }

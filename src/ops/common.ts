@@ -58,21 +58,3 @@ export function expectDistinct(
     }
   }
 }
-
-/** Relative error max|a-b| / max(max|b|, tiny), and where it is largest. */
-export function relativeError(
-  a: ArrayLike<number>,
-  b: ArrayLike<number>,
-): { rel: number; at: number } {
-  if (a.length !== b.length) throw new Error(`length mismatch ${a.length} vs ${b.length}`);
-  let err = 0, norm = 0, at = -1;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= err)) {
-      err = d;
-      at = i;
-    }
-    norm = Math.max(norm, Math.abs(b[i]));
-  }
-  return { rel: err / Math.max(norm, 1e-30), at };
-}

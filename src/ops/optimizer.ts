@@ -79,9 +79,6 @@ export function optimizerStepValues(
   return { lr, bias1: 1, bias2: 1 };
 }
 
-/** Texels of state per parameter texel (moments). */
-export const STATE_FACTOR = 2;
-
 const BINDINGS = ["read", "read", "read", "write", "write", "uniform-dynamic"] as const;
 
 /** One update of every parameter: reads (P, G, S), writes (P', S'). */

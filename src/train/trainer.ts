@@ -511,7 +511,7 @@ export class Trainer {
         st.epoch++;
         st.stepInEpoch = 0;
         progress();
-        await hooks.onEpochEnd?.(this.snapshotState(t0, evalMs));
+        await hooks.onEpochEnd?.(this.#snapshotState(t0, evalMs));
       }
       while (pending.length) await settle(pending.shift()!);
     } finally {
@@ -539,7 +539,7 @@ export class Trainer {
   #baseEval = 0;
 
   /** A copy of the state with times as of now (for epoch-end hooks). */
-  snapshotState(t0: number, evalMs: number): TrainState {
+  #snapshotState(t0: number, evalMs: number): TrainState {
     const elapsed = (performance.now() - t0) / 1000;
     return {
       ...this.state,
