@@ -31,8 +31,8 @@ import type { ClassMetrics } from "../src/train/metrics.ts";
 import { DivergenceError, type EvalPoint, type LossPoint, Trainer } from "../src/train/trainer.ts";
 import { deriveSeed } from "../src/util/rng.ts";
 import type { OutputDir } from "../src/util/atomic_write.ts";
-import type { ChartSpec } from "../src/report/charts.ts";
-import { renderChartPng } from "../src/report/png.ts";
+import type { ChartSpec } from "../src/render/charts.ts";
+import { renderChartPng } from "../src/render/png.ts";
 import {
   type SweepCondition,
   sweepCurvesChart,

@@ -23,7 +23,7 @@ import { topConfusions } from "../src/train/metrics.ts";
 import { OutputDir } from "../src/util/atomic_write.ts";
 import { summarize } from "../src/util/stats.ts";
 import { CLASS_NAMES, part1ChartSpecs } from "../src/study/charts.ts";
-import { renderChartPng } from "../src/report/png.ts";
+import { renderChartPng } from "../src/render/png.ts";
 import {
   checkWritable,
   dataRecord,

@@ -15,7 +15,7 @@
  * @module
  */
 import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
-import { digitGridPng } from "../src/report/png.ts";
+import { digitGridPng } from "../src/render/png.ts";
 import {
   firstOfEachClass,
   gatherImages,

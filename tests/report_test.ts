@@ -17,10 +17,10 @@ import {
   lineChart,
   pluginSource,
   reportPlugins,
-} from "../src/report/charts.ts";
-import { digitGridPng, renderChartPng, reportFontFamily } from "../src/report/png.ts";
-import { escapeHtml, htmlReport, markdownToHtml } from "../src/report/html.ts";
-import { readChartJsSource } from "../src/report/chartjs_source.ts";
+} from "../src/render/charts.ts";
+import { digitGridPng, renderChartPng, reportFontFamily } from "../src/render/png.ts";
+import { escapeHtml, htmlReport, markdownToHtml } from "../src/render/html.ts";
+import { readChartJsSource } from "../src/render/chartjs_source.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);

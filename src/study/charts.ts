@@ -2,7 +2,7 @@
  * The study's charts, built from result records (not from live runs), so the experiment scripts
  * (PNG) and the report generator (HTML) draw exactly the same chart configurations.
  *
- * Browser-safe: only JSON chart specs (see `src/report/charts.ts`).
+ * Browser-safe: only JSON chart specs (see `src/render/charts.ts`).
  *
  * @module
  */
@@ -12,7 +12,7 @@ import {
   confusionMatrixChart,
   learningCurveChart,
   lineChart,
-} from "../report/charts.ts";
+} from "../render/charts.ts";
 import type { ConditionSummary, RunRecord } from "./results.ts";
 
 export const CLASS_NAMES: string[] = Array.from({ length: 10 }, (_, i) => String(i));

@@ -11,8 +11,8 @@
  *
  * @module
  */
-import type { ChartSpec } from "../report/charts.ts";
-import { htmlReport, markdownToHtml, type ReportSection } from "../report/html.ts";
+import type { ChartSpec } from "../render/charts.ts";
+import { htmlReport, markdownToHtml, type ReportSection } from "../render/html.ts";
 import { metricsFromConfusion, topConfusions } from "../train/metrics.ts";
 import type { Summary } from "../util/stats.ts";
 import {
