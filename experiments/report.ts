@@ -15,7 +15,12 @@ import { join } from "node:path";
 import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
 import { readChartJsSource } from "../src/render/chartjs_source.ts";
 import { pngDataUrl } from "../src/render/html.ts";
-import { buildReport, reportHtml, reportMarkdown, type StudyResults } from "../src/study/report.ts";
+import {
+  buildReport,
+  reportHtml,
+  reportMarkdown,
+  type StudyResults,
+} from "../src/study/report/index.ts";
 import { asPart1, asPart2, asPart3, MetricsFormatError } from "../src/study/results.ts";
 import { OutputDir } from "../src/util/atomic_write.ts";
 import { checkWritable, runExperiment } from "./common.ts";

@@ -14,17 +14,15 @@ import type {
 } from "../src/study/results.ts";
 import { summarizeRuns } from "../src/study/results.ts";
 import {
-  auditSampleSize,
   buildReport,
   comparisonText,
-  linearFit,
   pointsText,
   reportHtml,
   reportMarkdown,
   type StudyReport,
-  trend,
-} from "../src/study/report.ts";
-import { compare } from "../src/study/compare.ts";
+} from "../src/study/report/index.ts";
+import { auditSampleSize, linearFit } from "../src/util/stats.ts";
+import { compare, trend } from "../src/study/compare.ts";
 import { readStudyResults, runReport } from "../experiments/report.ts";
 
 const CLASSES = 10;

@@ -1,12 +1,16 @@
 /**
- * The one rule the report uses before it calls a difference between two conditions real: the
- * difference of the means must exceed the larger of the two standard deviations (over seeds).
- * With a single run per condition there is no spread, and no difference is called real.
+ * The rules the report judges measurements by. The one rule before it calls a difference between
+ * two conditions real: the difference of the means must exceed the larger of the two standard
+ * deviations (over seeds); with a single run per condition there is no spread, and no difference
+ * is called real. On top of it: how far along a sweep every condition stays acceptable
+ * ({@link toleratedUpTo}), and whether a learning curve is still falling ({@link trend}).
  *
  * Browser-safe.
  *
  * @module
  */
+import { linearFit } from "../util/stats.ts";
+import type { MeanCurve } from "./results.ts";
 
 /** What the rule needs from a condition: a mean, its sample standard deviation and run count. */
 export interface Measured {
@@ -51,4 +55,62 @@ export function isReal(c: Comparison): boolean {
 /** A measurement from one value: no spread. */
 export function once(value: number): Measured {
   return { mean: value, std: 0, n: 1 };
+}
+
+/**
+ * The largest condition value (sorted ascending) up to which every condition stays acceptable
+ * against the baseline (the first): by the spread rule (no real increase), or within a budget.
+ */
+export function toleratedUpTo(
+  values: number[],
+  summaries: Measured[],
+  acceptable: (c: Comparison) => boolean,
+): { upTo: number; firstBad: number | null } {
+  let upTo = values[0];
+  for (let i = 1; i < values.length; i++) {
+    if (!acceptable(compare(summaries[i], summaries[0]))) return { upTo, firstBad: values[i] };
+    upTo = values[i];
+  }
+  return { upTo, firstBad: null };
+}
+
+/** The trend of a curve over its last part (from `fromFraction` of the x range on). */
+export interface Trend {
+  points: number;
+  fromX: number;
+  toX: number;
+  first: number;
+  last: number;
+  /** Least-squares change per 10,000 images (null with fewer than 3 points). */
+  slopePer10k: number | null;
+  slopeSePer10k: number | null;
+  /** "falling" or "rising" when |slope| > 2 standard errors, "flat" otherwise, null if unknown. */
+  direction: "falling" | "rising" | "flat" | null;
+}
+
+/** Fits a line to the mean curve from `fromFraction` of its last x on; null for an empty curve. */
+export function trend(curve: MeanCurve, fromFraction = 0.5): Trend | null {
+  const xs = curve.imagesSeen;
+  if (xs.length === 0) return null;
+  const end = xs[xs.length - 1];
+  const idx = xs.map((x, i) => [x, i] as const).filter(([x]) => x >= fromFraction * end);
+  if (idx.length === 0) return null;
+  const x = idx.map(([v]) => v), y = idx.map(([, i]) => curve.mean[i]);
+  const fit = linearFit(x, y);
+  let direction: Trend["direction"] = null;
+  if (fit) {
+    direction = Math.abs(fit.slope) > 2 * fit.slopeSe
+      ? (fit.slope < 0 ? "falling" : "rising")
+      : "flat";
+  }
+  return {
+    points: x.length,
+    fromX: x[0],
+    toX: x[x.length - 1],
+    first: y[0],
+    last: y[y.length - 1],
+    slopePer10k: fit ? fit.slope * 10_000 : null,
+    slopeSePer10k: fit ? fit.slopeSe * 10_000 : null,
+    direction,
+  };
 }

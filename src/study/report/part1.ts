@@ -1,0 +1,191 @@
+/**
+ * Part 1 of the report: the clean baseline's results (test error, per-class table, figures) and
+ * answers (hardest classes, whether more training would help, what else would).
+ *
+ * @module
+ */
+import { metricsFromConfusion, topConfusions } from "../../train/metrics.ts";
+import { part1ChartSpecs } from "../charts.ts";
+import { compare, isReal, type Trend, trend } from "../compare.ts";
+import { type Part1Metrics, summarizeRuns } from "../results.ts";
+import {
+  comparisonText,
+  intText,
+  measuredText,
+  pctText,
+  perClassMeasured,
+  pointsText,
+  table,
+  takenFor,
+} from "./text.ts";
+import type { ReportFigure, ReportSectionOut } from "./types.ts";
+
+export function part1Sections(m: Part1Metrics): ReportSectionOut[] {
+  const s = summarizeRuns(m.runs);
+  const n = s.testError.n;
+  const pooled = metricsFromConfusion(s.confusion);
+  const perClass = perClassMeasured(s);
+  const wrong = Math.round(s.testError.mean * m.testImages);
+  const rows = perClass.map((pc, c) => [
+    String(c),
+    intText(pooled.support[c] / n),
+    measuredText(pc),
+    pooled.precision[c].toFixed(4),
+    pooled.recall[c].toFixed(4),
+    pooled.f1[c].toFixed(4),
+    takenFor(s.confusion, c),
+  ]);
+  const specs = part1ChartSpecs(m.runs, "Part 1");
+  const results = [
+    `Test error: **${measuredText(s.testError)}**` +
+    (n === 1
+      ? ` (${intText(wrong)} of ${intText(m.testImages)} test images wrong).`
+      : ` (mean ± sd over ${n} seeds; runs: ${
+        m.runs.map((x) => pctText(x.testError)).join(", ")
+      }).`),
+    "",
+    `Per class${
+      n > 1
+        ? " (error: mean ± sd over seeds; precision, recall and F1 from the " +
+          "confusion counts summed over the runs)"
+        : ""
+    }:`,
+    "",
+    table(
+      ["digit", "test images", "error", "precision", "recall", "F1", "most often taken for"],
+      rows,
+      ["l", "r", "r", "r", "r", "r", "l"],
+    ),
+  ];
+  const figures: ReportFigure[] = [
+    {
+      id: "part1-curve",
+      caption: "Training loss (mean over the last 50 batches, left axis) and test error (right " +
+        "axis, measured 10 times during the epoch).",
+      png: "part1/learning_curve.png",
+      spec: specs.curve,
+      width: 900,
+      height: 500,
+    },
+    {
+      id: "part1-per-class",
+      caption: "Test error of each digit.",
+      png: "part1/per_class_error.png",
+      spec: specs.perClass,
+      width: 800,
+      height: 450,
+    },
+    {
+      id: "part1-confusion",
+      caption: "Confusion matrix on the test set: rows are true digits, columns predictions; " +
+        "colour is the row fraction.",
+      png: "part1/confusion_matrix.png",
+      spec: specs.confusion,
+      width: 700,
+      height: 640,
+    },
+  ];
+
+  // Answers
+  const a: string[] = [];
+  a.push(
+    `**What is the test error?** ${measuredText(s.testError)} on ${intText(m.testImages)} test ` +
+      `images after ${m.recipe.epochs} epoch${m.recipe.epochs === 1 ? "" : "s"}` +
+      (n === 1 ? ", one run." : `, mean ± sd over ${n} seeds.`),
+  );
+  const order = perClass.map((pc, c) => ({ c, pc })).sort((x, y) => y.pc.mean - x.pc.mean);
+  const hardest = order.slice(0, 3), easiest = order[order.length - 1];
+  const hardVsEasy = compare(hardest[0].pc, easiest.pc);
+  const top = topConfusions(s.confusion, 5);
+  a.push(
+    "",
+    `**Which classes are hardest, and what are they confused with?** Highest error: ${
+      hardest.map((h) =>
+        `${h.c} (${measuredText(h.pc)}, mostly taken for ${takenFor(s.confusion, h.c)})`
+      )
+        .join("; ")
+    }. Lowest: ${easiest.c} (${measuredText(easiest.pc)}). Hardest against easiest: ${
+      comparisonText(hardVsEasy)
+    }.` +
+      (top.length
+        ? ` The most frequent confusions (true → predicted, counts${
+          n > 1 ? ` summed over ${n} runs` : ""
+        }): ${top.map((t) => `${t.truth} → ${t.predicted} (${intText(t.count)}×)`).join(", ")}.`
+        : ""),
+  );
+  if (!isReal(hardVsEasy)) {
+    a.push(
+      "",
+      n === 1
+        ? `This ranking comes from a single run; per-class errors rest on about ${
+          intText(m.testImages / perClass.length)
+        } test images each, so neighbouring ranks can swap between seeds.`
+        : "The ranking is not established: the hardest and easiest classes differ by no more " +
+          "than the spread over seeds.",
+    );
+  }
+  const err = trend(s.testCurve), loss = trend(s.lossCurve);
+  a.push(
+    "",
+    "**Would more training help (judged from epoch-1 information only)?** " +
+      moreTraining(err, loss, m),
+  );
+  a.push(
+    "",
+    "**What else would improve accuracy?** (Reasoning, not measured here.) More epochs with a " +
+      "decaying learning rate (`--epochs 5 --schedule cosine`)" +
+      (err?.direction === "falling"
+        ? ", since the test error was still falling at the end of " +
+          "the epoch"
+        : "") +
+      "; data augmentation with small shifts, rotations and " +
+      "elastic distortions, which targets exactly the shape confusions listed above; batch " +
+      "normalization and a somewhat wider network (more filters in the convolutions); " +
+      "regularization (weight decay, dropout) once training runs long enough to overfit; and " +
+      "averaging an ensemble of independently seeded networks.",
+  );
+  return [
+    { heading: "Part 1: results", markdown: results.join("\n"), figures },
+    { heading: "Part 1: answers", markdown: a.join("\n"), figures: [] },
+  ];
+}
+
+function moreTraining(err: Trend | null, loss: Trend | null, m: Part1Metrics): string {
+  if (!err || !loss || err.direction === null || loss.direction === null) {
+    return "There are too few measurements in the second half of the epoch to judge the trend " +
+      "(the run was too short); run on the full training set.";
+  }
+  const span = `from ${intText(err.fromX)} to ${intText(err.toX)} images`;
+  const slope = (t: Trend, unit: (v: number) => string) =>
+    `least-squares slope ${unit(t.slopePer10k!)} per 10,000 images, standard error ${
+      unit(t.slopeSePer10k!).replace(/^[+−±]/, "")
+    }`;
+  const lossUnit = (v: number) => (v >= 0 ? "+" : "−") + Math.abs(v).toFixed(4);
+  const facts = `Over the second half of the epoch (${span}) the test error went from ` +
+    `${pctText(err.first)} to ${pctText(err.last)} (${slope(err, pointsText)}), and the training ` +
+    `loss from ${loss.first.toFixed(4)} to ${loss.last.toFixed(4)} (${slope(loss, lossUnit)}). ` +
+    `A trend counts as falling or rising when the slope exceeds twice its standard error.`;
+  const epoch1 = m.recipe.epochs === 1
+    ? " In epoch 1 every batch's loss is measured before the network has trained on that " +
+      "batch, so the training loss is itself an estimate of the loss on unseen images: there is " +
+      "no overfitting gap yet."
+    : "";
+  let verdict: string;
+  if (err.direction === "falling" && loss.direction === "falling") {
+    verdict = " Both are still falling, so more training is likely to help: the network has " +
+      "not converged, and nothing suggests overfitting.";
+  } else if (loss.direction === "falling") {
+    verdict = ` The training loss is still falling but the test error is ${err.direction} ` +
+      "over this stretch: more epochs should still lower the loss, but the gain in test error " +
+      "is not visible at this resolution; a decaying learning rate is the cheaper next step.";
+  } else if (err.direction === "falling") {
+    verdict = ` The test error is still falling while the training loss is ${loss.direction}: ` +
+      "some gain from more training is likely, mostly from a smaller learning rate late in " +
+      "training (the constant rate keeps the loss noisy).";
+  } else {
+    verdict = ` Neither is clearly falling (test error ${err.direction}, training loss ` +
+      `${loss.direction}): with this recipe more epochs at the same learning rate would help ` +
+      "little; a decaying learning rate or a larger model would be the next things to try.";
+  }
+  return facts + epoch1 + verdict;
+}
