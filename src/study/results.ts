@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { ClassMetrics } from "../train/metrics.ts";
 import { summarize, type Summary } from "../util/stats.ts";
 
 /** One point of a training-loss curve (as the trainer records it). */
@@ -93,15 +94,12 @@ export interface SetupRecord {
 }
 
 /** `results/part1/metrics.json` (the fields the report reads). */
-export interface Part1Metrics extends SetupRecord {
+export interface Part1Metrics
+  extends
+    SetupRecord,
+    Pick<ClassMetrics, "perClassError" | "precision" | "recall" | "f1" | "support" | "confusion"> {
   testError: number;
   testErrorSummary: Summary;
-  perClassError: number[];
-  precision: number[];
-  recall: number[];
-  f1: number[];
-  support: number[];
-  confusion: number[][];
   learningCurve: LearningCurveRecord;
   runs: RunRecord[];
 }
@@ -237,7 +235,10 @@ const isMatrix = (v: unknown) => Array.isArray(v) && v.length > 0 && v.every(isN
 const isSummary = (v: unknown) =>
   isObject(v) && ["mean", "std", "n"].every((k) => isNumber((v as Json)[k]));
 
-function checkSetup(o: Json, file: string, schema: string): void {
+/** Checks the set-up fields every part records; returns the object for the part's own checks. */
+function checkSetup(value: unknown, file: string, schema: string): Json {
+  if (!isObject(value)) throw new MetricsFormatError(`${file}: not a JSON object`);
+  const o = value as Json;
   if (o.schema !== schema) {
     throw new MetricsFormatError(
       `${file}: expected schema "${schema}", found ${JSON.stringify(o.schema)}; produce the file ` +
@@ -250,6 +251,7 @@ function checkSetup(o: Json, file: string, schema: string): void {
   for (const k of ["trainImages", "testImages", "seed"]) field(o, k, file, "a number", isNumber);
   field(o, "recipe", file, "an object", isObject);
   field(o, "timings", file, "an object", isObject);
+  return o;
 }
 
 function checkRuns(o: Json, file: string, where: string): void {
@@ -264,7 +266,8 @@ function checkRuns(o: Json, file: string, where: string): void {
   }
 }
 
-function checkConditions(o: Json, file: string, key: string): void {
+/** Checks the conditions of a sweep (each keyed by `key`) and returns them. */
+function checkConditions(o: Json, file: string, key: string): Json[] {
   if (!Array.isArray(o.conditions) || o.conditions.length === 0) {
     throw new MetricsFormatError(`${file}: no conditions; produce the file again`);
   }
@@ -277,13 +280,12 @@ function checkConditions(o: Json, file: string, key: string): void {
     field(c, "lossCurve", file, "an object", isObject);
     checkRuns(c, file, `${key} ${c[key]}`);
   }
+  return o.conditions as Json[];
 }
 
 /** Checks a parsed part-1 file; throws {@link MetricsFormatError} naming `file`. */
 export function asPart1(value: unknown, file: string): Part1Metrics {
-  if (!isObject(value)) throw new MetricsFormatError(`${file}: not a JSON object`);
-  const o = value as Json;
-  checkSetup(o, file, "webgpu-mnist/part1@1");
+  const o = checkSetup(value, file, "webgpu-mnist/part1@1");
   field(o, "testErrorSummary", file, "a summary (mean, std, n)", isSummary);
   field(o, "perClassError", file, "a list of numbers", isNumbers);
   field(o, "confusion", file, "a matrix", isMatrix);
@@ -293,21 +295,17 @@ export function asPart1(value: unknown, file: string): Part1Metrics {
 
 /** Checks a parsed part-2 file. */
 export function asPart2(value: unknown, file: string): Part2Metrics {
-  if (!isObject(value)) throw new MetricsFormatError(`${file}: not a JSON object`);
-  const o = value as Json;
-  checkSetup(o, file, "webgpu-mnist/part2@1");
-  checkConditions(o, file, "sigma");
-  for (const c of o.conditions as Json[]) field(c, "noiseStats", file, "an object", isObject);
+  const o = checkSetup(value, file, "webgpu-mnist/part2@1");
+  for (const c of checkConditions(o, file, "sigma")) {
+    field(c, "noiseStats", file, "an object", isObject);
+  }
   return o as unknown as Part2Metrics;
 }
 
 /** Checks a parsed part-3 file. */
 export function asPart3(value: unknown, file: string): Part3Metrics {
-  if (!isObject(value)) throw new MetricsFormatError(`${file}: not a JSON object`);
-  const o = value as Json;
-  checkSetup(o, file, "webgpu-mnist/part3@1");
-  checkConditions(o, file, "frac");
-  for (const c of o.conditions as Json[]) {
+  const o = checkSetup(value, file, "webgpu-mnist/part3@1");
+  for (const c of checkConditions(o, file, "frac")) {
     field(c, "corrupted", file, "a number", isNumber);
     field(c, "changed", file, "a summary (mean, std, n)", isSummary);
   }
