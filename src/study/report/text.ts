@@ -29,16 +29,19 @@ export function measuredText(s: Measured): string {
   return s.n === 1 ? pctText(s.mean) : `${pctText(s.mean)} ± ${(s.std * 100).toFixed(2)}`;
 }
 
+/** A whole number with thousands separators: 60000 -> "60,000". */
 export function intText(n: number): string {
   return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ",");
 }
 
+/** Seconds as "2 min 05 s" (or "45 s" under a minute). */
 export function durationText(seconds: number): string {
   const s = Math.round(seconds);
   const m = Math.floor(s / 60);
   return m > 0 ? `${m} min ${String(s % 60).padStart(2, "0")} s` : `${s} s`;
 }
 
+/** A fraction as a percentage with up to 4 decimals and no trailing zeros: 0.05 -> "5%". */
 export const fracText = (f: number) => `${+(f * 100).toFixed(4)}%`;
 
 /**
@@ -76,6 +79,7 @@ export function verdictCell(c: Comparison): string {
   }
 }
 
+/** The sentence on how many runs each condition had, and what one run cannot show. */
 export function seedsNote(n: number): string {
   return n === 1
     ? "One run per condition: there is no spread, so differences are measured once and not " +
@@ -83,6 +87,7 @@ export function seedsNote(n: number): string {
     : `${n} runs per condition with derived seeds (mean ± sample standard deviation)`;
 }
 
+/** A Markdown table; `align` per column, "l" or "r" (default right). */
 export function table(header: string[], rows: string[][], align?: ("l" | "r")[]): string {
   const sep = header.map((_, i) => (align?.[i] === "l" ? ":--" : "--:"));
   const line = (cells: string[]) => `| ${cells.map((c) => c.replace(/\|/g, "\\|")).join(" | ")} |`;
