@@ -213,10 +213,14 @@ const ENTRY_POINTS: Record<CorruptionName, string> = {
 const BINDINGS = ["read", "uints", "write", "uniform-dynamic"] as const;
 
 /** Tensors and indices a corruption kernel is bound to. */
-interface CorruptionIo {
+export interface CorruptionIo {
+  /** Input (B, W * H) in [0, 1]. */
   x: Tensor;
+  /** Output (B, W * H) in [0, 1], the shape of x, in another texture. */
   y: Tensor;
+  /** Image indices (rgba32uint): row r shows image perm[batch_start + r]. */
   perm: TexelStore;
+  /** Step parameters; batch_start of the slot the dispatch runs with. */
   params: StepParamsBuffer;
 }
 
@@ -264,9 +268,11 @@ export async function corruptBatch(
     if (B > ctx.device.limits.maxComputeWorkgroupsPerDimension) {
       throw new Error(`corruptBatch: contrast runs one workgroup per image; ${B} is too many`);
     }
-    return corruptionDispatch(ctx, ENTRY_POINTS[c.name], constants, a, { workgroups: [B] });
+    return await corruptionDispatch(ctx, ENTRY_POINTS[c.name], constants, a, {
+      workgroups: [B],
+    });
   }
-  return corruptionDispatch(ctx, ENTRY_POINTS[c.name], constants, a, { lanes: x.texels });
+  return await corruptionDispatch(ctx, ENTRY_POINTS[c.name], constants, a, { lanes: x.texels });
 }
 
 // ---------------------------------------------------------------------------------------------
