@@ -11,11 +11,11 @@ import {
   poissonDraw,
   resolveCorruption,
 } from "../src/ops/corrupt.ts";
-import { uploadUints } from "../src/ops/gather.ts";
+import { gatherBatchRef, uploadUints } from "../src/ops/gather.ts";
 import { runDispatches } from "../src/gpu/program.ts";
 import { StepParamsBuffer } from "../src/gpu/step_params.ts";
 import { downloadPadded, Tensor, upload } from "../src/gpu/tensor.ts";
-import type { GpuContext } from "../src/gpu/context.ts";
+import { acquireGpu, type GpuContext } from "../src/gpu/context.ts";
 import type { Rng } from "../src/util/rng.ts";
 import { assertClose, gpu, rng, TEST_SEED } from "./helpers.ts";
 
@@ -148,6 +148,28 @@ Deno.test("every corruption on the GPU matches its float64 reference (random sha
       const want = corruptBatchRef(x, images, W, H, c);
       compare(`${name} s${severity} ${B}x${W}x${H} seed ${c.seed}`, c, got, want);
     }
+  }
+});
+
+Deno.test("every corruption matches its reference with sampled-texture reads (the browser path)", async () => {
+  const ctx = await acquireGpu({ textureReads: "sampled", unrollLoops: false });
+  try {
+    const r = rng(7);
+    for (const name of NAMES) {
+      const W = 4 + r.int(9), H = 3 + r.int(9), B = 1 + 2 * r.int(3);
+      const c = { name, severity: 1 + r.int(CORRUPTIONS[name].levels.length), seed: r.nextU32() };
+      const images = Array.from({ length: B }, () => r.int(60000));
+      const x = randomImages(r, B, W * H);
+      const got = await runGpu(ctx, x, images, r.int(9), W, H, [c]);
+      compare(
+        `sampled ${name} s${c.severity} ${B}x${W}x${H}`,
+        c,
+        got,
+        corruptBatchRef(x, images, W, H, c),
+      );
+    }
+  } finally {
+    ctx.destroy();
   }
 });
 
@@ -285,6 +307,19 @@ Deno.test("reference noises: Gaussian std, shot and sensor variance, impulse fra
     const m = moments(ref("gaussian", severity).map((v) => v * 255));
     near(`gaussian sigma ${sigma} mean`, m.mean, 127.5, 5 * sigma / Math.sqrt(n));
     near(`gaussian sigma ${sigma} std`, Math.sqrt(m.variance), sigma, 0.02 * sigma);
+  }
+  // test-time Gaussian noise is the training gather's noise, under whatever seed it is given
+  const bytes = new Uint8Array(B * PIX).map(() => r.int(256));
+  const clean = Float32Array.from(bytes, (b) => b / 255);
+  const perm = Uint32Array.from({ length: B }, (_, i) => i);
+  for (let severity = 1; severity <= 5; severity++) {
+    const seed = r.nextU32(), sigma = CORRUPTIONS.gaussian.levels[severity - 1].value;
+    assertClose(
+      `gaussian severity ${severity} vs training noise`,
+      corruptBatchRef(clean, perm, 28, 28, { name: "gaussian", severity, seed }),
+      gatherBatchRef(bytes, PIX, perm, 0, B, { sigma, seed }),
+      1e-7,
+    );
   }
   // shot: mean x, variance x / c (at severities whose draws above c, clipped to 1, are rare)
   for (const severity of [1, 2]) {
