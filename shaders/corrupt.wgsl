@@ -1,0 +1,241 @@
+// Test-time image corruptions of a gathered batch: t0 (B, PIX) in [0, 1] -> out0 (B, PIX) in
+// [0, 1], images W x H row-major, rows PITCH floats apart (padding floats written as 0). The
+// noises work on the 0..255 scale (v = 255 x), clip to [0, 255] and divide by 255 again; blur,
+// median and contrast are linear or order-based, so they work on x and clip to [0, 1] directly.
+// Row r shows image perm[params.batch_start + r] (the evaluation gather's indices), and every
+// random draw is keyed by (SEED, image index, pixel) through the counter hash of
+// src/util/rng.ts, so a corruption does not depend on batch order, batch size or device.
+// Key streams for pixel p: gaussian uses counters 2p, 2p + 1 (exactly the training noise of
+// batch_gather.wgsl: the caller gives the test noise its own seed); the others use 4p + j, j < 4.
+
+const B: u32 = 1u; // batch rows
+const W: u32 = 28u; // image width
+const H: u32 = 28u; // image height
+const PITCH: u32 = 784u; // floats per row (a multiple of 4, >= W * H)
+const T0_BASE: u32 = 0u; // input (B, PIX)
+const OUT0_BASE: u32 = 0u; // output (B, PIX)
+const SEED: u32 = 0u; // noise seed (random corruptions)
+const SIGMA: f32 = 0.0; // gaussian: noise std, 0..255 scale; poisson_gaussian: read noise std
+const PHOTONS: f32 = 1.0; // shot, poisson_gaussian: c in x' = Poisson(c x) / c
+const IMPULSE_COUNT: u32 = 0u; // impulse: pixel hit iff its 24-bit key < this (amount * 2^24)
+const BLUR_R: i32 = 0; // blur radius in pixels (taps -R..R per axis)
+const BLUR_W0: f32 = 1.0; // normalized 1D Gaussian weights w(|d|), d = 0..5
+const BLUR_W1: f32 = 0.0;
+const BLUR_W2: f32 = 0.0;
+const BLUR_W3: f32 = 0.0;
+const BLUR_W4: f32 = 0.0;
+const BLUR_W5: f32 = 0.0;
+const CONTRAST: f32 = 1.0; // contrast: x' = (x - mean) * CONTRAST + mean
+
+const PIX: u32 = W * H;
+const ROW_TEXELS: u32 = PITCH / 4u;
+// Poisson draws: inversion by sequential search up to this mean, normal approximation above
+const POISSON_NORMAL_ABOVE: f32 = 30.0;
+const POISSON_MAX_STEPS: u32 = 100u; // never reached for means <= 30 (P < 1e-20)
+
+@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(1) var perm: texture_storage_2d<rgba32uint, read>;
+@group(0) @binding(2) var out0: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(3) var<uniform> params: StepParams;
+
+// Mirrors hash32()/counterUniform() of src/util/rng.ts (and batch_gather.wgsl) bit for bit.
+fn hash32(x: u32) -> u32 {
+  let s = x * 747796405u + 2891336453u;
+  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
+  return (w >> 22u) ^ w;
+}
+
+// The 24 key bits of (seed, a, b); integer decisions on them are exact on every device.
+fn counter_bits(seed: u32, a: u32, b: u32) -> u32 {
+  return hash32(hash32(hash32(seed) + a) + b) >> 8u;
+}
+
+// Uniform in (0, 1) keyed by (seed, a, b).
+fn counter_uniform(seed: u32, a: u32, b: u32) -> f32 {
+  return (f32(counter_bits(seed, a, b)) + 0.5) / 16777216.0;
+}
+
+// Standard normal from the uniforms at counters a0 and a1 (Box-Muller, as pixel_normal).
+fn keyed_normal(img: u32, a0: u32, a1: u32) -> f32 {
+  let u1 = counter_uniform(SEED, img, a0);
+  let u2 = counter_uniform(SEED, img, a1);
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+// Poisson(lam) for pixel p: inversion of the CDF with the uniform at counter 4p (one f32 product,
+// quotient and sum per step, no fused operations to contract), or for lam > 30 the normal
+// approximation round(lam + sqrt(lam) z) >= 0 with z from counters 4p, 4p + 1.
+fn poisson(img: u32, p: u32, lam: f32) -> f32 {
+  if (lam > POISSON_NORMAL_ABOVE) {
+    return max(floor(lam + sqrt(lam) * keyed_normal(img, 4u * p, 4u * p + 1u) + 0.5), 0.0);
+  }
+  let u = counter_uniform(SEED, img, 4u * p);
+  var k = 0u;
+  var prob = exp(-lam);
+  var cdf = prob;
+  while (u > cdf && k < POISSON_MAX_STEPS) {
+    k += 1u;
+    prob = prob * lam / f32(k);
+    cdf = cdf + prob;
+  }
+  return f32(k);
+}
+
+fn image_of(row: u32) -> u32 {
+  let i = params.batch_start + row;
+  return textureLoad(perm, texel_xy(i >> 2u))[i & 3u];
+}
+
+// Pixel (x, y) of a row, clamped to the image (clamp-to-edge padding for blur and median).
+fn pixel_clamped(row: u32, x: i32, y: i32) -> f32 {
+  let cx = u32(clamp(x, 0, i32(W) - 1));
+  let cy = u32(clamp(y, 0, i32(H) - 1));
+  return ld1(t0, T0_BASE, row * PITCH + cy * W + cx);
+}
+
+// One output texel (4 pixels) per invocation; `which` picks the elementwise corruption.
+fn elementwise(lane: u32, which: u32) {
+  if (lane >= B * ROW_TEXELS) { return; }
+  let row = lane / ROW_TEXELS;
+  let img = image_of(row);
+  let x = ld(t0, T0_BASE + lane);
+  var y = vec4f(0.0);
+  for (var k = 0u; k < 4u; k++) {
+    let p = (lane % ROW_TEXELS) * 4u + k;
+    if (p >= PIX) { continue; }
+    let v = x[k];
+    switch which {
+      case 0u: { // gaussian: clip(255 x + sigma z) / 255
+        let z = keyed_normal(img, 2u * p, 2u * p + 1u);
+        y[k] = clamp(v * 255.0 + SIGMA * z, 0.0, 255.0) / 255.0;
+      }
+      case 1u: { // shot: min(Poisson(c x) / c, 1), i.e. clip(255 k / c) / 255
+        y[k] = min(poisson(img, p, PHOTONS * max(v, 0.0)) / PHOTONS, 1.0);
+      }
+      case 2u: { // poisson_gaussian: clip(255 Poisson(c x) / c + sigma z) / 255
+        let shot = poisson(img, p, PHOTONS * max(v, 0.0)) / PHOTONS;
+        let z = keyed_normal(img, 4u * p + 2u, 4u * p + 3u);
+        y[k] = clamp(shot * 255.0 + SIGMA * z, 0.0, 255.0) / 255.0;
+      }
+      default: { // impulse: hit pixels become 0 or 255 with equal odds
+        let hit = counter_bits(SEED, img, 4u * p) < IMPULSE_COUNT;
+        let salt = counter_bits(SEED, img, 4u * p + 1u) >= 8388608u;
+        y[k] = select(clamp(v, 0.0, 1.0), select(0.0, 1.0, salt), hit);
+      }
+    }
+  }
+  textureStore(out0, texel_xy(OUT0_BASE + lane), y);
+}
+
+@compute @workgroup_size(64)
+fn gaussian_noise(@builtin(global_invocation_id) gid: vec3u) {
+  elementwise(gid.x, 0u);
+}
+
+@compute @workgroup_size(64)
+fn shot_noise(@builtin(global_invocation_id) gid: vec3u) {
+  elementwise(gid.x, 1u);
+}
+
+@compute @workgroup_size(64)
+fn poisson_gaussian_noise(@builtin(global_invocation_id) gid: vec3u) {
+  elementwise(gid.x, 2u);
+}
+
+@compute @workgroup_size(64)
+fn impulse_noise(@builtin(global_invocation_id) gid: vec3u) {
+  elementwise(gid.x, 3u);
+}
+
+fn blur_weight(d: i32) -> f32 {
+  let w = array<f32, 6>(BLUR_W0, BLUR_W1, BLUR_W2, BLUR_W3, BLUR_W4, BLUR_W5);
+  return w[abs(d)];
+}
+
+// Direct 2D Gaussian blur with clamp-to-edge padding; weights w(dy) w(dx) summed row by row,
+// dy then dx from -R to R (the reference's order).
+@compute @workgroup_size(64)
+fn gaussian_blur(@builtin(global_invocation_id) gid: vec3u) {
+  let lane = gid.x;
+  if (lane >= B * ROW_TEXELS) { return; }
+  let row = lane / ROW_TEXELS;
+  var y = vec4f(0.0);
+  for (var k = 0u; k < 4u; k++) {
+    let p = (lane % ROW_TEXELS) * 4u + k;
+    if (p >= PIX) { continue; }
+    let px = i32(p % W);
+    let py = i32(p / W);
+    var acc = 0.0;
+    for (var dy = -BLUR_R; dy <= BLUR_R; dy++) {
+      for (var dx = -BLUR_R; dx <= BLUR_R; dx++) {
+        acc += blur_weight(dy) * blur_weight(dx) * pixel_clamped(row, px + dx, py + dy);
+      }
+    }
+    y[k] = clamp(acc, 0.0, 1.0);
+  }
+  textureStore(out0, texel_xy(OUT0_BASE + lane), y);
+}
+
+// 3x3 median with clamp-to-edge padding (test-time denoising): selects one of the 9 inputs, so
+// the result is exact.
+@compute @workgroup_size(64)
+fn median3(@builtin(global_invocation_id) gid: vec3u) {
+  let lane = gid.x;
+  if (lane >= B * ROW_TEXELS) { return; }
+  let row = lane / ROW_TEXELS;
+  var y = vec4f(0.0);
+  for (var k = 0u; k < 4u; k++) {
+    let p = (lane % ROW_TEXELS) * 4u + k;
+    if (p >= PIX) { continue; }
+    let px = i32(p % W);
+    let py = i32(p / W);
+    var a: array<f32, 9>;
+    for (var j = 0; j < 9; j++) {
+      a[j] = pixel_clamped(row, px + j % 3 - 1, py + j / 3 - 1);
+    }
+    // partial selection sort: after 5 passes a[4] is the 5th smallest
+    for (var i = 0; i < 5; i++) {
+      var m = i;
+      for (var j = i + 1; j < 9; j++) {
+        if (a[j] < a[m]) { m = j; }
+      }
+      let t = a[i];
+      a[i] = a[m];
+      a[m] = t;
+    }
+    y[k] = clamp(a[4], 0.0, 1.0);
+  }
+  textureStore(out0, texel_xy(OUT0_BASE + lane), y);
+}
+
+const WG: u32 = 64u;
+var<workgroup> partial: array<f32, WG>;
+
+// Contrast reduction, one workgroup per image: lane l sums texels l, l + 64, ... in order, a
+// tree adds the 64 partial sums (a fixed order), then x' = (x - mean) c + mean, clipped.
+@compute @workgroup_size(WG)
+fn contrast(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l: u32) {
+  let row = wid.x;
+  var s = 0.0;
+  for (var t = l; t < ROW_TEXELS; t += WG) {
+    let x = ld(t0, T0_BASE + row * ROW_TEXELS + t);
+    for (var k = 0u; k < 4u; k++) {
+      if (t * 4u + k < PIX) { s += x[k]; }
+    }
+  }
+  partial[l] = s;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (l < stride) { partial[l] += partial[l + stride]; }
+    workgroupBarrier();
+  }
+  let mean = partial[0] / f32(PIX);
+  for (var t = l; t < ROW_TEXELS; t += WG) {
+    let x = ld(t0, T0_BASE + row * ROW_TEXELS + t);
+    var y = vec4f(0.0);
+    for (var k = 0u; k < 4u; k++) {
+      if (t * 4u + k < PIX) { y[k] = clamp((x[k] - mean) * CONTRAST + mean, 0.0, 1.0); }
+    }
+    textureStore(out0, texel_xy(OUT0_BASE + row * ROW_TEXELS + t), y);
+  }
+}
