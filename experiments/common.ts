@@ -48,7 +48,7 @@ import {
 import type { NamedTensor } from "../src/io/safetensors.ts";
 import { ensureDir, writeFileAtomic } from "../src/util/atomic_write.ts";
 import { dirname } from "node:path";
-import { splitHoldout } from "../src/data/dataset.ts";
+import { checkImageGeometry, splitHoldout } from "../src/data/dataset.ts";
 
 /** A checkpoint read with decodeCheckpoint. */
 export type DecodedCheckpoint = { info: CheckpointInfo; tensors: Map<string, NamedTensor> };
@@ -267,6 +267,7 @@ export async function setup(o: TrainingOptions): Promise<Setup> {
       train = await loadMnistSplit("train", o.data);
       test = await loadMnistSplit("test", o.data);
     }
+    checkImageGeometry(train, test, lenet5()); // one line naming both sizes, before any work
     if (o.trainCount !== undefined) {
       if (o.trainCount > train.count) {
         throw new UsageError(
