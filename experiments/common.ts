@@ -176,9 +176,8 @@ export function markExpected(e: unknown): never {
       new Error(
         `${
           e.message.replace(/, run again with.*$/, "")
-        }: the deno tasks may read the repository and ` +
-          `write under results/ only; for data elsewhere run the script with 'deno run' and the ` +
-          `extra --allow-read it needs`,
+        }: the deno tasks may write under results/ only; for output elsewhere run the script ` +
+          `with 'deno run' and the extra --allow-write it needs`,
       ),
     );
   }

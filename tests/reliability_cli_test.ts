@@ -203,3 +203,18 @@ Deno.test("a checkpoint with NaN weights or an absurd batch size stops predict a
     await Deno.remove(SCRATCH, { recursive: true }).catch(() => {});
   }
 });
+
+Deno.test("part1 trains on data in a folder outside the project", async () => {
+  const outside = await Deno.makeTempDir({ prefix: "mnist_elsewhere_" });
+  try {
+    await idxFolder(outside, [256, 28, 28], [64, 28, 28]);
+    const run = await task("part1", ["--data", outside, "--out", `${SCRATCH}/elsewhere`]);
+    assert.equal(run.code, 0, run.stderr);
+    const metrics = JSON.parse(await Deno.readTextFile(`${SCRATCH}/elsewhere/metrics.json`));
+    assert.equal(metrics.trainImages, 256);
+    assert.equal(metrics.trainData, `${outside.split("/").pop()}-train`);
+  } finally {
+    await Deno.remove(outside, { recursive: true });
+    await Deno.remove(SCRATCH, { recursive: true }).catch(() => {});
+  }
+});
