@@ -164,9 +164,12 @@ async function readFileBytes(path: string, hint = DATA_HINT): Promise<Uint8Array
   }
 }
 
-/** Reads and parses one IDX file. */
-async function readIdx(path: string, kind: IdxKind) {
-  return await parseIdx(await readFileBytes(path), path, { kind });
+/**
+ * Reads and parses one IDX file; `count` (the other file's count) stops a lying header before
+ * its data is inflated.
+ */
+async function readIdx(path: string, kind: IdxKind, count?: { count: number; countFrom: string }) {
+  return await parseIdx(await readFileBytes(path), path, { kind, ...count });
 }
 
 /**
@@ -193,7 +196,10 @@ export async function loadMnistSplit(split: Split, dir?: string | URL): Promise<
   const imagesPath = await findDataFile(dirPath, entries, names.images, `${split} images`);
   const labelsPath = await findDataFile(dirPath, entries, names.labels, `${split} labels`);
   const labels = await readIdx(labelsPath, "labels");
-  const images = await readIdx(imagesPath, "images");
+  const images = await readIdx(imagesPath, "images", {
+    count: labels.dims[0],
+    countFrom: labelsPath,
+  });
   const prefix = isDefault ? "mnist" : basename(resolve(dirPath)) || "data";
   return makeDataset(`${prefix}-${split}`, images, labels, {
     images: imagesPath,
