@@ -287,12 +287,10 @@ export function confidentLearning(
   const confident = confidentLabels(probs, thresholds, classes);
   const confidentJoint = confidentJointCounts(labels, confident, classes);
   const joint = calibrateJoint(confidentJoint, givenCounts);
-  // Σ off-diagonal = 1 − trace(Q), summed directly so a clean dataset gives exactly 0.
-  let offDiagonal = 0;
-  for (let i = 0; i < classes; i++) {
-    for (let j = 0; j < classes; j++) if (j !== i) offDiagonal += joint[i][j];
-  }
-  const labelErrorsByClass = joint.map((row, i) => n * (row.reduce((a, b) => a + b, 0) - row[i]));
+  // Off-diagonal sums (= 1 − trace(Q)) taken directly, so a clean dataset gives exactly 0.
+  const offDiagonalByRow = joint.map((row, i) => row.reduce((a, q, j) => (j === i ? a : a + q), 0));
+  const offDiagonal = offDiagonalByRow.reduce((a, b) => a + b, 0);
+  const labelErrorsByClass = offDiagonalByRow.map((q) => n * q);
 
   // suggested[r] >= 0 marks image r as a suspect with that suggested label.
   const byJoint = new Int32Array(n).fill(-1);
