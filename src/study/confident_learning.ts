@@ -14,7 +14,7 @@
 import { deriveSeed, Rng } from "../util/rng.ts";
 
 /**
- * Which images are reported as suspects (the paper's Section 3.2 methods):
+ * Which images are reported as suspects (the paper's "rank and prune" methods):
  * - `confident-joint`: the off-diagonal members of the confident joint (the paper's C_ỹ,y*);
  * - `prune-by-noise-rate`: for each off-diagonal (i, j), the round(n·Q[i][j]) images given
  *   label i with the largest margin p̂_j − p̂_i (the paper's PBNR);
@@ -149,8 +149,8 @@ export function validateConfidentLearningInput(
 }
 
 /**
- * Per-class thresholds t_j = mean of p̂_j over the images given label j (paper, Eq. 2);
- * Infinity for a class no image is given.
+ * Per-class thresholds t_j = mean of p̂_j over the images given label j (the paper's
+ * per-class threshold); Infinity for a class no image is given.
  */
 export function perClassThresholds(
   probs: ProbabilityMatrix,
@@ -193,7 +193,7 @@ export function confidentLabels(
 }
 
 /**
- * The confident joint C[i][j] (paper, Eq. 1): the number of images given label i whose
+ * The confident joint C[i][j] of the paper: the number of images given label i whose
  * confident true label (see {@link confidentLabels}) is j. Images with no class at or above its
  * threshold are not counted.
  */
@@ -210,7 +210,7 @@ export function confidentJointCounts(
 }
 
 /**
- * Calibrates a confident joint into Q̂ (paper, Eq. 3): each row i is rescaled to sum to the
+ * Calibrates a confident joint into the paper's Q̂: each row i is rescaled to sum to the
  * number of images given label i, then the whole matrix is divided by its total so it sums to 1.
  * A row with images but no confident count carries no evidence of noise: its mass goes to the
  * diagonal.
@@ -406,13 +406,12 @@ export function kFoldSplits(
   if (labels !== undefined) {
     // Stable sort of the random order by label: each class forms a consecutive run, so dealing
     // positions round-robin balances both the classes and the folds.
-    const perm = Array.from(order);
-    for (const r of perm) {
+    for (let r = 0; r < n; r++) {
       if (!Number.isInteger(labels[r]) || labels[r] < 0) {
         throw new RangeError(`label ${r} is ${labels[r]}, expected a non-negative integer`);
       }
     }
-    order = perm.sort((a, b) => labels[a] - labels[b]);
+    order = Array.from(order).sort((a, b) => labels[a] - labels[b]);
   }
   const folds = new Uint32Array(n);
   for (let p = 0; p < n; p++) folds[order[p]] = p % k;
