@@ -12,11 +12,14 @@ import { gatherBatch, gatherBatchRef, uploadDataset, uploadUints } from "../ops/
 import type { Rng } from "../util/rng.ts";
 import { type CaseRun, Checks, defineFamily } from "./family.ts";
 
-/** A batch of B of `count` 28x28 images from position `start`, noise sigma (0: none). */
+/** A batch of B 28x28 images gathered from a data set. */
 export interface GatherCase {
+  /** Images in the data set. */
   count: number;
   B: number;
+  /** The batch's first position in the epoch permutation. */
   start: number;
+  /** Standard deviation of the pixel noise on the 0..255 scale (0: none). */
   sigma: number;
   quick?: boolean;
 }

@@ -17,11 +17,13 @@ import {
 import type { Rng } from "../util/rng.ts";
 import { type CaseRun, Checks, defineFamily, f32, randomArray } from "./family.ts";
 
-/** Input (B, H, W, C); odd H or W drop the last row or column. */
+/** Input (B, H, W, C). */
 export interface PoolCase {
   B: number;
+  /** Odd heights and widths drop the last row or column. */
   H: number;
   W: number;
+  /** Channels, stored padded to a multiple of 4. */
   C: number;
   quick?: boolean;
 }

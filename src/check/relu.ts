@@ -11,9 +11,10 @@ import { reluBackward, reluBackwardRef, reluForward, reluRef } from "../ops/relu
 import type { Rng } from "../util/rng.ts";
 import { type CaseRun, Checks, defineFamily, f32, randomArray } from "./family.ts";
 
-/** A (rows, cols) tensor. */
+/** A (rows, cols) tensor; ReLU is elementwise, so only the count and the row padding matter. */
 export interface ReluCase {
   rows: number;
+  /** Any count: a row's last texel may be partly padding. */
   cols: number;
   quick?: boolean;
 }
