@@ -98,7 +98,10 @@ export async function checkDense(
   const yRef = [false, true].map((relu) => denseForwardRef(x, w, b, M, K, N, relu));
   // the size of the terms each output sums: a tiny output is judged against them, not itself
   const abs = (a: Float64Array) => a.map(Math.abs);
-  const yScale = Math.max(...denseForwardRef(abs(x), abs(w), abs(b), M, K, N, false));
+  const yScale = denseForwardRef(abs(x), abs(w), abs(b), M, K, N, false).reduce(
+    (m, v) => Math.max(m, v),
+    0,
+  );
   const gRef = [false, true].map((mask) => denseBackwardRef(x, w, dz, M, K, N, mask));
 
   // the default register blocks; their outputs are the bits every other tile must give
