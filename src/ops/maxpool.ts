@@ -7,7 +7,7 @@
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { dummyStore, expectDistinct, expectShape } from "./common.ts";
+import { expectShape } from "./common.ts";
 import SOURCE from "../../shaders/maxpool.wgsl" with { type: "text" };
 
 /** Shape of a pooled map: `stored` channels per position, a multiple of 4. */
@@ -22,8 +22,9 @@ export interface PoolShape {
   stored: number;
 }
 
-const BINDINGS = ["read", "read", "write", "write"] as const;
+const SHADER = { name: "maxpool.wgsl", source: SOURCE };
 
+/** Checks the shape; returns the floats per input and per output image. */
 function check(op: string, s: PoolShape): { inCols: number; outCols: number } {
   if (s.stored % 4 !== 0) throw new Error(`${op}: stored channels must be a multiple of 4`);
   if (s.height < 2 || s.width < 2) {
@@ -45,23 +46,18 @@ export async function maxPoolForward(
   a: { shape: PoolShape; x: Tensor; y: Tensor; code: Tensor },
 ): Promise<Dispatch> {
   const { inCols, outCols } = check("maxPoolForward", a.shape);
-  expectShape("maxPoolForward", "input", a.x, a.shape.batch, inCols);
-  expectShape("maxPoolForward", "output", a.y, a.shape.batch, outCols);
-  expectShape("maxPoolForward", "code", a.code, a.shape.batch, outCols);
-  expectDistinct("maxPoolForward", [a.x], [a.y, a.code]);
-  const k = await ctx.kernel({
-    shader: "maxpool.wgsl",
-    source: SOURCE,
+  const B = a.shape.batch;
+  expectShape("maxPoolForward", "input", a.x, B, inCols);
+  expectShape("maxPoolForward", "output", a.y, B, outCols);
+  expectShape("maxPoolForward", "code", a.code, B, outCols);
+  return await makeDispatch(ctx, {
+    shader: SHADER,
     entryPoint: "maxpool_forward",
-    bindings: BINDINGS,
-    constants: {
-      ...consts(a.shape),
-      T0_BASE: a.x.base,
-      OUT0_BASE: a.y.base,
-      OUT1_BASE: a.code.base,
-    },
+    constants: consts(a.shape),
+    reads: { x: a.x },
+    writes: { y: a.y, code: a.code },
+    size: { lanes: (B * outCols) / 4 },
   });
-  return makeDispatch(ctx, k, [a.x, a.x, a.y, a.code], { lanes: (a.shape.batch * outCols) / 4 });
 }
 
 /** dX gathered from dY through the codes. */
@@ -70,26 +66,17 @@ export async function maxPoolBackward(
   a: { shape: PoolShape; dy: Tensor; code: Tensor; dx: Tensor },
 ): Promise<Dispatch> {
   const { inCols, outCols } = check("maxPoolBackward", a.shape);
-  expectShape("maxPoolBackward", "dY", a.dy, a.shape.batch, outCols);
-  expectShape("maxPoolBackward", "code", a.code, a.shape.batch, outCols);
-  expectShape("maxPoolBackward", "dX", a.dx, a.shape.batch, inCols);
-  expectDistinct("maxPoolBackward", [a.dy, a.code], [a.dx]);
-  const k = await ctx.kernel({
-    shader: "maxpool.wgsl",
-    source: SOURCE,
+  const B = a.shape.batch;
+  expectShape("maxPoolBackward", "dY", a.dy, B, outCols);
+  expectShape("maxPoolBackward", "code", a.code, B, outCols);
+  expectShape("maxPoolBackward", "dX", a.dx, B, inCols);
+  return await makeDispatch(ctx, {
+    shader: SHADER,
     entryPoint: "maxpool_backward",
-    bindings: BINDINGS,
-    constants: {
-      ...consts(a.shape),
-      T0_BASE: a.dy.base,
-      T1_BASE: a.code.base,
-      OUT0_BASE: a.dx.base,
-    },
-  });
-  // the unused second output gets its own texture: WebGPU forbids binding one texture to two
-  // writable storage bindings (Chromium rejects it; Deno's wgpu did not check)
-  return makeDispatch(ctx, k, [a.dy, a.code, a.dx, dummyStore(ctx, "write")], {
-    lanes: (a.shape.batch * inCols) / 4,
+    constants: consts(a.shape),
+    reads: { dy: a.dy, fwd_code: a.code },
+    writes: { dx: a.dx },
+    size: { lanes: (B * inCols) / 4 },
   });
 }
 
