@@ -19,7 +19,7 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
 /** Y = max(X, 0). */
 export async function reluForward(ctx: GpuContext, a: { x: Tensor; y: Tensor }): Promise<Dispatch> {
   sameShape("reluForward", a.x, a.y);
-  return makeDispatch(ctx, {
+  return await makeDispatch(ctx, {
     shader: SHADER,
     entryPoint: "relu_forward",
     constants: { TEXELS: a.x.texels },
@@ -36,7 +36,7 @@ export async function reluBackward(
 ): Promise<Dispatch> {
   sameShape("reluBackward", a.dy, a.y);
   sameShape("reluBackward", a.dy, a.dx);
-  return makeDispatch(ctx, {
+  return await makeDispatch(ctx, {
     shader: SHADER,
     entryPoint: "relu_backward",
     constants: { TEXELS: a.dy.texels },
