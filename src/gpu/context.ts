@@ -47,10 +47,10 @@ export type TextureReads = "storage" | "sampled";
 const STORAGE_READS_NEED = 8;
 
 /**
- * Kind of a kernel binding, from its WGSL declaration (see bindings.ts). Textures: `"read"` and `"write"` are
- * rgba32float tensors, `"bytes"` rgba8unorm images, `"uints"` rgba32uint integers. Buffers:
- * `"uniform"`, `"uniform-dynamic"` (per-step parameters bound with a dynamic offset), `"storage"`
- * (read-write) and `"storage-read"`.
+ * Kind of a kernel binding, from its WGSL declaration (see bindings.ts). Textures: `"read"` and
+ * `"write"` are rgba32float tensors, `"bytes"` rgba8unorm images, `"uints"` rgba32uint integers.
+ * Buffers: `"uniform"`, `"uniform-dynamic"` (per-step parameters bound with a dynamic offset),
+ * `"storage"` (read-write) and `"storage-read"`.
  */
 export type BindingKind =
   | "read" // texture_storage_2d<rgba32float, read>
@@ -231,6 +231,8 @@ export class GpuContext {
       );
     }
     const layout = this.bindGroupLayout(spec.bindings.bound);
+    // a binding the entry point uses but the op did not name is missing from the layout
+    const bound = ` (bound: ${spec.bindings.bound.map((b) => b.name).join(", ") || "none"})`;
     let pipeline: GPUComputePipeline;
     try {
       pipeline = await device.createComputePipelineAsync({
@@ -242,7 +244,7 @@ export class GpuContext {
       await device.popErrorScope();
       await device.popErrorScope();
       throw new ShaderCompileError(
-        `pipeline ${spec.shader}:${spec.entryPoint} failed: ${(e as Error).message}`,
+        `pipeline ${spec.shader}:${spec.entryPoint} failed: ${(e as Error).message}${bound}`,
       );
     }
     const internal = await device.popErrorScope();
@@ -250,7 +252,7 @@ export class GpuContext {
     const err = validation ?? internal;
     if (err) {
       throw new ShaderCompileError(
-        `pipeline ${spec.shader}:${spec.entryPoint} failed: ${err.message}`,
+        `pipeline ${spec.shader}:${spec.entryPoint} failed: ${err.message}${bound}`,
       );
     }
     return {

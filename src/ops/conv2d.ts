@@ -391,6 +391,35 @@ export function unpackNHWC(
 }
 
 /**
+ * Where weight (ky, kx, ci, co) lives in each layout: PyTorch's (CO, CI, KS, KS), the logical
+ * channels-last (KS, KS, CI, CO), and the internal rows (KS, KS, CIP) x CO.
+ */
+type WeightLayout = "torch" | "logical" | "internal";
+
+/** Copies every real weight from one layout to another; `out`'s other values stay 0. */
+function remapWeights<T extends Float32Array | Float64Array>(
+  out: T,
+  w: ArrayLike<number>,
+  from: WeightLayout,
+  to: WeightLayout,
+  d: { CO: number; CI: number; KS: number; CIP: number },
+): T {
+  const { CO, CI, KS, CIP } = d;
+  const at = (layout: WeightLayout, ky: number, kx: number, ci: number, co: number) =>
+    layout === "torch"
+      ? ((co * CI + ci) * KS + ky) * KS + kx
+      : ((ky * KS + kx) * (layout === "internal" ? CIP : CI) + ci) * CO + co;
+  for (let ky = 0; ky < KS; ky++) {
+    for (let kx = 0; kx < KS; kx++) {
+      for (let ci = 0; ci < CI; ci++) {
+        for (let co = 0; co < CO; co++) out[at(to, ky, kx, ci, co)] = w[at(from, ky, kx, ci, co)];
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Logical channels-last weights (KS, KS, CI, CO) -> internal rows (KS, KS, CIP) x CO, the input
  * channels padded with zero rows to the stored count CIP.
  */
@@ -402,12 +431,7 @@ export function padWeightRows(
   CIP: number,
 ): Float32Array {
   const out = new Float32Array(KS * KS * CIP * CO);
-  for (let t = 0; t < KS * KS; t++) {
-    for (let ci = 0; ci < CI; ci++) {
-      for (let co = 0; co < CO; co++) out[(t * CIP + ci) * CO + co] = w[(t * CI + ci) * CO + co];
-    }
-  }
-  return out;
+  return remapWeights(out, w, "logical", "internal", { CO, CI, KS, CIP });
 }
 
 /** Inverse of {@link padWeightRows}: drops the padding rows. */
@@ -419,12 +443,7 @@ export function unpadWeightRows(
   CIP: number,
 ): Float64Array {
   const out = new Float64Array(KS * KS * CI * CO);
-  for (let t = 0; t < KS * KS; t++) {
-    for (let ci = 0; ci < CI; ci++) {
-      for (let co = 0; co < CO; co++) out[(t * CI + ci) * CO + co] = w[(t * CIP + ci) * CO + co];
-    }
-  }
-  return out;
+  return remapWeights(out, w, "internal", "logical", { CO, CI, KS, CIP });
 }
 
 /** PyTorch weight (CO, CI, KS, KS) -> internal rows (ky, kx, ci) of CO values (CIP >= CI). */
@@ -436,16 +455,7 @@ export function weightFromTorch(
   CIP: number,
 ): Float32Array {
   const out = new Float32Array(KS * KS * CIP * CO);
-  for (let co = 0; co < CO; co++) {
-    for (let ci = 0; ci < CI; ci++) {
-      for (let ky = 0; ky < KS; ky++) {
-        for (let kx = 0; kx < KS; kx++) {
-          out[((ky * KS + kx) * CIP + ci) * CO + co] = w[((co * CI + ci) * KS + ky) * KS + kx];
-        }
-      }
-    }
-  }
-  return out;
+  return remapWeights(out, w, "torch", "internal", { CO, CI, KS, CIP });
 }
 
 /** Internal weight rows -> PyTorch (CO, CI, KS, KS). */
@@ -457,16 +467,7 @@ export function weightToTorch(
   CIP: number,
 ): Float32Array {
   const out = new Float32Array(CO * CI * KS * KS);
-  for (let co = 0; co < CO; co++) {
-    for (let ci = 0; ci < CI; ci++) {
-      for (let ky = 0; ky < KS; ky++) {
-        for (let kx = 0; kx < KS; kx++) {
-          out[((co * CI + ci) * KS + ky) * KS + kx] = w[((ky * KS + kx) * CIP + ci) * CO + co];
-        }
-      }
-    }
-  }
-  return out;
+  return remapWeights(out, w, "internal", "torch", { CO, CI, KS, CIP });
 }
 
 // ---------------------------------------------------------------------------------------------

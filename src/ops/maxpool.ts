@@ -24,20 +24,46 @@ export interface PoolShape {
 
 const SHADER = { name: "maxpool.wgsl", source: SOURCE };
 
-/** Checks the shape; returns the floats per input and per output image. */
-function check(op: string, s: PoolShape): { inCols: number; outCols: number } {
+/** Each binding's name in messages and whether it is input-sized or output-sized. */
+const TENSORS = {
+  x: ["input", "in"],
+  y: ["output", "out"],
+  code: ["code", "out"],
+  dy: ["dY", "out"],
+  fwd_code: ["code", "out"],
+  dx: ["dX", "in"],
+} as const;
+
+type PoolTensors = Partial<Record<keyof typeof TENSORS, Tensor>>;
+
+/** Checks the shape and every tensor's size; one invocation per texel of the `lanes` side. */
+async function poolDispatch(
+  ctx: GpuContext,
+  op: string,
+  s: PoolShape,
+  entryPoint: string,
+  io: { reads: PoolTensors; writes: PoolTensors; lanes: "in" | "out" },
+): Promise<Dispatch> {
   if (s.stored % 4 !== 0) throw new Error(`${op}: stored channels must be a multiple of 4`);
   if (s.height < 2 || s.width < 2) {
     throw new Error(`${op}: input ${s.height}x${s.width} is too small to pool`);
   }
-  return {
-    inCols: s.height * s.width * s.stored,
-    outCols: Math.floor(s.height / 2) * Math.floor(s.width / 2) * s.stored,
+  const cols = {
+    in: s.height * s.width * s.stored,
+    out: Math.floor(s.height / 2) * Math.floor(s.width / 2) * s.stored,
   };
-}
-
-function consts(s: PoolShape) {
-  return { B: s.batch, H: s.height, W: s.width, CP: s.stored };
+  for (const [name, t] of Object.entries({ ...io.reads, ...io.writes })) {
+    const [label, side] = TENSORS[name as keyof typeof TENSORS];
+    expectShape(op, label, t, s.batch, cols[side]);
+  }
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint,
+    constants: { B: s.batch, H: s.height, W: s.width, CP: s.stored },
+    reads: io.reads,
+    writes: io.writes,
+    size: { lanes: (s.batch * cols[io.lanes]) / 4 },
+  });
 }
 
 /** Y = maxpool2x2(X), code = first argmax in each window (0..3). */
@@ -45,18 +71,10 @@ export async function maxPoolForward(
   ctx: GpuContext,
   a: { shape: PoolShape; x: Tensor; y: Tensor; code: Tensor },
 ): Promise<Dispatch> {
-  const { inCols, outCols } = check("maxPoolForward", a.shape);
-  const B = a.shape.batch;
-  expectShape("maxPoolForward", "input", a.x, B, inCols);
-  expectShape("maxPoolForward", "output", a.y, B, outCols);
-  expectShape("maxPoolForward", "code", a.code, B, outCols);
-  return await makeDispatch(ctx, {
-    shader: SHADER,
-    entryPoint: "maxpool_forward",
-    constants: consts(a.shape),
+  return await poolDispatch(ctx, "maxPoolForward", a.shape, "maxpool_forward", {
     reads: { x: a.x },
     writes: { y: a.y, code: a.code },
-    size: { lanes: (B * outCols) / 4 },
+    lanes: "out",
   });
 }
 
@@ -65,18 +83,10 @@ export async function maxPoolBackward(
   ctx: GpuContext,
   a: { shape: PoolShape; dy: Tensor; code: Tensor; dx: Tensor },
 ): Promise<Dispatch> {
-  const { inCols, outCols } = check("maxPoolBackward", a.shape);
-  const B = a.shape.batch;
-  expectShape("maxPoolBackward", "dY", a.dy, B, outCols);
-  expectShape("maxPoolBackward", "code", a.code, B, outCols);
-  expectShape("maxPoolBackward", "dX", a.dx, B, inCols);
-  return await makeDispatch(ctx, {
-    shader: SHADER,
-    entryPoint: "maxpool_backward",
-    constants: consts(a.shape),
+  return await poolDispatch(ctx, "maxPoolBackward", a.shape, "maxpool_backward", {
     reads: { dy: a.dy, fwd_code: a.code },
     writes: { dx: a.dx },
-    size: { lanes: (B * inCols) / 4 },
+    lanes: "in",
   });
 }
 
