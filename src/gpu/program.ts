@@ -77,6 +77,63 @@ function bufferEntry(binding: number, r: BufferResource): GPUBindGroupEntry {
   return { binding, resource: "buffer" in r ? r : { buffer: r } };
 }
 
+/** Texel format of each texture binding kind. */
+const TEXTURE_FORMATS = {
+  read: "rgba32float",
+  write: "rgba32float",
+  bytes: "rgba8unorm",
+  uints: "rgba32uint",
+} as const;
+
+type Named = readonly (readonly [string, TextureResource | undefined])[];
+
+/**
+ * Checks what WebGPU forbids in one dispatch: a texture both read and written, or in two writable
+ * bindings. With `shared`, a write into an earlier write's texture is allowed and stored through
+ * that write's binding: returns those names and the names they are stored via.
+ */
+function writeAliases(where: string, reads: Named, writes: Named, shared: boolean) {
+  const storedVia: Record<string, string> = {};
+  const firstWriter = new Map<GPUTexture, [string, TextureResource]>();
+  for (const [name, r] of writes) {
+    if (r === undefined) continue;
+    const texture = textureOf(r).texture;
+    const first = firstWriter.get(texture);
+    if (first && !shared) {
+      throw new Error(
+        `${where}: '${labelOf(first[1])}' and '${labelOf(r)}' both write texture ` +
+          `'${texture.label}'; WebGPU forbids that (see KernelCall.sharedWrites)`,
+      );
+    }
+    if (first) storedVia[name] = first[0];
+    else firstWriter.set(texture, [name, r]);
+    const read = reads.find(([, rd]) => rd !== undefined && textureOf(rd).texture === texture);
+    if (read) {
+      throw new Error(
+        `${where}: '${labelOf(r)}' is written in the same texture that '${labelOf(read[1]!)}' ` +
+          `is read from`,
+      );
+    }
+  }
+  return storedVia;
+}
+
+/** Workgroup counts for `lanes` invocations (1D) or explicit counts. */
+function workgroups(
+  ctx: GpuContext,
+  kernel: Kernel,
+  size: KernelCall["size"],
+): [number, number, number] {
+  if (!("lanes" in size)) {
+    return [size.workgroups[0], size.workgroups[1] ?? 1, size.workgroups[2] ?? 1];
+  }
+  const n = Math.ceil(size.lanes / kernel.workgroupSize);
+  if (n > ctx.device.limits.maxComputeWorkgroupsPerDimension) {
+    throw new Error(`${kernel.name}: ${size.lanes} invocations exceed the dispatch limit`);
+  }
+  return [Math.max(1, n), 1, 1];
+}
+
 /**
  * Compiles (once) the kernel for a call and records a dispatch of it: the bind group holds the
  * named resources at their declared binding numbers, tensors are addressed through their
@@ -93,7 +150,6 @@ export async function makeDispatch(ctx: GpuContext, call: KernelCall): Promise<D
   const entries: GPUBindGroupEntry[] = [];
   const bases: Record<string, number> = {};
   const absent: string[] = [];
-  const storedVia: Record<string, string> = {};
   const declared = (name: string, use: string, kinds: readonly BindingKind[]) => {
     const d = decls.get(name);
     if (!d || !kinds.includes(d.kind)) {
@@ -103,27 +159,7 @@ export async function makeDispatch(ctx: GpuContext, call: KernelCall): Promise<D
   };
   const reads = Object.entries(call.reads ?? {});
   const writes = Object.entries(call.writes ?? {});
-  const firstWriter = new Map<GPUTexture, [string, TextureResource]>();
-  for (const [name, r] of writes) {
-    if (r === undefined) continue;
-    const via = firstWriter.get(textureOf(r).texture);
-    if (via && !call.sharedWrites) {
-      throw new Error(
-        `${where}: '${labelOf(via[1])}' and '${labelOf(r)}' both write texture ` +
-          `'${textureOf(r).texture.label}'; WebGPU forbids that (see KernelCall.sharedWrites)`,
-      );
-    }
-    if (via) storedVia[name] = via[0];
-    else firstWriter.set(textureOf(r).texture, [name, r]);
-    for (const [, rd] of reads) {
-      if (rd !== undefined && textureOf(rd) === textureOf(r)) {
-        throw new Error(
-          `${where}: '${labelOf(r)}' is written in the same texture that '${labelOf(rd)}' is ` +
-            `read from`,
-        );
-      }
-    }
-  }
+  const storedVia = writeAliases(where, reads, writes, call.sharedWrites ?? false);
   const textures = [
     ...reads.map(([n, r]) => [declared(n, "read", ["read", "bytes", "uints"]), r] as const),
     ...writes.map(([n, r]) => [declared(n, "write", ["write"]), r] as const),
@@ -134,11 +170,7 @@ export async function makeDispatch(ctx: GpuContext, call: KernelCall): Promise<D
       continue;
     }
     const store = textureOf(r);
-    const format = d.kind === "bytes"
-      ? "rgba8unorm"
-      : d.kind === "uints"
-      ? "rgba32uint"
-      : "rgba32float";
+    const format = TEXTURE_FORMATS[d.kind as keyof typeof TEXTURE_FORMATS];
     if (store.format !== format) {
       throw new Error(`${where}: '${d.name}' needs an ${format} texture, got '${labelOf(r)}'`);
     }
@@ -171,19 +203,7 @@ export async function makeDispatch(ctx: GpuContext, call: KernelCall): Promise<D
     layout: kernel.layout,
     entries,
   });
-  const size = call.size;
-  let wg: [number, number, number];
-  if ("lanes" in size) {
-    const n = Math.ceil(size.lanes / kernel.workgroupSize);
-    const max = ctx.device.limits.maxComputeWorkgroupsPerDimension;
-    if (n > max) {
-      throw new Error(`${kernel.name}: ${size.lanes} invocations exceed the dispatch limit`);
-    }
-    wg = [Math.max(1, n), 1, 1];
-  } else {
-    wg = [size.workgroups[0], size.workgroups[1] ?? 1, size.workgroups[2] ?? 1];
-  }
-  return { kernel, bindGroup, workgroups: wg, stepped };
+  return { kernel, bindGroup, workgroups: workgroups(ctx, kernel, call.size), stepped };
 }
 
 /** Records dispatches into a pass; `stepOffset` is the dynamic offset of the per-step uniforms. */
