@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { EngineError } from "../util/errors.ts";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type KaggleCsv, parseKaggleCsv } from "./csv.ts";
@@ -15,7 +16,7 @@ import { type Dataset, makeDataset } from "./dataset.ts";
 import { DataFormatError, gunzip, type IdxKind, isGzip, parseIdx } from "./idx.ts";
 
 /** A data folder or file is missing or cannot be read. */
-export class DataFileError extends Error {
+export class DataFileError extends EngineError {
   /** Always `"DataFileError"`. */
   override name = "DataFileError";
 }

@@ -9,9 +9,10 @@
  *
  * @module
  */
+import { EngineError } from "../util/errors.ts";
 
 /** A data file is damaged, of the wrong kind, or not in the expected format. */
-export class DataFormatError extends Error {
+export class DataFormatError extends EngineError {
   /** Always `"DataFormatError"`. */
   override name = "DataFormatError";
 }

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { createCanvas, type Image, loadImage } from "@napi-rs/canvas";
+import { createCanvas, type Image, loadImage } from "npm:@napi-rs/canvas@0.1.82";
 import { checkImageData, inspectImageHeader } from "./image_header.ts";
 import { DigitImageError, isDarkOnLight, rgbaToGray, toMnistInput } from "./preprocess.ts";
 

@@ -15,6 +15,7 @@ import {
   type NamedTensor,
   SafetensorsError,
 } from "../io/safetensors.ts";
+import { EngineError } from "../util/errors.ts";
 import { pad4 } from "../gpu/tensor.ts";
 import type { LrSchedule, OptimizerConfig } from "../ops/optimizer.ts";
 import type { Model } from "../nn/model.ts";
@@ -50,7 +51,7 @@ export interface CheckpointInfo {
 }
 
 /** A checkpoint that cannot be used; the message says why. */
-export class CheckpointError extends Error {
+export class CheckpointError extends EngineError {
   override name = "CheckpointError";
 }
 

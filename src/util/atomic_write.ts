@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { EngineError } from "./errors.ts";
 import { basename, dirname, isAbsolute, join } from "node:path";
 
 const encoder = new TextEncoder();
@@ -36,11 +37,9 @@ export function tempPathFor(path: string): string {
  * Deno refused to write (its --allow-write does not cover the folder). The message is one line
  * that names the folder and the flag; the CLI prints it without a stack trace.
  */
-export class WritePermissionError extends Error {
+export class WritePermissionError extends EngineError {
   /** Always `"WritePermissionError"`. */
   override name = "WritePermissionError";
-  /** A user-facing error: printed as one line. */
-  expected = true;
 }
 
 /** `error` as a {@link WritePermissionError} when it is Deno's missing write permission. */
