@@ -496,7 +496,10 @@ export async function trainRun(
 }
 
 /** The run of `baseline` (Part 1's runs) with this seed, if any: it can stand in for a clean run. */
-export function reusable(baseline: RunResult[] | undefined, seed: number): RunResult | undefined {
+export function reusable(
+  baseline: readonly RunRecord[] | undefined,
+  seed: number,
+): RunRecord | undefined {
   return baseline?.find((r) => r.seed === seed);
 }
 

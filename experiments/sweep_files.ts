@@ -154,7 +154,7 @@ export interface StudyPart<R extends RunRecord, C extends ConditionSummary<R>> {
   describe: (s: Setup, seeds: number[]) => string;
   conditions: (s: Setup) => ConditionDecl<R>[];
   /** The summary of one condition from its runs. */
-  summarize: (decl: ConditionDecl<R>, runs: R[]) => C;
+  summarize: (s: Setup, decl: ConditionDecl<R>, runs: R[]) => C;
   /** The x value of a condition in the charts. */
   value: (c: C) => number;
   label: (c: C) => string;
@@ -188,7 +188,7 @@ export async function runStudyPart<R extends RunRecord, C extends ConditionSumma
     conditions: decls,
     continueWith: commandLine(args.task, args.argv),
   });
-  const conditions = decls.map((d, i) => part.summarize(d, runs[i]));
+  const conditions = decls.map((d, i) => part.summarize(s, d, runs[i]));
   const sweep = conditions.map((c) => ({ label: part.label(c), value: part.value(c), summary: c }));
   const out = new OutputDir(options.out);
   const charts: Record<string, ChartSpec> = await stageSweepCharts(out, sweep, {
