@@ -72,8 +72,8 @@ export type CheckpointReason = "epoch" | "best" | "interrupted";
 
 /** Callbacks of a session; all optional. */
 export interface SessionHooks {
-  /** After every submitted group of steps and after every epoch. */
-  onProgress?: (p: TrainProgress) => void;
+  /** After every submitted group of steps and after every epoch, with the live curves. */
+  onProgress?: (p: TrainProgress, state: Readonly<TrainState>) => void;
   /** Each new point of the test-error curve. */
   onEval?: (p: EvalPoint) => void;
   /** The validation error after an epoch (with validation data). */
@@ -222,7 +222,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
         lastError = p.error;
         hooks.onEval?.(p);
       },
-      onProgress: hooks.onProgress,
+      onProgress: hooks.onProgress && ((p) => hooks.onProgress!(p, trainer.state)),
       onEpochEnd: async (state) => {
         let best = false;
         if (valEvaluator) {
