@@ -14,7 +14,7 @@
  *
  * @module
  */
-import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
+import type { OptionSpec } from "../src/cli/args.ts";
 import { digitGridPng } from "../src/report/png.ts";
 import {
   firstOfEachClass,
@@ -30,19 +30,24 @@ import {
   summarizeRuns,
 } from "../src/study/results.ts";
 import {
-  checkWritable,
   pct,
   recipeOf,
   reusable,
   runExperiment,
   runRecord,
   type Setup,
-  sweepValues,
   TRAINING_OPTIONS,
   type TrainingOptions,
   trainRun,
 } from "./common.ts";
-import { errorCell, runStudyPart, type StudyPart } from "./sweep_files.ts";
+import {
+  errorCell,
+  parseStudyArgs,
+  runStudyPart,
+  studyMain,
+  type StudyPart,
+  sweptOptions,
+} from "./sweep_files.ts";
 
 export const DEFAULT_SIGMAS = [0, 8, 32, 128] as const;
 
@@ -52,20 +57,15 @@ const MAX_SIGMA = 1000;
 /** Training images the pixel statistics are computed on (the first N). */
 const STATS_IMAGES = 2000;
 
-export const PART2_SIGMA_OPTIONS: Record<string, OptionSpec> = {
-  sigma: {
-    type: "number",
-    min: 0,
-    max: MAX_SIGMA,
-    description: "run one noise level: standard deviation on the 0..255 pixel scale",
+export const PART2_SIGMA_OPTIONS: Record<string, OptionSpec> = sweptOptions(
+  "sigma",
+  "sigmas",
+  MAX_SIGMA,
+  {
+    one: "run one noise level: standard deviation on the 0..255 pixel scale",
+    many: `run these noise levels (default: ${DEFAULT_SIGMAS.join(",")})`,
   },
-  sigmas: {
-    type: "number-list",
-    min: 0,
-    max: MAX_SIGMA,
-    description: `run these noise levels (default: ${DEFAULT_SIGMAS.join(",")})`,
-  },
-};
+);
 
 export const PART2_SPEC: Record<string, OptionSpec> = {
   ...TRAINING_OPTIONS,
@@ -85,20 +85,13 @@ const PROGRAM = {
 };
 
 /** Parses and validates the command line (UsageError on a mistake); null after --help. */
-export function parsePart2(argv: string[]): Part2Options | null {
-  const { options, help } = parseOptions<
-    TrainingOptions & { sigma?: number; sigmas?: number[]; out: string }
-  >(argv, PART2_SPEC, PROGRAM);
-  if (help) {
-    console.log(formatHelp(PART2_SPEC, PROGRAM));
-    return null;
-  }
-  const sigmas = sweepValues(options.sigma, options.sigmas, DEFAULT_SIGMAS, {
+export function parsePart2(argv: readonly string[]): Part2Options | null {
+  const o = parseStudyArgs<Part2Options>(argv, PART2_SPEC, PROGRAM, {
     single: "sigma",
     list: "sigmas",
-    program: PROGRAM.name,
+    defaults: DEFAULT_SIGMAS,
   });
-  return { ...options, sigmas };
+  return o && { ...o, sigmas: o.values };
 }
 
 const sigmaLabel = (sigma: number) => `sigma ${sigma}`;
@@ -217,12 +210,4 @@ export async function runPart2(
   await runStudyPart(part2(options, baseline), options, command, shared);
 }
 
-async function main(): Promise<number> {
-  const options = parsePart2(Deno.args);
-  if (!options) return 0;
-  await checkWritable(options.out);
-  await runPart2(options);
-  return 0;
-}
-
-if (import.meta.main) runExperiment(main, PROGRAM.name);
+if (import.meta.main) runExperiment(studyMain(parsePart2, (o) => runPart2(o)), PROGRAM.name);

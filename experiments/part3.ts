@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
+import type { OptionSpec } from "../src/cli/args.ts";
 import { formatCount } from "../src/cli/progress.ts";
 import { corruptLabels, LABEL_MODES, type LabelMode } from "../src/study/label_noise.ts";
 import {
@@ -29,35 +29,32 @@ import { Evaluator } from "../src/train/evaluator.ts";
 import { deriveSeed } from "../src/util/rng.ts";
 import { summarize } from "../src/util/stats.ts";
 import {
-  checkWritable,
   pct,
   recipeOf,
   reusable,
   runExperiment,
   runRecord,
   type Setup,
-  sweepValues,
   TRAINING_OPTIONS,
   type TrainingOptions,
   trainRun,
 } from "./common.ts";
-import { errorCell, runStudyPart, type StudyPart } from "./sweep_files.ts";
+import {
+  errorCell,
+  parseStudyArgs,
+  runStudyPart,
+  studyMain,
+  type StudyPart,
+  sweptOptions,
+} from "./sweep_files.ts";
 
 export const DEFAULT_FRACS = [0, 0.05, 0.15, 0.5] as const;
 
 export const PART3_FRAC_OPTIONS: Record<string, OptionSpec> = {
-  frac: {
-    type: "number",
-    min: 0,
-    max: 1,
-    description: "run one label-noise level: the fraction of training images given a random label",
-  },
-  fracs: {
-    type: "number-list",
-    min: 0,
-    max: 1,
-    description: `run these fractions (default: ${DEFAULT_FRACS.join(",")})`,
-  },
+  ...sweptOptions("frac", "fracs", 1, {
+    one: "run one label-noise level: the fraction of training images given a random label",
+    many: `run these fractions (default: ${DEFAULT_FRACS.join(",")})`,
+  }),
   labelMode: {
     type: "enum",
     values: LABEL_MODES,
@@ -86,20 +83,13 @@ const PROGRAM = {
 };
 
 /** Parses and validates the command line (UsageError on a mistake); null after --help. */
-export function parsePart3(argv: string[]): Part3Options | null {
-  const { options, help } = parseOptions<
-    TrainingOptions & { frac?: number; fracs?: number[]; labelMode: LabelMode; out: string }
-  >(argv, PART3_SPEC, PROGRAM);
-  if (help) {
-    console.log(formatHelp(PART3_SPEC, PROGRAM));
-    return null;
-  }
-  const fracs = sweepValues(options.frac, options.fracs, DEFAULT_FRACS, {
+export function parsePart3(argv: readonly string[]): Part3Options | null {
+  const o = parseStudyArgs<Part3Options>(argv, PART3_SPEC, PROGRAM, {
     single: "frac",
     list: "fracs",
-    program: PROGRAM.name,
+    defaults: DEFAULT_FRACS,
   });
-  return { ...options, fracs };
+  return o && { ...o, fracs: o.values };
 }
 
 const fracLabel = (frac: number) => `${+(frac * 100).toFixed(4)}% noisy`;
@@ -231,12 +221,4 @@ export async function runPart3(
   await runStudyPart(part3(options, baseline), options, command, shared);
 }
 
-async function main(): Promise<number> {
-  const options = parsePart3(Deno.args);
-  if (!options) return 0;
-  await checkWritable(options.out);
-  await runPart3(options);
-  return 0;
-}
-
-if (import.meta.main) runExperiment(main, PROGRAM.name);
+if (import.meta.main) runExperiment(studyMain(parsePart3, (o) => runPart3(o)), PROGRAM.name);

@@ -8,11 +8,13 @@
  * @module
  */
 import { join } from "node:path";
+import { formatHelp, type OptionSpec, parseOptions, type ProgramInfo } from "../src/cli/args.ts";
 import type { ChartSpec } from "../src/report/charts.ts";
 import type { ConditionSummary, RunRecord } from "../src/study/results.ts";
 import { type PlannedRun, type RunStore, runSweep, type StoredRun } from "../src/study/sweep.ts";
 import { ensureDir, OutputDir, writeJsonAtomic } from "../src/util/atomic_write.ts";
 import {
+  checkWritable,
   dataRecord,
   environmentRecord,
   installInterruptHandler,
@@ -24,6 +26,7 @@ import {
   type Setup,
   setup,
   stageSweepCharts,
+  sweepValues,
   type TrainingOptions,
 } from "./common.ts";
 
@@ -226,4 +229,56 @@ export async function runStudyPart<R extends RunRecord, C extends ConditionSumma
 /** `12.34%` or `12.34% +- 0.56%` with several seeds. */
 export function errorCell(e: { mean: number; std: number }, seeds: number[], width: number) {
   return pct(e.mean).padStart(width) + (seeds.length > 1 ? ` +- ${pct(e.std)}` : "");
+}
+
+/** `--NAME V` (one value) and `--NAMEs V,W` (a list) of a swept quantity, both in [0, max]. */
+export function sweptOptions(
+  single: string,
+  list: string,
+  max: number,
+  descriptions: { one: string; many: string },
+): Record<string, OptionSpec> {
+  return {
+    [single]: { type: "number", min: 0, max, description: descriptions.one },
+    [list]: { type: "number-list", min: 0, max, description: descriptions.many },
+  };
+}
+
+/**
+ * Parses a part's command line (UsageError on a mistake): the options and the swept values
+ * (`--x` or `--xs` or the defaults, ascending) as `values`; null after --help.
+ */
+export function parseStudyArgs<O extends TrainingOptions & { out: string }>(
+  argv: readonly string[],
+  spec: Record<string, OptionSpec>,
+  program: ProgramInfo,
+  swept: { single: string; list: string; defaults: readonly number[] },
+): (O & { values: number[] }) | null {
+  const { options, help } = parseOptions<O>([...argv], spec, program);
+  if (help) {
+    console.log(formatHelp(spec, program));
+    return null;
+  }
+  const given = options as unknown as Record<string, number[] | number | undefined>;
+  const values = sweepValues(
+    given[swept.single] as number | undefined,
+    given[swept.list] as number[] | undefined,
+    swept.defaults,
+    { single: swept.single, list: swept.list, program: program.name },
+  );
+  return { ...options, values };
+}
+
+/** The main function of a part's script: parse, check the output folder, run. */
+export function studyMain<O extends { out: string }>(
+  parse: (argv: readonly string[]) => O | null,
+  run: (options: O) => Promise<void>,
+): () => Promise<number> {
+  return async () => {
+    const options = parse(Deno.args);
+    if (!options) return 0;
+    await checkWritable(options.out);
+    await run(options);
+    return 0;
+  };
 }

@@ -22,9 +22,13 @@ export interface PlannedRun {
 
 /** What a store keeps per run. */
 export interface StoredRun<R> {
+  /** Always {@link RUN_SCHEMA}. */
   schema: typeof RUN_SCHEMA;
+  /** The run's key in the sweep. */
   key: string;
+  /** The configuration it was trained with. */
   config: unknown;
+  /** What the run produced. */
   record: R;
 }
 
@@ -43,17 +47,21 @@ export interface RunStore<R> {
 
 /** Readable between runs and during training; an `AbortSignal` fits. */
 export interface SweepSignal {
+  /** True once stopping was asked for. */
   readonly aborted: boolean;
 }
 
 /** How to carry out a sweep. */
 export interface SweepOptions<R> {
+  /** Every run of the sweep, in order (keys unique). */
   runs: PlannedRun[];
+  /** Where finished runs are kept and found again. */
   store: RunStore<R>;
   /** Trains one run; undefined when the signal stopped it (nothing is stored then). */
   train: (run: PlannedRun, position: { index: number; of: number }) => Promise<R | undefined>;
   /** A result that stands in for a run without training it (e.g. Part 1's run as a baseline). */
   reuse?: (run: PlannedRun) => { record: R; from: string } | undefined;
+  /** Checked before each run (and by `train` during one): stops the sweep. */
   signal?: SweepSignal;
   /** Progress lines (default: none). */
   log?: (line: string) => void;
@@ -67,10 +75,13 @@ export interface SweepOptions<R> {
 export interface SweepOutcome<R> {
   /** Results in plan order; undefined for runs not done (after an interruption). */
   records: (R | undefined)[];
+  /** True when the signal stopped the sweep before its end. */
   interrupted: boolean;
-  /** Keys of the runs trained now, taken from the store, and reused. */
+  /** Keys of the runs trained now. */
   trained: string[];
+  /** Keys of the runs taken from the store. */
   loaded: string[];
+  /** Keys of the runs `reuse` stood in for. */
   reused: string[];
 }
 

@@ -39,9 +39,13 @@ export type DecodedCheckpoint = { info: CheckpointInfo; tensors: Map<string, Nam
 export interface SessionRecipe {
   /** The model's name as the checkpoint's recipe records it (e.g. "lenet5"), if wanted there. */
   model?: string;
+  /** Optimizer and hyper-parameters, e.g. `{ ...ADAM_DEFAULTS, lr: 0.002 }`. */
   optimizer: OptimizerConfig;
+  /** Learning-rate schedule over all epochs. */
   schedule: LrSchedule;
+  /** Images per optimizer step. */
   batchSize: number;
+  /** Passes over the training set. */
   epochs: number;
   /** Master seed: the initialization uses deriveSeed(seed, "init"), the shuffles derive from it. */
   seed: number;
@@ -56,7 +60,9 @@ export type SessionDataset = GpuDataset | Dataset;
 
 /** The data of a session. */
 export interface SessionData {
+  /** The training images (their labels unless the recipe replaces them). */
   train: SessionDataset;
+  /** The images the test error is measured on. */
   test: SessionDataset;
   /** Held-out training images, evaluated after every epoch. */
   validation?: SessionDataset;
@@ -64,6 +70,7 @@ export interface SessionData {
 
 /** Readable by the session between submissions; an `AbortSignal` fits. */
 export interface StopSignal {
+  /** True once stopping was asked for. */
   readonly aborted: boolean;
 }
 
@@ -93,10 +100,15 @@ export interface SessionHooks {
 
 /** Everything a session needs. */
 export interface SessionConfig {
+  /** The device the model, the data and the programs live on. */
   ctx: GpuContext;
+  /** The architecture (e.g. `lenet5()`). */
   spec: ModelSpec;
+  /** Training, test and optional validation data. */
   data: SessionData;
+  /** What decides the weights. */
   recipe: SessionRecipe;
+  /** Progress, checkpoints, validation and after-training callbacks. */
   hooks?: SessionHooks;
   /** Polled between submissions: true stops after the recorded steps. */
   signal?: StopSignal;
@@ -110,9 +122,11 @@ export interface SessionConfig {
   keepModel?: boolean;
   /** Evaluate the test set when stopped early too (the page shows a result; the CLI exits). */
   evaluateWhenStopped?: boolean;
-  /** Trainer settings that change no weight: loss-log interval, evaluation points, submit size. */
+  /** Mean training loss every this many steps (default 50); changes no weight. */
   lossEvery?: number;
+  /** Test-error points per epoch (default 10); changes no weight. */
   evalPointsPerEpoch?: number;
+  /** Steps recorded per command buffer (default 25); changes no weight. */
   stepsPerSubmit?: number;
   /** Images per evaluation chunk (default: the Evaluator's). */
   evalBatch?: number;
@@ -120,6 +134,7 @@ export interface SessionConfig {
 
 /** What a session produced. */
 export interface SessionResult {
+  /** The recipe's seed. */
   seed: number;
   /** True when the signal stopped training before the last epoch finished. */
   interrupted: boolean;
@@ -127,15 +142,21 @@ export interface SessionResult {
   metrics?: ClassMetrics;
   /** Where training ended, with the curves. */
   state: TrainState;
+  /** The training-loss curve. */
   lossCurve: LossPoint[];
+  /** The test-error curve. */
   testCurve: EvalPoint[];
   /** Validation error after each epoch (with validation data). */
   valCurve: { epoch: number; error: number }[];
+  /** Wall-clock seconds training (evaluation excluded), over resumed sessions too. */
   trainSeconds: number;
+  /** Wall-clock seconds evaluating. */
   evalSeconds: number;
   /** Training images processed (all epochs, or up to where it stopped). */
   imagesTrained: number;
+  /** imagesTrained / trainSeconds. */
   imagesPerSecond: number;
+  /** Full batches per epoch, floor(N / batchSize). */
   stepsPerEpoch: number;
   /** The trained model as a checkpoint, with `wantCheckpoint` (or after an interruption). */
   checkpoint?: Uint8Array;
