@@ -263,12 +263,12 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
     const B = recipe.batchSize, S = trainer.stepsPerEpoch;
     let checkpoint: Uint8Array | undefined;
     let metrics = result.final;
+    if (result.interrupted && c.evaluateWhenStopped) metrics = await evaluator.run();
+    if (metrics) lastError = metrics.error;
     if (result.interrupted) {
       if (hooks.onCheckpoint || c.wantCheckpoint) checkpoint = await encode();
       if (checkpoint && hooks.onCheckpoint) await hooks.onCheckpoint(checkpoint, "interrupted");
-      if (c.evaluateWhenStopped) metrics = await evaluator.run();
     }
-    if (metrics) lastError = metrics.error;
     if (!result.interrupted && c.wantCheckpoint) checkpoint = await encode();
     if (!result.interrupted) await hooks.afterTraining?.(m, data);
     const imagesTrained = (st.epoch * S + st.stepInEpoch) * B;
