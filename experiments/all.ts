@@ -13,6 +13,10 @@
  *
  * Every option is checked before any work starts.
  *
+ * Interrupted (Ctrl-C or SIGTERM, exit 130), the same command continues: a finished Part 1 of the
+ * same configuration is kept (results/part1/metrics.json), and Parts 2 and 3 train only the runs
+ * not yet in results/part{2,3}/runs/.
+ *
  * @module
  */
 import { join } from "node:path";

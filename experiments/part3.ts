@@ -14,6 +14,11 @@
  * Writes metrics.json, error_vs_frac.png, per_class_error.png and learning_curves.png at the end,
  * atomically.
  *
+ * Each finished run is written at once to OUT/runs/<condition>-seed<seed>.json with its full
+ * configuration; an interrupted sweep (Ctrl-C or SIGTERM: exit 130) keeps them, and the same
+ * command again trains only the runs not yet there (a record of another configuration is
+ * replaced, and the output says so).
+ *
  * @module
  */
 import type { OptionSpec } from "../src/cli/args.ts";
