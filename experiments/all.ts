@@ -13,22 +13,28 @@
  *
  * Every option is checked before any work starts.
  *
+ * Interrupted (Ctrl-C or SIGTERM, exit 130), the same command continues: a finished Part 1 of the
+ * same configuration is kept (results/part1/metrics.json), and Parts 2 and 3 train only the runs
+ * not yet in results/part{2,3}/runs/.
+ *
  * @module
  */
 import { join } from "node:path";
 import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
 import { formatDuration } from "../src/cli/progress.ts";
 import type { LabelMode } from "../src/study/label_noise.ts";
+import type { RunRecord } from "../src/study/results.ts";
+import { canonicalJson } from "../src/study/sweep.ts";
 import {
   checkWritable,
   runExperiment,
-  type RunResult,
+  runRecord,
   setup,
   sweepValues,
   TRAINING_OPTIONS,
   type TrainingOptions,
 } from "./common.ts";
-import { runPart1 } from "./part1.ts";
+import { part1Configuration, runPart1 } from "./part1.ts";
 import { DEFAULT_SIGMAS, PART2_SIGMA_OPTIONS, runPart2 } from "./part2.ts";
 import { DEFAULT_FRACS, PART3_FRAC_OPTIONS, runPart3 } from "./part3.ts";
 import { runReport } from "./report.ts";
@@ -65,6 +71,17 @@ type AllOptions = TrainingOptions & {
   results: string;
 };
 
+/** The runs of `dir/metrics.json` if it records Part 1 with this configuration. */
+async function finishedPart1(dir: string, config: unknown): Promise<RunRecord[] | undefined> {
+  try {
+    const m = JSON.parse(await Deno.readTextFile(join(dir, "metrics.json")));
+    if (canonicalJson(m.configuration) === canonicalJson(config)) return m.runs;
+  } catch {
+    // missing or unreadable: train Part 1
+  }
+  return undefined;
+}
+
 async function main(): Promise<number> {
   const t0 = performance.now();
   const { options, help } = parseOptions<AllOptions>(Deno.args, ALL_SPEC, PROGRAM);
@@ -92,20 +109,32 @@ async function main(): Promise<number> {
     await run();
     times.push(`${name.split(":")[0]} ${formatDuration((performance.now() - start) / 1000)}`);
   };
-  let part1: RunResult[] = [];
+  let part1: readonly RunRecord[] = [];
+  const command = { task: "all", argv: Deno.args };
+  const part1Dir = join(dir, "part1");
   await step("Part 1: clean training set", async () => {
-    part1 = await runPart1({ ...options, out: join(dir, "part1") }, s);
+    // a finished Part 1 of the same configuration (an earlier, interrupted `all`) is kept
+    const done = await finishedPart1(part1Dir, part1Configuration(options, s));
+    if (done) {
+      console.error(
+        `${part1Dir}/metrics.json has Part 1 with this recipe, these seeds and this data; ` +
+          `not trained again`,
+      );
+      part1 = done;
+      return;
+    }
+    part1 = (await runPart1({ ...options, out: part1Dir }, s)).map(runRecord);
   });
   // Sigma 0 and fraction 0 are Part 1's recipe with Part 1's seeds on the same data: reuse those
   // runs (training is deterministic) unless asked to train them again.
   const baseline = options.rerunBaselines ? undefined : part1;
   await step(
     "Part 2: image noise",
-    () => runPart2({ ...options, sigmas, out: join(dir, "part2") }, s, baseline),
+    () => runPart2({ ...options, sigmas, out: join(dir, "part2") }, s, baseline, command),
   );
   await step(
     "Part 3: label noise",
-    () => runPart3({ ...options, fracs, out: join(dir, "part3") }, s, baseline),
+    () => runPart3({ ...options, fracs, out: join(dir, "part3") }, s, baseline, command),
   );
   await step(
     "Report",

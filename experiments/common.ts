@@ -17,18 +17,18 @@ import {
   GpuUnavailableError,
   ShaderCompileError,
 } from "../src/gpu/errors.ts";
-import { type GpuDataset, type PixelNoise, uploadDataset, uploadUints } from "../src/ops/gather.ts";
+import { type GpuDataset, type PixelNoise, uploadDataset } from "../src/ops/gather.ts";
 import {
   ADAM_DEFAULTS,
   type LrSchedule,
   type OptimizerConfig,
   SGD_DEFAULTS,
 } from "../src/ops/optimizer.ts";
-import { Model } from "../src/nn/model.ts";
+import type { Model } from "../src/nn/model.ts";
 import { lenet5, type ModelSpec, torchModuleSource } from "../src/nn/spec.ts";
-import { Evaluator } from "../src/train/evaluator.ts";
 import type { ClassMetrics } from "../src/train/metrics.ts";
-import { DivergenceError, type EvalPoint, type LossPoint, Trainer } from "../src/train/trainer.ts";
+import { DivergenceError, type EvalPoint, type LossPoint } from "../src/train/trainer.ts";
+import { type DecodedCheckpoint, type StopSignal, trainSession } from "../src/train/session.ts";
 import { deriveSeed } from "../src/util/rng.ts";
 import type { OutputDir } from "../src/util/atomic_write.ts";
 import type { ChartSpec } from "../src/render/charts.ts";
@@ -39,19 +39,12 @@ import {
   sweepErrorChart,
   sweepPerClassChart,
 } from "../src/study/charts.ts";
-import {
-  CheckpointError,
-  type CheckpointInfo,
-  encodeCheckpoint,
-  restoreCheckpoint,
-} from "../src/train/checkpoint.ts";
-import type { NamedTensor } from "../src/io/safetensors.ts";
+import { CheckpointError } from "../src/train/checkpoint.ts";
 import { ensureDir, writeFileAtomic } from "../src/util/atomic_write.ts";
 import { dirname } from "node:path";
 import { checkImageGeometry, splitHoldout } from "../src/data/dataset.ts";
 
-/** A checkpoint read with decodeCheckpoint. */
-export type DecodedCheckpoint = { info: CheckpointInfo; tensors: Map<string, NamedTensor> };
+export type { DecodedCheckpoint };
 import { SafetensorsError } from "../src/io/safetensors.ts";
 import { DigitImageError } from "../src/data/preprocess.ts";
 import type { RunRecord } from "../src/study/results.ts";
@@ -205,7 +198,10 @@ export function runExperiment(main: () => Promise<number>, program?: string): vo
         e.program ??= program;
         throw e;
       }
-      if (e instanceof InterruptedError) throw e;
+      if (e instanceof InterruptedError) {
+        console.error(e.message);
+        return 130;
+      }
       return markExpected(e);
     }
   });
@@ -332,27 +328,48 @@ export async function setup(o: TrainingOptions): Promise<Setup> {
   }
 }
 
-let stopRequested = false;
+/** Signals closer together than this are one interrupt (a terminal's SIGINT reaches the whole
+ * process group, so `deno task` and the script can both pass the same Ctrl-C on). */
+export const INTERRUPT_WINDOW_MS = 1000;
+
+/** The process's interrupt state: set by the first SIGINT or SIGTERM. */
+const interrupt: { aborted: boolean; at: number } = { aborted: false, at: 0 };
 let signalInstalled = false;
 
-/** First Ctrl-C: finish the recorded steps and stop; second: exit at once. */
-export function installInterruptHandler(): () => boolean {
+/**
+ * First SIGINT or SIGTERM: finish the recorded steps, write the checkpoint, stop. Signals within
+ * {@link INTERRUPT_WINDOW_MS} of it are the same interrupt; a later one exits at once (130).
+ * Returns the flag the training polls (an AbortSignal-like object).
+ */
+export function installInterruptHandler(): StopSignal {
   if (!signalInstalled) {
     signalInstalled = true;
-    try {
-      Deno.addSignalListener("SIGINT", () => {
-        if (stopRequested) Deno.exit(130);
-        stopRequested = true;
-        console.error("\ninterrupt: finishing the current steps (Ctrl-C again to quit at once)");
-      });
-    } catch {
-      // signals are not supported on this platform
+    const handler = (name: string) => () => {
+      const t = performance.now();
+      if (!interrupt.aborted) {
+        interrupt.aborted = true;
+        interrupt.at = t;
+        console.error(
+          `\ninterrupt (${name}): finishing the current steps (interrupt again to quit at once)`,
+        );
+        return;
+      }
+      if (t - interrupt.at < INTERRUPT_WINDOW_MS) return; // the same interrupt, delivered twice
+      console.error(`\nsecond interrupt (${name}): quitting at once`);
+      Deno.exit(130);
+    };
+    for (const name of ["SIGINT", "SIGTERM"] as const) {
+      try {
+        Deno.addSignalListener(name, handler(name));
+      } catch {
+        // signals are not supported on this platform
+      }
     }
   }
-  return () => stopRequested;
+  return interrupt;
 }
 
-/** Raised when a run was interrupted; the CLI exits with 130 and writes nothing. */
+/** Raised when a run was interrupted; the CLI prints it and exits with 130. */
 export class InterruptedError extends Error {
   override name = "InterruptedError";
   expected = true;
@@ -375,7 +392,7 @@ export interface RunResult {
   valCurve: { epoch: number; error: number }[];
 }
 
-/** One training run of a condition. */
+/** One training run of a condition: the session with a progress bar, Ctrl-C and files. */
 export async function trainRun(
   s: Setup,
   o: {
@@ -404,137 +421,85 @@ export async function trainRun(
     wantCheckpoint?: boolean;
   },
 ): Promise<RunResult> {
-  const ctx = s.ctx;
-  const data = o.labels
-    ? { ...s.gpuTrain, labels: uploadUints(ctx, o.labels, "corrupted labels") }
-    : s.gpuTrain;
-  const model = Model.create(ctx, o.spec ?? lenet5(), { seed: deriveSeed(o.seed, "init") });
-  const release: { destroy(): void }[] = [];
+  const steps = o.recipe.epochs * Math.floor(s.gpuTrain.count / o.recipe.batchSize);
+  const bar = new ProgressBar({ total: steps * o.recipe.batchSize, label: o.label, unit: "img" });
+  // the output folder appears with the first checkpoint, so a run that fails earlier leaves nothing
+  const save = async (path: string, bytes: Uint8Array) => {
+    await ensureDir(dirname(path));
+    await writeFileAtomic(path, bytes);
+  };
+  const { checkpointPath, keepBestPath } = o;
   try {
-    const evaluator = await Evaluator.create(ctx, model, s.gpuTest);
-    release.push(evaluator);
-    const trainer = await Trainer.create(ctx, model, data, {
-      batchSize: o.recipe.batchSize,
-      epochs: o.recipe.epochs,
-      optimizer: o.recipe.optimizer,
-      schedule: o.recipe.schedule,
-      seed: o.seed,
-      noise: o.noise,
-    }, evaluator);
-    const spec = o.spec ?? lenet5();
-    release.push(trainer);
-    const valEvaluator = s.gpuValidation
-      ? await Evaluator.create(ctx, model, s.gpuValidation)
-      : null;
-    if (valEvaluator) release.push(valEvaluator);
-    let valCurve: { epoch: number; error: number }[] = [];
-    let lastError: number | null = null;
-    if (o.resume) {
-      restoreCheckpoint(model, o.resume, true, "--resume");
-      trainer.restore(o.resume.info.state, o.resume.info.pendingLosses);
-      valCurve = (o.resume.info.extra.valCurve as typeof valCurve | undefined) ?? [];
-      lastError = o.resume.info.testError;
-    }
-    // the output folder appears with the first checkpoint, so a run that fails earlier leaves nothing
-    const saveCheckpoint = async (path: string) => {
-      await ensureDir(dirname(path));
-      await writeFileAtomic(path, await encode());
-    };
-    const encode = async () =>
-      encodeCheckpoint(model, {
-        model: spec,
-        recipe: { ...o.recipe, seed: o.seed },
-        state: trainer.state,
-        pendingLosses: await trainer.pendingLosses(),
-        testError: lastError,
-        extra: {
-          ...o.checkpointExtra,
-          data: dataRecord(s),
-          noise: o.noise ?? null,
-          corruptedLabels: o.labels !== undefined,
-          valCurve,
-        },
-      });
-    const total = o.recipe.epochs * trainer.stepsPerEpoch * o.recipe.batchSize;
-    const bar = new ProgressBar({ total, label: o.label, unit: "img" });
-    const shouldStop = installInterruptHandler();
-    const result = await trainer.run({
-      shouldStop,
-      onEval: (p) => {
-        lastError = p.error;
-      },
-      onEpochEnd: async (state) => {
-        if (valEvaluator) {
-          const m = await valEvaluator.run();
-          const best = valCurve.every((v) => m.error < v.error);
-          valCurve.push({ epoch: state.epoch, error: m.error });
+    const r = await trainSession({
+      ctx: s.ctx,
+      spec: o.spec ?? lenet5(),
+      data: { train: s.gpuTrain, test: s.gpuTest, validation: s.gpuValidation },
+      recipe: { ...o.recipe, seed: o.seed, noise: o.noise, labels: o.labels },
+      signal: installInterruptHandler(),
+      resume: o.resume,
+      wantCheckpoint: o.wantCheckpoint,
+      checkpointExtra: { ...o.checkpointExtra, data: dataRecord(s) },
+      hooks: {
+        afterTraining: o.afterTraining,
+        onValidation: (v) =>
           bar.log(
-            `epoch ${state.epoch}: validation error ${
-              (m.error * 100).toFixed(2)
-            }% on ${m.count} held-out images`,
-          );
-          if (best && o.keepBestPath) await saveCheckpoint(o.keepBestPath);
-        }
-        if (o.checkpointPath) await saveCheckpoint(o.checkpointPath);
-      },
-      onProgress: (p) => {
-        const parts = [`epoch ${Math.min(p.epoch + 1, o.recipe.epochs)}/${o.recipe.epochs}`];
-        if (p.lastLoss !== null) parts.push(`loss ${p.lastLoss.toFixed(3)}`);
-        if (p.lastError !== null) parts.push(`test error ${(p.lastError * 100).toFixed(2)}%`);
-        bar.update(p.imagesSeen, parts.join("  "));
+            `epoch ${v.epoch}: validation error ${(v.error * 100).toFixed(2)}% on ${v.count} ` +
+              `held-out images`,
+          ),
+        onCheckpoint: checkpointPath || keepBestPath
+          ? async (bytes, why) => {
+            if (why === "best" && keepBestPath) await save(keepBestPath, bytes);
+            if (why !== "best" && checkpointPath) await save(checkpointPath, bytes);
+          }
+          : undefined,
+        onProgress: (p) => {
+          const parts = [`epoch ${Math.min(p.epoch + 1, o.recipe.epochs)}/${o.recipe.epochs}`];
+          if (p.lastLoss !== null) parts.push(`loss ${p.lastLoss.toFixed(3)}`);
+          if (p.lastError !== null) parts.push(`test error ${(p.lastError * 100).toFixed(2)}%`);
+          bar.update(p.imagesSeen, parts.join("  "));
+        },
       },
     });
-    if (result.interrupted) {
+    if (r.interrupted) {
       bar.finish("interrupted");
-      const where = `epoch ${
-        trainer.state.epoch + 1
-      }, step ${trainer.state.stepInEpoch} of ${trainer.stepsPerEpoch}`;
-      if (o.checkpointPath) {
-        await saveCheckpoint(o.checkpointPath);
-        const how = o.resumeCommand?.(o.checkpointPath) ?? `--resume ${o.checkpointPath}`;
+      const where = `epoch ${r.state.epoch + 1}, step ${r.state.stepInEpoch} of ${r.stepsPerEpoch}`;
+      if (checkpointPath) {
+        const how = o.resumeCommand?.(checkpointPath) ?? `--resume ${checkpointPath}`;
         throw new InterruptedError(
-          `interrupted at ${where}; checkpoint written to ${o.checkpointPath}; resume with: ${how}`,
+          `interrupted at ${where}; checkpoint written to ${checkpointPath}; resume with: ${how}`,
         );
       }
       throw new InterruptedError(`interrupted at ${where}; no results were written`);
     }
-    const final = result.final!;
-    const st = result.state;
-    const imagesTrained = o.recipe.epochs * trainer.stepsPerEpoch * o.recipe.batchSize;
+    const final = r.metrics!;
     bar.finish(
-      `test error ${(final.error * 100).toFixed(2)}%  ${formatCount(imagesTrained)} img in ` +
-        `${formatDuration(st.trainSeconds)} (${
-          formatCount(Math.round(imagesTrained / st.trainSeconds))
-        } img/s)`,
+      `test error ${(final.error * 100).toFixed(2)}%  ${formatCount(r.imagesTrained)} img in ` +
+        `${formatDuration(r.trainSeconds)} (${formatCount(Math.round(r.imagesPerSecond))} img/s)`,
     );
-    lastError = final.error;
-    const checkpoint = o.wantCheckpoint ? await encode() : undefined;
-    await o.afterTraining?.(model, data);
     return {
-      checkpoint,
+      checkpoint: r.checkpoint,
       seed: o.seed,
       testError: final.error,
       metrics: final,
-      lossCurve: st.lossCurve,
-      testCurve: st.testCurve,
-      trainSeconds: st.trainSeconds,
-      evalSeconds: st.evalSeconds,
-      imagesPerSecond: imagesTrained / st.trainSeconds,
-      imagesTrained,
-      valCurve,
+      lossCurve: r.lossCurve,
+      testCurve: r.testCurve,
+      trainSeconds: r.trainSeconds,
+      evalSeconds: r.evalSeconds,
+      imagesPerSecond: r.imagesPerSecond,
+      imagesTrained: r.imagesTrained,
+      valCurve: r.valCurve,
     };
   } catch (e) {
+    if (e instanceof InterruptedError) throw e;
     return markExpected(e);
-  } finally {
-    // every GPU resource of the run: each run of a sweep starts from the same memory
-    for (const r of release) r.destroy();
-    model.destroy();
-    if (o.labels) data.labels.destroy();
   }
 }
 
 /** The run of `baseline` (Part 1's runs) with this seed, if any: it can stand in for a clean run. */
-export function reusable(baseline: RunResult[] | undefined, seed: number): RunResult | undefined {
+export function reusable(
+  baseline: readonly RunRecord[] | undefined,
+  seed: number,
+): RunRecord | undefined {
   return baseline?.find((r) => r.seed === seed);
 }
 

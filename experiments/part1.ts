@@ -125,6 +125,11 @@ async function prepareResume(
   return { ck, options };
 }
 
+/** What decides Part 1's runs (recorded in metrics.json; `all` keeps a finished Part 1 by it). */
+export function part1Configuration(o: TrainingOptions, s: Setup) {
+  return { recipe: recipeOf(o), seeds: runSeeds(o.seed, o.seeds), data: dataRecord(s) };
+}
+
 const PROGRAM = {
   name: "deno task part1",
   summary: "Part 1: train LeNet-5 on MNIST and report test error.",
@@ -289,6 +294,7 @@ export async function runPart1(
       totalSeconds: (performance.now() - t0) / 1000,
     },
     runs: runs.map(runRecord),
+    configuration: part1Configuration(options, s),
     charts: charts.specs,
   });
   const written = await out.commit();

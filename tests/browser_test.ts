@@ -8,16 +8,20 @@
  * 2. The training page trains LeNet-5 on 3,000 MNIST images for one epoch (batch 16, Adam
  *    lr 3e-3, cosine schedule, seed 1); the reported error on 1,000 test images must be < 15%.
  * 3. A "1" is drawn on the canvas with mouse events; a prediction must appear (and be 1).
- * 4. With navigator.gpu removed, the page must say plainly that WebGPU is missing.
+ * 4. "Save model" downloads a checkpoint; "Load model" in a fresh page takes it and the drawn "1"
+ *    is predicted as 1 with it; a checkpoint of experiments/part1.ts (a small run) loads too.
+ * 5. With navigator.gpu removed, the page must say plainly that WebGPU is missing.
  *
  * Any page error, console error or WebGPU validation message fails the test. Screenshots and a
  * summary go to results/browser/.
  */
+import { Buffer } from "node:buffer";
 import { chromium } from "playwright-core";
 import type { BrowserContext, ConsoleMessage, Page } from "playwright-core";
 import { buildWeb } from "../web/build.ts";
 import { serveWeb, type WebServer } from "../web/serve.ts";
 import type { SelftestSummary } from "../web/selftest.ts";
+import { decodeCheckpoint } from "../src/train/checkpoint.ts";
 
 const CHROMIUM = Deno.env.get("WEBGPU_MNIST_CHROMIUM") ?? "/usr/bin/chromium";
 const RESULTS = "results/browser";
@@ -72,6 +76,48 @@ function watch(page: Page, name: string, problems: Problems, log: string[]): voi
       problems.list.push(`${name}: console ${m.type()}: ${text}`);
     }
   });
+}
+
+/** model.safetensors of `experiments/part1.ts` trained on 640 images, written under `tmp`. */
+async function part1Checkpoint(tmp: string): Promise<Uint8Array> {
+  const root = new URL("..", import.meta.url).pathname;
+  const out = `${tmp}/part1`;
+  const run = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-read=${root},${tmp},/usr/bin/ldd`,
+      `--allow-write=${tmp}`,
+      `--allow-ffi=${root}node_modules`,
+      "--allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD," +
+      "WEBGPU_MNIST_NO_ADAPTER",
+      "--allow-sys=homedir",
+      `${root}experiments/part1.ts`,
+      ...["--train-count", "640", "--test-count", "200", "--out", out],
+    ],
+    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (run.code !== 0) {
+    throw new Error(`part1 failed:\n${new TextDecoder().decode(run.stderr)}`);
+  }
+  return await Deno.readFile(`${out}/model.safetensors`);
+}
+
+/** Draws a "1" on the canvas with the mouse; returns the predicted label. */
+async function drawOne(page: Page): Promise<number> {
+  const box = await page.locator("#draw").boundingBox();
+  if (!box) throw new Error("no drawing canvas");
+  const x = box.x + box.width * 0.5;
+  await page.mouse.move(x + 6, box.y + box.height * 0.2);
+  await page.mouse.down();
+  for (let i = 1; i <= 12; i++) {
+    await page.mouse.move(x - i * 0.5, box.y + box.height * (0.2 + (0.6 * i) / 12));
+  }
+  await page.mouse.up();
+  await page.waitForSelector("#prediction[data-label]", { timeout: 60_000 });
+  return Number(await page.getAttribute("#prediction", "data-label"));
 }
 
 function assertNoProblems(problems: Problems): void {
@@ -195,16 +241,7 @@ Deno.test({
 
       await t.step("drawing a 1 on the canvas with the mouse gives a prediction", async () => {
         if (!trained) throw new Error("skipped: the model was not trained");
-        const box = await page.locator("#draw").boundingBox();
-        if (!box) throw new Error("no drawing canvas");
-        const x = box.x + box.width * 0.5;
-        await page.mouse.move(x + 6, box.y + box.height * 0.2);
-        await page.mouse.down();
-        for (let i = 1; i <= 12; i++) {
-          await page.mouse.move(x - i * 0.5, box.y + box.height * (0.2 + (0.6 * i) / 12));
-        }
-        await page.mouse.up();
-        await page.waitForSelector("#prediction[data-label]", { timeout: 60_000 });
+        await drawOne(page);
         const prediction = await page.evaluate(() =>
           (globalThis as { mnistPage?: { prediction?: unknown } }).mnistPage?.prediction
         ) as { label: number; probabilities: number[] };
@@ -224,7 +261,62 @@ Deno.test({
         }
         await page.screenshot({ path: `${RESULTS}/page.png`, fullPage: true });
       });
+
+      let savedModel: Uint8Array | null = null;
+      await t.step("Save model downloads a checkpoint that decodes as LeNet-5", async () => {
+        if (!trained) throw new Error("skipped: the model was not trained");
+        const [download] = await Promise.all([
+          page.waitForEvent("download", { timeout: 30_000 }),
+          page.click("#save-model"),
+        ]);
+        const path = await download.path();
+        savedModel = await Deno.readFile(path);
+        await Deno.writeFile(`${RESULTS}/page_model.safetensors`, savedModel);
+        const ck = decodeCheckpoint(savedModel, download.suggestedFilename());
+        if (ck.info.model.name !== "lenet5") throw new Error(`saved a ${ck.info.model.name}`);
+        if (ck.info.recipe.seed !== 1) throw new Error("the saved recipe lost its seed");
+      });
       await page.close();
+
+      await t.step("Load model in a fresh page: the drawn 1 is predicted with it", async () => {
+        if (!savedModel) throw new Error("skipped: no saved model");
+        const p = await context!.newPage();
+        watch(p, "load-model", problems, consoleLog);
+        await p.goto(url);
+        await p.waitForFunction(pageStateIn(["ready", "error", "no-webgpu"]), null, {
+          timeout: 60_000,
+        });
+        await p.setInputFiles("#load-model", {
+          name: "page_model.safetensors",
+          mimeType: "application/octet-stream",
+          buffer: Buffer.from(savedModel),
+        });
+        await p.waitForFunction(pageStateIn(["loaded", "error"]), null, { timeout: 60_000 });
+        const label = await drawOne(p);
+        if (label !== 1) throw new Error(`with the loaded model a drawn 1 was predicted ${label}`);
+
+        // and a checkpoint written by experiments/part1.ts (a small run) loads as well
+        const cli = await part1Checkpoint(tmp);
+        await p.setInputFiles("#load-model", {
+          name: "model.safetensors",
+          mimeType: "application/octet-stream",
+          buffer: Buffer.from(cli),
+        });
+        await p.waitForFunction(
+          `globalThis.mnistPage?.loaded?.file === "model.safetensors"`,
+          null,
+          { timeout: 60_000 },
+        );
+        const loaded = await p.evaluate(() =>
+          (globalThis as { mnistPage?: { loaded?: unknown } }).mnistPage?.loaded
+        ) as { model: string; testError: number | null };
+        const want = decodeCheckpoint(cli, "model.safetensors").info.testError;
+        if (loaded.model !== "lenet5" || loaded.testError !== want) {
+          throw new Error(`part1's checkpoint loaded as ${JSON.stringify(loaded)}`);
+        }
+        await drawOne(p); // a prediction appears (this small model may well not say 1)
+        await p.close();
+      });
 
       await t.step("without WebGPU the page says so and what to enable", async () => {
         const p = await context!.newPage();

@@ -1,7 +1,8 @@
 /**
  * Ctrl-C during `deno task part1`: the run finishes the recorded steps, writes a checkpoint,
- * prints how to resume and exits non-zero without result files; `--resume` then ends with the
+ * prints how to resume and exits 130 without result files; `--resume` then ends with the
  * same metrics and weights as a run that was never interrupted. Also --val and --keep best.
+ * SIGTERM does the same, and two SIGINTs within a second count as one interrupt.
  */
 const ROOT = new URL("../", import.meta.url).pathname;
 const DIR = `${ROOT}results/.test-interrupt`;
@@ -78,7 +79,7 @@ Deno.test("Ctrl-C writes a checkpoint and --resume ends bit-identical to an unin
     }
     run.kill("SIGINT");
     const cut = await finish(run);
-    if (cut.code === 0) throw new Error(`the interrupted run exited 0:\n${cut.stderr}`);
+    if (cut.code !== 130) throw new Error(`the interrupted run exited ${cut.code}:\n${cut.stderr}`);
     if (
       !/interrupted at epoch \d+, step \d+ of \d+; checkpoint written to .*resume with: deno task part1 --resume/
         .test(cut.stderr)
@@ -122,5 +123,90 @@ Deno.test("Ctrl-C writes a checkpoint and --resume ends bit-identical to an unin
     }
   } finally {
     await Deno.remove(DIR, { recursive: true }).catch(() => {});
+  }
+});
+
+/** Runs experiments/part1.ts directly (no `deno task` in between), so signals reach it alone. */
+function part1Direct(args: string[]): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-read=${ROOT},/usr/bin/ldd`,
+      `--allow-write=${ROOT}results`,
+      `--allow-ffi=${ROOT}node_modules`,
+      "--allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD," +
+      "WEBGPU_MNIST_NO_ADAPTER",
+      "--allow-sys=homedir",
+      `${ROOT}experiments/part1.ts`,
+      ...args,
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+}
+
+/** Starts part1, waits for the first epoch's checkpoint, then sends `signals` `gapMs` apart. */
+async function interruptAfterEpoch1(out: string, signals: Deno.Signal[], gapMs: number) {
+  const run = part1Direct([
+    "--train-count",
+    "3200",
+    "--test-count",
+    "300",
+    "--epochs",
+    "3",
+    "--out",
+    out,
+  ]);
+  const deadline = Date.now() + 120_000;
+  while (!(await exists(`${out}/checkpoint.safetensors`))) {
+    if (Date.now() > deadline) throw new Error("no checkpoint after the first epoch");
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  for (const [i, sig] of signals.entries()) {
+    if (i > 0) await new Promise((r) => setTimeout(r, gapMs));
+    run.kill(sig);
+  }
+  return await finish(run);
+}
+
+Deno.test("SIGTERM behaves like Ctrl-C: checkpoint, resume command, exit 130", async () => {
+  const out = `${DIR}-term`;
+  await Deno.remove(out, { recursive: true }).catch(() => {});
+  try {
+    const cut = await interruptAfterEpoch1(out, ["SIGTERM"], 0);
+    if (cut.code !== 130) throw new Error(`exit ${cut.code} after SIGTERM:\n${cut.stderr}`);
+    if (!/interrupt \(SIGTERM\): finishing the current steps/.test(cut.stderr)) {
+      throw new Error(`SIGTERM was not announced:\n${cut.stderr}`);
+    }
+    if (!/checkpoint written to .*resume with: deno task part1 --resume /.test(cut.stderr)) {
+      throw new Error(`no resume instructions after SIGTERM:\n${cut.stderr}`);
+    }
+    const resumed = await finish(
+      part1Direct(["--resume", `${out}/checkpoint.safetensors`, "--out", out]),
+    );
+    if (resumed.code !== 0) throw new Error(`resume after SIGTERM failed:\n${resumed.stderr}`);
+    if (!(await exists(`${out}/metrics.json`))) throw new Error("the resumed run wrote no metrics");
+  } finally {
+    await Deno.remove(out, { recursive: true }).catch(() => {});
+  }
+});
+
+Deno.test("two SIGINTs within a second (a process group's Ctrl-C) are one interrupt", async () => {
+  const out = `${DIR}-twice`;
+  await Deno.remove(out, { recursive: true }).catch(() => {});
+  try {
+    const cut = await interruptAfterEpoch1(out, ["SIGINT", "SIGINT"], 30);
+    if (cut.code !== 130) throw new Error(`exit ${cut.code}:\n${cut.stderr}`);
+    if (/quitting at once/.test(cut.stderr)) {
+      throw new Error(`the second SIGINT quit at once:\n${cut.stderr}`);
+    }
+    if (!/checkpoint written to .*resume with: deno task part1 --resume /.test(cut.stderr)) {
+      throw new Error(`no checkpoint and resume instructions:\n${cut.stderr}`);
+    }
+  } finally {
+    await Deno.remove(out, { recursive: true }).catch(() => {});
   }
 });

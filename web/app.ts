@@ -7,8 +7,10 @@
  * URL parameters pre-fill the options: `train`, `test`, `epochs`, `batch`, `seed`, `lr`,
  * `evalPoints` (test-error points per epoch, default 4), `reads=storage|sampled`, and
  * `autostart=1` starts training at once. The page state is `document.body.dataset.state`
- * (loading, ready, no-webgpu, training, done, error) and `globalThis.mnistPage` holds the
- * options, the result and the last prediction (for tests).
+ * (loading, ready, no-webgpu, training, done, loaded, error) and `globalThis.mnistPage` holds
+ * the options, the result and the last prediction (for tests). "Save model" downloads the
+ * trained model as a checkpoint (.safetensors) that `deno task predict --model FILE` reads;
+ * "Load model" takes such a file (from the page or from `deno task part1`) for the canvas.
  *
  * @module
  */
@@ -18,23 +20,20 @@ import {
   type ClassMetrics,
   type Dataset,
   DigitImageError,
-  Evaluator,
   type GpuContext,
-  type GpuDataset,
   GpuUnavailableError,
   lenet5,
   makeDataset,
-  Model,
+  type Model,
   parseIdx,
   type Prediction,
   Predictor,
   rgbaToGray,
   subset,
   toMnistInput,
-  Trainer,
   type TrainProgress,
-  uploadDataset,
 } from "../mod.ts";
+import { modelFromCheckpoint, trainSession } from "../src/train/session.ts";
 import { describeError, pageGpu, showNoWebGpu, webGpuMissingReason } from "./gpu_page.ts";
 
 /** chart.js's UMD build (vendor/chart.umd.js) registers every chart type on this global. */
@@ -72,6 +71,8 @@ interface PageState {
   options?: PageOptions;
   result?: PageResult;
   prediction?: Prediction;
+  /** The checkpoint loaded with "Load model", if any. */
+  loaded?: { file: string; model: string; testError: number | null };
   error?: string;
 }
 
@@ -228,18 +229,14 @@ function resetChart(totalImages: number): void {
 let ctx: GpuContext | null = null;
 let model: Model | null = null;
 let predictor: Predictor | null = null;
-let gpuData: GpuDataset[] = [];
-let stopRequested = false;
+let saved: { bytes: Uint8Array; fileName: string } | null = null;
+let stop = new AbortController();
 
-function freeRun(): void {
+function freeModel(): void {
   predictor = null;
   model?.destroy();
   model = null;
-  for (const d of gpuData) {
-    d.images.destroy();
-    d.labels.destroy();
-  }
-  gpuData = [];
+  saved = null;
 }
 
 function progressText(p: TrainProgress, o: PageOptions, seconds: number): string {
@@ -294,12 +291,13 @@ async function train(o: PageOptions): Promise<void> {
   $("error").hidden = true;
   $<HTMLButtonElement>("train").disabled = true;
   $<HTMLButtonElement>("stop").disabled = false;
+  $<HTMLButtonElement>("save-model").disabled = true;
   $("draw-overlay").hidden = false;
   $("draw-overlay").textContent = "Training…";
   $("test-error").textContent = "–";
   $("timing").textContent = "";
   $("per-class").hidden = true;
-  stopRequested = false;
+  stop = new AbortController();
   const t0 = performance.now();
   try {
     $("progress-text").textContent = "Loading MNIST…";
@@ -309,70 +307,78 @@ async function train(o: PageOptions): Promise<void> {
       trainAll = testAll = null;
       throw e;
     });
-    const trainData = subset(trainSet, o.train), testData = subset(testSet, o.test);
     if (!ctx) throw new Error("no GPU");
-    freeRun();
-    const gtrain = uploadDataset(ctx, trainData.images, trainData.labels, o.train, 784, "train");
-    const gtest = uploadDataset(ctx, testData.images, testData.labels, o.test, 784, "test");
-    gpuData = [gtrain, gtest];
-    model = Model.create(ctx, lenet5(), { seed: o.seed });
+    freeModel();
     $("progress-text").textContent = "Compiling the kernels…";
-    const evaluator = await Evaluator.create(ctx, model, gtest, { batch: Math.min(500, o.test) });
     const steps = Math.floor(o.train / o.batch) * o.epochs;
-    const trainer = await Trainer.create(ctx, model, gtrain, {
-      batchSize: o.batch,
-      epochs: o.epochs,
-      optimizer: { ...ADAM_DEFAULTS, lr: o.lr },
-      schedule: { kind: "cosine", warmupFraction: 0.05 },
-      seed: o.seed,
+    resetChart(steps * o.batch);
+    const loss = chart!.data.datasets[0].data, err = chart!.data.datasets[1].data;
+    const bar = $<HTMLProgressElement>("progress");
+    bar.value = 0;
+    const result = await trainSession({
+      ctx,
+      spec: lenet5(),
+      // host data: the session uploads it and frees it when done
+      data: { train: subset(trainSet, o.train), test: subset(testSet, o.test) },
+      recipe: {
+        model: lenet5().name,
+        optimizer: { ...ADAM_DEFAULTS, lr: o.lr },
+        schedule: { kind: "cosine", warmupFraction: 0.05 },
+        batchSize: o.batch,
+        epochs: o.epochs,
+        seed: o.seed,
+      },
+      signal: stop.signal,
       // about 40 points on the loss curve; submissions stay short so the page stays lively
       lossEvery: Math.max(1, Math.round(steps / 40)),
       evalPointsPerEpoch: Math.max(0, o.evalPoints),
       stepsPerSubmit: 10,
-    }, evaluator);
-    const totalImages = trainer.stepsPerEpoch * o.batch * o.epochs;
-    resetChart(totalImages);
-    const loss = chart!.data.datasets[0].data, err = chart!.data.datasets[1].data;
-    const bar = $<HTMLProgressElement>("progress");
-    bar.value = 0;
-    const result = await trainer.run({
-      onProgress: (p) => {
-        bar.value = p.totalImages > 0 ? p.imagesSeen / p.totalImages : 1;
-        $("progress-text").textContent = progressText(p, o, (performance.now() - t0) / 1000);
-        const curve = trainer.state.lossCurve;
-        for (let i = loss.length; i < curve.length; i++) {
-          loss.push({ x: curve[i].imagesSeen, y: curve[i].loss });
-        }
-        chart!.update("none");
+      evalBatch: Math.min(500, o.test),
+      evaluateWhenStopped: true,
+      wantCheckpoint: true,
+      keepModel: true,
+      checkpointExtra: {
+        data: {
+          train: "mnist-train",
+          trainImages: o.train,
+          test: "mnist-test",
+          testImages: o.test,
+        },
+        trainedIn: "the training page",
       },
-      onEval: (point) => {
-        err.push({ x: point.imagesSeen, y: point.error * 100 });
-        chart!.update("none");
+      hooks: {
+        onProgress: (p, state) => {
+          bar.value = p.totalImages > 0 ? p.imagesSeen / p.totalImages : 1;
+          $("progress-text").textContent = progressText(p, o, (performance.now() - t0) / 1000);
+          const curve = state.lossCurve;
+          for (let i = loss.length; i < curve.length; i++) {
+            loss.push({ x: curve[i].imagesSeen, y: curve[i].loss });
+          }
+          chart!.update("none");
+        },
+        onEval: (point) => {
+          err.push({ x: point.imagesSeen, y: point.error * 100 });
+          chart!.update("none");
+        },
       },
-      shouldStop: () => stopRequested,
     });
-    const final = result.final ?? await evaluator.run();
-    const st = result.state;
-    // the step and evaluation programs are done; the model stays for the drawing canvas
-    trainer.destroy();
-    evaluator.destroy();
+    const final = result.metrics!;
     const r: PageResult = {
       testError: final.error,
       testCount: final.count,
       perClassError: final.perClassError,
       support: final.support,
-      trainImages: (st.epoch * trainer.stepsPerEpoch + st.stepInEpoch) * o.batch,
-      trainSeconds: st.trainSeconds,
-      evalSeconds: st.evalSeconds,
+      trainImages: result.imagesTrained,
+      trainSeconds: result.trainSeconds,
+      evalSeconds: result.evalSeconds,
       totalSeconds: (performance.now() - t0) / 1000,
       interrupted: result.interrupted,
-      lossCurve: st.lossCurve.map((p) => ({ imagesSeen: p.imagesSeen, loss: p.loss })),
-      testCurve: st.testCurve.map((p) => ({ imagesSeen: p.imagesSeen, error: p.error })),
+      lossCurve: result.lossCurve.map((p) => ({ imagesSeen: p.imagesSeen, loss: p.loss })),
+      testCurve: result.testCurve.map((p) => ({ imagesSeen: p.imagesSeen, error: p.error })),
     };
     page.result = r;
     showResult(final, r);
-    predictor = new Predictor(ctx, model, 1);
-    $("draw-overlay").hidden = true;
+    useModel(result.model!, result.checkpoint!, `lenet5-seed${o.seed}.safetensors`);
     $("progress-text").textContent = `${result.interrupted ? "Stopped" : "Done"} in ` +
       `${r.totalSeconds.toFixed(1)} s`;
     bar.value = result.interrupted ? bar.value : 1;
@@ -382,11 +388,56 @@ async function train(o: PageOptions): Promise<void> {
     console.error(`training failed: ${msg}`);
     showError(`Training failed: ${msg}`);
     $("progress-text").textContent = "Failed";
-    $("draw-overlay").textContent = "Train the model first";
+    $("draw-overlay").textContent = "Train or load a model first";
     setState("error");
   } finally {
     $<HTMLButtonElement>("train").disabled = false;
     $<HTMLButtonElement>("stop").disabled = true;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// save and load
+
+/** Makes `m` the model of the drawing canvas; `bytes` is what "Save model" downloads. */
+function useModel(m: Model, bytes: Uint8Array, fileName: string): void {
+  freeModel();
+  model = m;
+  predictor = new Predictor(ctx!, m, 1);
+  saved = { bytes, fileName };
+  $<HTMLButtonElement>("save-model").disabled = false;
+  $("draw-overlay").hidden = true;
+}
+
+function saveModel(): void {
+  if (!saved) return;
+  const blob = new Blob([saved.bytes as Uint8Array<ArrayBuffer>], {
+    type: "application/octet-stream",
+  });
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = saved.fileName;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+async function loadModel(file: File): Promise<void> {
+  if (!ctx || page.state === "training") return;
+  try {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const { model: m, info } = modelFromCheckpoint(ctx, bytes, file.name);
+    useModel(m, bytes, file.name);
+    page.loaded = { file: file.name, model: info.model.name, testError: info.testError };
+    $("model-info").textContent = `Loaded ${file.name} (${info.model.name}, seed ` +
+      `${info.recipe.seed}${
+        info.testError === null ? "" : `, test error ${(info.testError * 100).toFixed(2)} %`
+      }).`;
+    clearCanvas();
+    setState("loaded");
+  } catch (e) {
+    const msg = describeError(e);
+    console.warn(`loading ${file.name} failed: ${msg}`);
+    showError(`Could not load ${file.name}: ${msg}`);
   }
 }
 
@@ -536,8 +587,14 @@ async function main(): Promise<void> {
     train(o);
   });
   $("stop").addEventListener("click", () => {
-    stopRequested = true;
+    stop.abort();
     $<HTMLButtonElement>("stop").disabled = true;
+  });
+  $("save-model").addEventListener("click", saveModel);
+  $<HTMLInputElement>("load-model").addEventListener("change", (ev) => {
+    const input = ev.target as HTMLInputElement;
+    const file = input.files?.[0];
+    if (file) loadModel(file).finally(() => (input.value = ""));
   });
 
   const missing = webGpuMissingReason();
@@ -568,6 +625,7 @@ async function main(): Promise<void> {
     ctx.isCpuAdapter ? " (runs on the CPU: expect slow training)" : ""
   }.`;
   $<HTMLButtonElement>("train").disabled = false;
+  $<HTMLInputElement>("load-model").disabled = false;
   setState("ready");
   if (params.get("autostart") === "1") $<HTMLFormElement>("options").requestSubmit();
 }
