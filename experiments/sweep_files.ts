@@ -9,7 +9,7 @@
  */
 import { join } from "node:path";
 import { formatHelp, type OptionSpec, parseOptions, type ProgramInfo } from "../src/cli/args.ts";
-import type { ChartSpec } from "../src/report/charts.ts";
+import type { ChartSpec } from "../src/render/charts.ts";
 import type { ConditionSummary, RunRecord } from "../src/study/results.ts";
 import { type PlannedRun, type RunStore, runSweep, type StoredRun } from "../src/study/sweep.ts";
 import { ensureDir, OutputDir, writeJsonAtomic } from "../src/util/atomic_write.ts";
