@@ -1,24 +1,37 @@
 /**
- * WebGPU compute-shader training engine for small convolutional networks (LeNet-5 on MNIST).
- * Every heavy pass is a WGSL compute shader; this module only re-exports the browser-safe API.
- * Deno-only helpers (files, PNG rendering, atomic writes) are in `mod_deno.ts`.
+ * WebGPU compute-shader training engine for small convolutional networks (LeNet-5 on MNIST), and
+ * the robustness study built on it. Every heavy pass is a WGSL compute shader; this module is the
+ * browser-safe public API, listed name by name. Deno-only helpers (files, PNG charts, atomic
+ * writes, the command-line toolkit) are in `mod_deno.ts`.
  *
  * @example Train LeNet-5 on data already in memory
  * ```ts
- * import { acquireGpu, Evaluator, lenet5, Model, Trainer, uploadDataset, ADAM_DEFAULTS } from "./mod.ts";
+ * import { acquireGpu, lenet5, trainSession, ADAM_DEFAULTS } from "./mod.ts";
  * const ctx = await acquireGpu();
- * const train = uploadDataset(ctx, images, labels, count, 784);
- * const model = Model.create(ctx, lenet5(), { seed: 1 });
- * const trainer = await Trainer.create(ctx, model, train, {
- *   batchSize: 64, epochs: 1, optimizer: ADAM_DEFAULTS, seed: 1,
+ * const result = await trainSession({
+ *   ctx,
+ *   spec: lenet5(),
+ *   data: { train, test }, // Dataset objects: bytes, labels, count, pixels
+ *   recipe: { optimizer: ADAM_DEFAULTS, schedule: "cosine", batchSize: 64, epochs: 1, seed: 1 },
  * });
- * await trainer.run();
+ * console.log(result.metrics?.error);
  * ```
  *
  * @module
  */
 
-// GPU runtime
+// ---------------------------------------------------------------------------------------------
+// Errors: every user-facing error extends EngineError (one-line message, exit code)
+export { EngineError, isUserFacing } from "./src/util/errors.ts";
+export {
+  GpuDeviceLostError,
+  GpuLimitError,
+  GpuUnavailableError,
+  ShaderCompileError,
+} from "./src/gpu/errors.ts";
+
+// ---------------------------------------------------------------------------------------------
+// GPU runtime: device, tensors in textures, dispatch programs, profiling, kernel-variant tuning
 export {
   acquireGpu,
   type AcquireOptions,
@@ -31,12 +44,7 @@ export {
   type TextureReads,
 } from "./src/gpu/context.ts";
 export type { ConstValue } from "./src/gpu/wgsl.ts";
-export {
-  GpuDeviceLostError,
-  GpuLimitError,
-  GpuUnavailableError,
-  ShaderCompileError,
-} from "./src/gpu/errors.ts";
+export type { BindingDecl, BindingPlan } from "./src/gpu/bindings.ts";
 export {
   download,
   downloadPadded,
@@ -56,7 +64,6 @@ export {
   type Shader,
   type TextureResource,
 } from "./src/gpu/program.ts";
-export type { BindingDecl, BindingPlan } from "./src/gpu/bindings.ts";
 export { type DispatchTiming, profileDispatches } from "./src/gpu/profiler.ts";
 export { StepParamsBuffer, type StepValues } from "./src/gpu/step_params.ts";
 export {
@@ -68,18 +75,102 @@ export {
   type TuningStore,
 } from "./src/gpu/tuner.ts";
 
-// kernels and their float64 references
-export * from "./src/ops/dense.ts";
-export * from "./src/ops/conv2d.ts";
-export * from "./src/ops/maxpool.ts";
-export * from "./src/ops/relu.ts";
-export * from "./src/ops/softmax_xent.ts";
-export * from "./src/ops/optimizer.ts";
-export * from "./src/ops/gather.ts";
-export * from "./src/ops/evaluate.ts";
+// ---------------------------------------------------------------------------------------------
+// Kernels (launchers) and their float64 references
+export {
+  DENSE_TILES,
+  denseBackwardInput,
+  denseBackwardRef,
+  denseBackwardWeight,
+  denseForward,
+  denseForwardRef,
+  type DenseTile,
+  denseTileCandidates,
+} from "./src/ops/dense.ts";
+export {
+  conv2dBackwardInput,
+  conv2dBackwardRef,
+  conv2dBackwardWeight,
+  conv2dForward,
+  conv2dRef,
+  type Conv2dShape,
+  type Conv2dTile,
+  type ConvGeometry,
+  convGeometry,
+  convTileCandidates,
+  defaultConvTile,
+  packNHWC,
+  unpackNHWC,
+} from "./src/ops/conv2d.ts";
+export {
+  maxPool2BackwardRef,
+  maxPool2Ref,
+  maxPoolBackward,
+  maxPoolForward,
+  type PoolShape,
+} from "./src/ops/maxpool.ts";
+export { reluBackward, reluBackwardRef, reluForward, reluRef } from "./src/ops/relu.ts";
+export {
+  softmaxCrossEntropy,
+  softmaxCrossEntropyRef,
+  softmaxForward,
+} from "./src/ops/softmax_xent.ts";
+export {
+  ADAM_DEFAULTS,
+  type AdamConfig,
+  type LrSchedule,
+  type OptimizerConfig,
+  optimizerRef,
+  optimizerUpdate,
+  scheduledLr,
+  SGD_DEFAULTS,
+  type SgdConfig,
+} from "./src/ops/optimizer.ts";
+export {
+  gatherBatch,
+  gatherBatchRef,
+  type GpuDataset,
+  noisyPixelRef,
+  type PixelNoise,
+  pixelNormal,
+  uploadDataset,
+  uploadUints,
+  writeUints,
+} from "./src/ops/gather.ts";
+export { accumulateConfusion, confusionRef, predictClasses } from "./src/ops/evaluate.ts";
+export {
+  type Corruption,
+  type CorruptionInfo,
+  type CorruptionIo,
+  type CorruptionLevel,
+  type CorruptionName,
+  CORRUPTIONS,
+  corruptBatch,
+  corruptBatchRef,
+  type ResolvedCorruption,
+  resolveCorruption,
+} from "./src/ops/corrupt.ts";
 
-// models
-export * from "./src/nn/spec.ts";
+// ---------------------------------------------------------------------------------------------
+// Models: layer specs, the planner that fuses layers into GPU blocks, parameters, the model
+export {
+  conv2d,
+  type Conv2dLayer,
+  dense,
+  type DenseLayer,
+  flatten,
+  type FlattenLayer,
+  type LayerSpec,
+  lenet5,
+  maxPool2d,
+  type MaxPool2dLayer,
+  mlp,
+  type ModelSpec,
+  relu,
+  type ReluLayer,
+  sequential,
+  torchModuleSource,
+} from "./src/nn/spec.ts";
 export {
   type ActShape,
   type Block,
@@ -97,16 +188,206 @@ export { type ForwardProgram, Model } from "./src/nn/model.ts";
 export { initTorchValues, ParamArena, type ParamInfo, paramLayout } from "./src/nn/params.ts";
 export { referenceLossAndGrads } from "./src/nn/reference.ts";
 
-// training and evaluation
-export * from "./src/train/trainer.ts";
+// ---------------------------------------------------------------------------------------------
+// Training and evaluation: the training session (what the tasks and the page use), the trainer
+// under it, evaluation, metrics, prediction, checkpoints
+export {
+  type CheckpointReason,
+  type DecodedCheckpoint,
+  modelFromCheckpoint,
+  type SessionConfig,
+  type SessionData,
+  type SessionDataset,
+  type SessionHooks,
+  type SessionRecipe,
+  type SessionResult,
+  type StopSignal,
+  trainSession,
+} from "./src/train/session.ts";
+export {
+  divergenceLimit,
+  DivergenceError,
+  type EvalPoint,
+  type LossPoint,
+  Trainer,
+  type TrainHooks,
+  type TrainOptions,
+  type TrainProgress,
+  type TrainResult,
+  type TrainState,
+} from "./src/train/trainer.ts";
 export { Evaluator } from "./src/train/evaluator.ts";
 export { type ClassMetrics, metricsFromConfusion, topConfusions } from "./src/train/metrics.ts";
 export { type Prediction, Predictor } from "./src/train/predictor.ts";
+export {
+  CHECKPOINT_FORMAT,
+  CheckpointError,
+  type CheckpointInfo,
+  type CheckpointRecipe,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  restoreCheckpoint,
+} from "./src/train/checkpoint.ts";
 
-// data and files (browser-safe parsers)
-export * from "./src/data/idx.ts";
-export * from "./src/data/dataset.ts";
-export * from "./src/data/csv.ts";
-export * from "./src/data/preprocess.ts";
-export * from "./src/io/safetensors.ts";
+// ---------------------------------------------------------------------------------------------
+// Data and files (browser-safe parsers)
+export {
+  DataFormatError,
+  gunzip,
+  type IdxArray,
+  type IdxExpectation,
+  type IdxKind,
+  isGzip,
+  parseIdx,
+} from "./src/data/idx.ts";
+export {
+  checkImageGeometry,
+  type Dataset,
+  type DatasetFileNames,
+  firstBadLabel,
+  makeDataset,
+  NUM_CLASSES,
+  splitHoldout,
+  subset,
+} from "./src/data/dataset.ts";
+export { type KaggleCsv, parseKaggleCsv, writeKaggleSubmission } from "./src/data/csv.ts";
+export {
+  DIGIT_BOX,
+  DigitImageError,
+  isDarkOnLight,
+  MNIST_CENTRE,
+  MNIST_SIDE,
+  type MnistInputOptions,
+  rgbaToGray,
+  toMnistInput,
+} from "./src/data/preprocess.ts";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type NamedTensor,
+  SafetensorsError,
+  type SafetensorsDtype,
+} from "./src/io/safetensors.ts";
 export { counterUniform, deriveSeed, hash32, Rng } from "./src/util/rng.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Kernel checks: every kernel family against its float64 reference (tests, page, benchmarks)
+export {
+  assertPassed,
+  type CheckResult,
+  compare as compareWithReference,
+  compareBits,
+} from "./src/check/compare.ts";
+export {
+  FAMILIES,
+  KERNEL_FAMILIES,
+  type KernelFamilyName,
+  runKernelChecks,
+  type SuiteOptions,
+  type SuiteSummary,
+} from "./src/check/suite.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Statistics (paired differences over seeds, t intervals, fits)
+export {
+  auditSampleSize,
+  formatPercent,
+  type LinearFit,
+  linearFit,
+  mean,
+  type PairedDifference,
+  pairedDifference,
+  samplingError,
+  std,
+  type Summary,
+  summarize,
+  tCdf,
+  tQuantile,
+} from "./src/util/stats.ts";
+
+// ---------------------------------------------------------------------------------------------
+// The study: sweeps, noise, label noise, confident learning, results files, charts, the report
+export {
+  canonicalJson,
+  configDifferences,
+  type PlannedRun,
+  RUN_SCHEMA,
+  runSweep,
+  type RunStore,
+  type StoredRun,
+  type SweepOptions,
+  type SweepOutcome,
+  type SweepSignal,
+} from "./src/study/sweep.ts";
+export {
+  firstOfEachClass,
+  gatherImages,
+  noiseStatistics,
+  runNoise,
+  toBytes,
+} from "./src/study/image_noise.ts";
+export {
+  type CorruptedLabels,
+  corruptedCount,
+  corruptLabels,
+  LABEL_MODES,
+  type LabelMode,
+} from "./src/study/label_noise.ts";
+export {
+  type ConfidentLearningOptions,
+  type ConfidentLearningResult,
+  confidentLearning,
+  kFoldSplits,
+  type LabelSuspect,
+  type ProbabilityMatrix,
+} from "./src/study/confident_learning.ts";
+export {
+  type Comparison,
+  compare,
+  type Measured,
+  toleratedUpTo,
+  type Trend,
+  trend,
+  type Verdict,
+} from "./src/study/compare.ts";
+export {
+  asPart1,
+  asPart2,
+  asPart3,
+  type ConditionSummary,
+  type EvalPointRecord,
+  type LearningCurveRecord,
+  type LossPointRecord,
+  type MeanCurve,
+  MetricsFormatError,
+  type NoiseStats,
+  type Part1Metrics,
+  type Part2Condition,
+  type Part2Metrics,
+  type Part2Run,
+  type Part3Condition,
+  type Part3Metrics,
+  type Part3Run,
+  type RunRecord,
+  type SetupRecord,
+  summarizeRuns,
+} from "./src/study/results.ts";
+export {
+  CLASS_NAMES,
+  part1ChartSpecs,
+  type SweepCondition,
+  sweepCurvesChart,
+  sweepErrorChart,
+  sweepPerClassChart,
+} from "./src/study/charts.ts";
+export { buildReport, reportHtml, reportMarkdown } from "./src/study/report/index.ts";
+export type { StudyResults } from "./src/study/report/types.ts";
+export {
+  barChart,
+  type ChartSpec,
+  confusionMatrixChart,
+  learningCurveChart,
+  lineChart,
+  type PluginName,
+} from "./src/render/charts.ts";
+export { escapeHtml, htmlReport, markdownToHtml, pngDataUrl } from "./src/render/html.ts";

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { EngineError } from "../src/util/errors.ts";
 import { expectedError, type OptionSpec, runCli, UsageError } from "../src/cli/args.ts";
 import { formatCount, formatDuration, ProgressBar } from "../src/cli/progress.ts";
 import type { Dataset } from "../src/data/dataset.ts";
@@ -153,17 +154,11 @@ export function runSeeds(master: number, count: number): number[] {
   return Array.from({ length: count }, (_, i) => (i === 0 ? master : deriveSeed(master, "run", i)));
 }
 
-/** Marks the engine's user-facing errors so the CLI prints them without a stack trace. */
+/**
+ * Rethrows an error for the CLI: user-facing errors (see `EngineError`) and Deno's file errors
+ * are printed on one line by `runCli`; a missing Deno permission gets advice on the task's limits.
+ */
 export function markExpected(e: unknown): never {
-  if (
-    e instanceof GpuUnavailableError || e instanceof GpuDeviceLostError ||
-    e instanceof GpuLimitError ||
-    e instanceof DataFormatError || e instanceof DataFileError || e instanceof DivergenceError ||
-    e instanceof ShaderCompileError || e instanceof Deno.errors.PermissionDenied ||
-    e instanceof CheckpointError || e instanceof SafetensorsError || e instanceof DigitImageError
-  ) {
-    throw expectedError(e);
-  }
   if (e instanceof Deno.errors.NotCapable) {
     throw expectedError(
       new Error(
@@ -370,9 +365,10 @@ export function installInterruptHandler(): StopSignal {
 }
 
 /** Raised when a run was interrupted; the CLI prints it and exits with 130. */
-export class InterruptedError extends Error {
+export class InterruptedError extends EngineError {
   override name = "InterruptedError";
-  expected = true;
+  /** Interrupted runs exit with 130, as a shell reports a process ended by SIGINT. */
+  override readonly exitCode = 130;
 }
 
 /** Everything one training run produced. */

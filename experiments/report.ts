@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { EngineError } from "../src/util/errors.ts";
 import { join } from "node:path";
 import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
 import { readChartJsSource } from "../src/render/chartjs_source.ts";
@@ -39,9 +40,8 @@ const PROGRAM = {
 };
 
 /** A report that cannot be produced from the files found (no parts, damaged files). */
-export class ReportInputError extends Error {
+export class ReportInputError extends EngineError {
   override name = "ReportInputError";
-  expected = true;
 }
 
 async function readPart<T>(

@@ -12,6 +12,7 @@
  *
  * @module
  */
+import { EngineError } from "../util/errors.ts";
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, recordDispatches } from "../gpu/program.ts";
 import { StepParamsBuffer } from "../gpu/step_params.ts";
@@ -153,7 +154,7 @@ export function divergenceLimit(classes: number): number {
 }
 
 /** Raised when the loss becomes NaN, infinite, or explodes beyond {@link divergenceLimit}. */
-export class DivergenceError extends Error {
+export class DivergenceError extends EngineError {
   /** Always `"DivergenceError"`. */
   override name = "DivergenceError";
   /** Step (1-based, counted from the start of training) whose loss was not finite. */
