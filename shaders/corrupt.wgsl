@@ -1,4 +1,4 @@
-// Test-time image corruptions of a gathered batch: t0 (B, PIX) in [0, 1] -> out0 (B, PIX) in
+// Test-time image corruptions of a gathered batch: x (B, PIX) in [0, 1] -> y (B, PIX) in
 // [0, 1], images W x H row-major, rows PITCH floats apart (padding floats written as 0). The
 // noises work on the 0..255 scale (v = 255 x), clip to [0, 255] and divide by 255 again; blur,
 // median and contrast are linear or order-based, so they work on x and clip to [0, 1] directly.
@@ -12,8 +12,6 @@ const B: u32 = 1u; // batch rows
 const W: u32 = 28u; // image width
 const H: u32 = 28u; // image height
 const PITCH: u32 = 784u; // floats per row (a multiple of 4, >= W * H)
-const T0_BASE: u32 = 0u; // input (B, PIX)
-const OUT0_BASE: u32 = 0u; // output (B, PIX)
 const SEED: u32 = 0u; // noise seed (random corruptions)
 const SIGMA: f32 = 0.0; // gaussian: noise std, 0..255 scale; poisson_gaussian: read noise std
 const PHOTONS: f32 = 1.0; // shot, poisson_gaussian: c in x' = Poisson(c x) / c
@@ -33,9 +31,9 @@ const ROW_TEXELS: u32 = PITCH / 4u;
 const POISSON_NORMAL_ABOVE: f32 = 30.0;
 const POISSON_MAX_STEPS: u32 = 100u; // never reached for means <= 30 (P < 1e-20)
 
-@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(1) var perm: texture_storage_2d<rgba32uint, read>;
-@group(0) @binding(2) var out0: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>; // (B, PIX)
+@group(0) @binding(1) var perm: texture_storage_2d<rgba32uint, read>; // image indices
+@group(0) @binding(2) var y: texture_storage_2d<rgba32float, write>; // (B, PIX)
 @group(0) @binding(3) var<uniform> params: StepParams;
 
 // Mirrors hash32()/counterUniform() of src/util/rng.ts (and batch_gather.wgsl) bit for bit.
@@ -87,10 +85,11 @@ fn image_of(row: u32) -> u32 {
 }
 
 // Pixel (x, y) of a row, clamped to the image (clamp-to-edge padding for blur and median).
-fn pixel_clamped(row: u32, x: i32, y: i32) -> f32 {
-  let cx = u32(clamp(x, 0, i32(W) - 1));
-  let cy = u32(clamp(y, 0, i32(H) - 1));
-  return ld1(t0, T0_BASE, row * PITCH + cy * W + cx);
+fn pixel_clamped(row: u32, px: i32, py: i32) -> f32 {
+  let cx = u32(clamp(px, 0, i32(W) - 1));
+  let cy = u32(clamp(py, 0, i32(H) - 1));
+  let e = row * PITCH + cy * W + cx;
+  return ld(x, e >> 2u)[e & 3u];
 }
 
 // One output texel (4 pixels) per invocation; `which` picks the elementwise corruption.
@@ -98,33 +97,33 @@ fn elementwise(lane: u32, which: u32) {
   if (lane >= B * ROW_TEXELS) { return; }
   let row = lane / ROW_TEXELS;
   let img = image_of(row);
-  let x = ld(t0, T0_BASE + lane);
-  var y = vec4f(0.0);
+  let texel = ld(x, lane);
+  var result = vec4f(0.0);
   for (var k = 0u; k < 4u; k++) {
     let p = (lane % ROW_TEXELS) * 4u + k;
     if (p >= PIX) { continue; }
-    let v = x[k];
+    let v = texel[k];
     switch which {
       case 0u: { // gaussian: clip(255 x + sigma z) / 255
         let z = keyed_normal(img, 2u * p, 2u * p + 1u);
-        y[k] = clamp(v * 255.0 + SIGMA * z, 0.0, 255.0) / 255.0;
+        result[k] = clamp(v * 255.0 + SIGMA * z, 0.0, 255.0) / 255.0;
       }
       case 1u: { // shot: min(Poisson(c x) / c, 1), i.e. clip(255 k / c) / 255
-        y[k] = min(poisson(img, p, PHOTONS * max(v, 0.0)) / PHOTONS, 1.0);
+        result[k] = min(poisson(img, p, PHOTONS * max(v, 0.0)) / PHOTONS, 1.0);
       }
       case 2u: { // poisson_gaussian: clip(255 Poisson(c x) / c + sigma z) / 255
         let shot = poisson(img, p, PHOTONS * max(v, 0.0)) / PHOTONS;
         let z = keyed_normal(img, 4u * p + 2u, 4u * p + 3u);
-        y[k] = clamp(shot * 255.0 + SIGMA * z, 0.0, 255.0) / 255.0;
+        result[k] = clamp(shot * 255.0 + SIGMA * z, 0.0, 255.0) / 255.0;
       }
       default: { // impulse: hit pixels become 0 or 255 with equal odds
         let hit = counter_bits(SEED, img, 4u * p) < IMPULSE_COUNT;
         let salt = counter_bits(SEED, img, 4u * p + 1u) >= 8388608u;
-        y[k] = select(clamp(v, 0.0, 1.0), select(0.0, 1.0, salt), hit);
+        result[k] = select(clamp(v, 0.0, 1.0), select(0.0, 1.0, salt), hit);
       }
     }
   }
-  textureStore(out0, texel_xy(OUT0_BASE + lane), y);
+  st(y, lane, result);
 }
 
 @compute @workgroup_size(64)
@@ -159,7 +158,7 @@ fn gaussian_blur(@builtin(global_invocation_id) gid: vec3u) {
   let lane = gid.x;
   if (lane >= B * ROW_TEXELS) { return; }
   let row = lane / ROW_TEXELS;
-  var y = vec4f(0.0);
+  var result = vec4f(0.0);
   for (var k = 0u; k < 4u; k++) {
     let p = (lane % ROW_TEXELS) * 4u + k;
     if (p >= PIX) { continue; }
@@ -171,9 +170,9 @@ fn gaussian_blur(@builtin(global_invocation_id) gid: vec3u) {
         acc += blur_weight(dy) * blur_weight(dx) * pixel_clamped(row, px + dx, py + dy);
       }
     }
-    y[k] = clamp(acc, 0.0, 1.0);
+    result[k] = clamp(acc, 0.0, 1.0);
   }
-  textureStore(out0, texel_xy(OUT0_BASE + lane), y);
+  st(y, lane, result);
 }
 
 // 3x3 median with clamp-to-edge padding (test-time denoising): selects one of the 9 inputs, so
@@ -183,7 +182,7 @@ fn median3(@builtin(global_invocation_id) gid: vec3u) {
   let lane = gid.x;
   if (lane >= B * ROW_TEXELS) { return; }
   let row = lane / ROW_TEXELS;
-  var y = vec4f(0.0);
+  var result = vec4f(0.0);
   for (var k = 0u; k < 4u; k++) {
     let p = (lane % ROW_TEXELS) * 4u + k;
     if (p >= PIX) { continue; }
@@ -203,9 +202,9 @@ fn median3(@builtin(global_invocation_id) gid: vec3u) {
       a[i] = a[m];
       a[m] = t;
     }
-    y[k] = clamp(a[4], 0.0, 1.0);
+    result[k] = clamp(a[4], 0.0, 1.0);
   }
-  textureStore(out0, texel_xy(OUT0_BASE + lane), y);
+  st(y, lane, result);
 }
 
 const WG: u32 = 64u;
@@ -218,9 +217,9 @@ fn contrast(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
   let row = wid.x;
   var s = 0.0;
   for (var t = l; t < ROW_TEXELS; t += WG) {
-    let x = ld(t0, T0_BASE + row * ROW_TEXELS + t);
+    let texel = ld(x, row * ROW_TEXELS + t);
     for (var k = 0u; k < 4u; k++) {
-      if (t * 4u + k < PIX) { s += x[k]; }
+      if (t * 4u + k < PIX) { s += texel[k]; }
     }
   }
   partial[l] = s;
@@ -231,11 +230,11 @@ fn contrast(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
   }
   let mean = partial[0] / f32(PIX);
   for (var t = l; t < ROW_TEXELS; t += WG) {
-    let x = ld(t0, T0_BASE + row * ROW_TEXELS + t);
-    var y = vec4f(0.0);
+    let texel = ld(x, row * ROW_TEXELS + t);
+    var result = vec4f(0.0);
     for (var k = 0u; k < 4u; k++) {
-      if (t * 4u + k < PIX) { y[k] = clamp((x[k] - mean) * CONTRAST + mean, 0.0, 1.0); }
+      if (t * 4u + k < PIX) { result[k] = clamp((texel[k] - mean) * CONTRAST + mean, 0.0, 1.0); }
     }
-    textureStore(out0, texel_xy(OUT0_BASE + row * ROW_TEXELS + t), y);
+    st(y, row * ROW_TEXELS + t, result);
   }
 }

@@ -11,13 +11,14 @@
  */
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
-import { STEP_PARAMS_WGSL, type StepParamsBuffer } from "../gpu/step_params.ts";
+import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import type { Tensor, TexelStore } from "../gpu/tensor.ts";
 import type { ConstValue } from "../gpu/wgsl.ts";
 import { counterUniform } from "../util/rng.ts";
-import { expectDistinct } from "./common.ts";
 import { pixelNormal } from "./gather.ts";
 import SOURCE from "../../shaders/corrupt.wgsl" with { type: "text" };
+
+const SHADER = { name: "corrupt.wgsl", source: SOURCE };
 
 /** Names of the corruptions in {@link CORRUPTIONS}. */
 export type CorruptionName =
@@ -210,8 +211,6 @@ const ENTRY_POINTS: Record<CorruptionName, string> = {
   median: "median3",
 };
 
-const BINDINGS = ["read", "uints", "write", "uniform-dynamic"] as const;
-
 /** Tensors and indices a corruption kernel is bound to. */
 export interface CorruptionIo {
   /** Input (B, W * H) in [0, 1]. */
@@ -222,24 +221,6 @@ export interface CorruptionIo {
   perm: TexelStore;
   /** Step parameters; batch_start of the slot the dispatch runs with. */
   params: StepParamsBuffer;
-}
-
-/** The one place that builds a corruption kernel's bindings and dispatch. */
-async function corruptionDispatch(
-  ctx: GpuContext,
-  entryPoint: string,
-  constants: Record<string, ConstValue>,
-  io: CorruptionIo,
-  size: { lanes: number } | { workgroups: readonly [number] },
-): Promise<Dispatch> {
-  const k = await ctx.kernel({
-    shader: "corrupt.wgsl",
-    source: `${STEP_PARAMS_WGSL}\n${SOURCE}`,
-    entryPoint,
-    bindings: BINDINGS,
-    constants: { ...constants, T0_BASE: io.x.base, OUT0_BASE: io.y.base },
-  });
-  return makeDispatch(ctx, k, [io.x, io.perm, io.y, io.params.binding], size);
 }
 
 /**
@@ -261,18 +242,20 @@ export async function corruptBatch(
   if (y.rows !== x.rows || y.cols !== x.cols || y.pitch !== x.pitch) {
     throw new Error(`corruptBatch: '${y.label}' must have the shape of '${x.label}'`);
   }
-  expectDistinct("corruptBatch", [x], [y]);
   const B = x.rows;
-  const constants = { B, W, H, PITCH: x.pitch, ...levelConstants(c) };
-  if (c.name === "contrast") {
-    if (B > ctx.device.limits.maxComputeWorkgroupsPerDimension) {
-      throw new Error(`corruptBatch: contrast runs one workgroup per image; ${B} is too many`);
-    }
-    return await corruptionDispatch(ctx, ENTRY_POINTS[c.name], constants, a, {
-      workgroups: [B],
-    });
+  // contrast reduces each image in one workgroup; the others run one texel per invocation
+  if (c.name === "contrast" && B > ctx.device.limits.maxComputeWorkgroupsPerDimension) {
+    throw new Error(`corruptBatch: contrast runs one workgroup per image; ${B} is too many`);
   }
-  return await corruptionDispatch(ctx, ENTRY_POINTS[c.name], constants, a, { lanes: x.texels });
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint: ENTRY_POINTS[c.name],
+    constants: { B, W, H, PITCH: x.pitch, ...levelConstants(c) },
+    reads: { x, perm: a.perm },
+    writes: { y },
+    buffers: { params: a.params },
+    size: c.name === "contrast" ? { workgroups: [B] } : { lanes: x.texels },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
