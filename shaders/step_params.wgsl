@@ -7,6 +7,6 @@ struct StepParams {
   bias1: f32, // Adam: 1 - beta1^t
   bias2: f32, // Adam: 1 - beta2^t
   valid: u32, // evaluation: rows of this chunk that are real samples
-  _pad1: u32,
-  _pad2: u32,
+  epoch: u32, // training: 0-based epoch (augmentation draws per (seed, epoch, image))
+  global_step: u32, // training: optimizer steps before this one (dropout masks per step)
 }

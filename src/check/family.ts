@@ -20,6 +20,8 @@ export const KERNEL_FAMILIES = [
   "optimizer",
   "gather",
   "evaluate",
+  "dropout",
+  "augment",
 ] as const;
 
 /** One of {@link KERNEL_FAMILIES}. */

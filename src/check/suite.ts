@@ -1,6 +1,6 @@
 /**
  * The kernel-check suite: every kernel family (dense, conv2d, max-pool, ReLU, softmax +
- * cross-entropy, optimizer, batch gather, evaluation) on its table of random shapes, odd sizes
+ * cross-entropy, optimizer, batch gather, evaluation, dropout, augmentation) on its table of random shapes, odd sizes
  * included, compared with the library's float64 references. The Deno tests run every case
  * (`tests/*_test.ts`); the in-browser self-test (`web/selftest.ts`) runs the quick tier.
  * Browser-safe: no Deno APIs.
@@ -11,6 +11,8 @@ import type { GpuContext } from "../gpu/context.ts";
 import type { CheckResult } from "./compare.ts";
 import { CONV2D_FAMILY } from "./conv2d.ts";
 import { DENSE_FAMILY } from "./dense.ts";
+import { DROPOUT_FAMILY } from "./dropout.ts";
+import { AUGMENT_FAMILY } from "./augment.ts";
 import { EVALUATE_FAMILY } from "./evaluate.ts";
 import { caseRng, KERNEL_FAMILIES, type KernelFamily, type KernelFamilyName } from "./family.ts";
 import { GATHER_FAMILY } from "./gather.ts";
@@ -32,6 +34,8 @@ export const FAMILIES: Readonly<Record<KernelFamilyName, KernelFamily>> = {
   optimizer: OPTIMIZER_FAMILY,
   gather: GATHER_FAMILY,
   evaluate: EVALUATE_FAMILY,
+  dropout: DROPOUT_FAMILY,
+  augment: AUGMENT_FAMILY,
 };
 
 /** What {@link runKernelChecks} returns (JSON-serializable). */

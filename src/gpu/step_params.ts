@@ -24,6 +24,10 @@ export interface StepValues {
   bias2?: number;
   /** Rows of the batch that are real samples (evaluation's last chunk). */
   valid?: number;
+  /** Training: the 0-based epoch (augmentation is drawn per epoch; default 0). */
+  epoch?: number;
+  /** Training: optimizer steps taken before this one (dropout masks are drawn per step; default 0). */
+  globalStep?: number;
 }
 
 /** A uniform buffer of `slots` StepParams. */
@@ -76,6 +80,8 @@ export class StepParamsBuffer {
       f[3] = v.bias1 ?? 1;
       f[4] = v.bias2 ?? 1;
       u[5] = v.valid ?? 0xffffffff;
+      u[6] = v.epoch ?? 0;
+      u[7] = v.globalStep ?? 0;
     }
     this.#ctx.device.queue.writeBuffer(this.buffer, first * STEP_SLOT_BYTES, data);
   }

@@ -11,6 +11,13 @@ import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import { type Tensor, TexelStore, writeTexels } from "../gpu/tensor.ts";
 import { counterUniform } from "../util/rng.ts";
 import { expectShape } from "./common.ts";
+import {
+  type AffineAugment,
+  affineImageRef,
+  affineParams,
+  checkAffineRanges,
+  squareWidth,
+} from "./augment.ts";
 import SOURCE from "../../shaders/batch_gather.wgsl" with { type: "text" };
 
 /** Images (as bytes) and labels resident on the GPU. */
@@ -95,6 +102,8 @@ export async function gatherBatch(
     labels: Tensor;
     params: StepParamsBuffer;
     noise?: PixelNoise;
+    /** Random affine distortion, drawn per (seed, image, epoch of the step slot). */
+    augment?: AffineAugment;
   },
 ): Promise<Dispatch> {
   const B = a.x.rows;
@@ -104,10 +113,29 @@ export async function gatherBatch(
   if (!(sigma >= 0) || !Number.isFinite(sigma)) {
     throw new Error(`noise sigma must be >= 0, got ${sigma}`);
   }
+  const aug = a.augment;
+  if (aug) checkAffineRanges(aug);
+  const augConstants: Record<string, number | boolean> = aug
+    ? {
+      AUGMENT: true,
+      AUG_SEED: aug.seed >>> 0,
+      IMG_W: squareWidth(a.data.pixels),
+      MAX_SHIFT: aug.maxShift,
+      MAX_ROT: aug.maxRotation * Math.PI / 180,
+      MIN_SCALE: aug.minScale,
+      MAX_SCALE: aug.maxScale,
+    }
+    : {};
   return await makeDispatch(ctx, {
     shader: SHADER,
     entryPoint: "gather_batch",
-    constants: { B, PIX: a.data.pixels, SIGMA: sigma, NOISE_SEED: (a.noise?.seed ?? 0) >>> 0 },
+    constants: {
+      B,
+      PIX: a.data.pixels,
+      SIGMA: sigma,
+      NOISE_SEED: (a.noise?.seed ?? 0) >>> 0,
+      ...augConstants,
+    },
     reads: { images: a.data.images, image_labels: a.data.labels, perm: a.perm },
     writes: { x: a.x, labels: a.labels },
     buffers: { params: a.params },
@@ -127,7 +155,10 @@ export function noisyPixelRef(value: number, noise: PixelNoise, img: number, p: 
   return Math.min(255, Math.max(0, value + noise.sigma * pixelNormal(noise.seed, img, p)));
 }
 
-/** Reference of a gathered batch: (B, pixels) in [0, 1]. */
+/**
+ * Reference of a gathered batch: (B, pixels) in [0, 1]; with `augment`, each image distorted
+ * as drawn for `epoch`, before the noise.
+ */
 export function gatherBatchRef(
   images: Uint8Array,
   pixels: number,
@@ -135,12 +166,18 @@ export function gatherBatchRef(
   start: number,
   B: number,
   noise?: PixelNoise,
+  augment?: { params: AffineAugment; epoch: number },
 ): Float64Array {
   const out = new Float64Array(B * pixels);
+  const width = augment ? squareWidth(pixels) : 0;
   for (let i = 0; i < B; i++) {
     const img = perm[start + i];
+    let src: ArrayLike<number> = images.subarray(img * pixels, (img + 1) * pixels);
+    if (augment) {
+      src = affineImageRef(src, width, affineParams(augment.params, img, augment.epoch));
+    }
     for (let p = 0; p < pixels; p++) {
-      const v = images[img * pixels + p];
+      const v = src[p];
       out[i * pixels + p] = (noise ? noisyPixelRef(v, noise, img, p) : v) / 255;
     }
   }

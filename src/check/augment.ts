@@ -1,0 +1,102 @@
+/**
+ * Augmented batch gathering against the float64 reference: random affine distortion drawn per
+ * (seed, image, epoch of the step slot), bilinear sampling with zero outside, with and without
+ * pixel noise; and the identity ranges, which must give the images unchanged.
+ *
+ * @module
+ */
+import type { GpuContext } from "../gpu/context.ts";
+import { type Dispatch, runDispatches } from "../gpu/program.ts";
+import { StepParamsBuffer } from "../gpu/step_params.ts";
+import { download, Tensor } from "../gpu/tensor.ts";
+import { AFFINE_DEFAULTS, type AffineRanges } from "../ops/augment.ts";
+import { gatherBatch, gatherBatchRef, uploadDataset, uploadUints } from "../ops/gather.ts";
+import type { Rng } from "../util/rng.ts";
+import { type CaseRun, Checks, defineFamily } from "./family.ts";
+
+/** A batch of B square images gathered with augmentation. */
+export interface AugmentCase {
+  /** Images in the data set. */
+  count: number;
+  B: number;
+  /** Side of the square images, in pixels. */
+  side: number;
+  /** The batch's first position in the epoch permutation. */
+  start: number;
+  /** The epoch of the step slot (the draw changes with it). */
+  epoch: number;
+  ranges: AffineRanges;
+  /** Standard deviation of the pixel noise on the 0..255 scale (0: none). */
+  sigma: number;
+  quick?: boolean;
+}
+
+const IDENTITY: AffineRanges = { maxShift: 0, maxRotation: 0, minScale: 1, maxScale: 1 };
+const STRONG: AffineRanges = { maxShift: 6, maxRotation: 45, minScale: 0.5, maxScale: 2 };
+
+export const AUGMENT_CASES: readonly AugmentCase[] = [
+  { count: 20, B: 8, side: 28, start: 3, epoch: 0, ranges: AFFINE_DEFAULTS, sigma: 0, quick: true },
+  { count: 20, B: 5, side: 28, start: 0, epoch: 7, ranges: IDENTITY, sigma: 0, quick: true },
+  { count: 30, B: 9, side: 28, start: 11, epoch: 2, ranges: STRONG, sigma: 0 },
+  { count: 12, B: 7, side: 10, start: 2, epoch: 1, ranges: AFFINE_DEFAULTS, sigma: 0 },
+  { count: 20, B: 6, side: 28, start: 9, epoch: 3, ranges: AFFINE_DEFAULTS, sigma: 32 },
+];
+
+function describe(c: AugmentCase): string {
+  const r = c.ranges;
+  return `B=${c.B} ${c.side}x${c.side} epoch ${c.epoch} shift ${r.maxShift} rot ${r.maxRotation} ` +
+    `scale ${r.minScale}-${r.maxScale} sigma ${c.sigma}`;
+}
+
+/** Runs the augmented gather of a case and compares it with the float64 reference. */
+export async function checkAugment(
+  ctx: GpuContext,
+  c: AugmentCase,
+  r: Rng,
+): Promise<CaseRun<{ gather: Dispatch }>> {
+  const { count, B, side, start, epoch, sigma } = c, pixels = side * side;
+  // sparse bright strokes on black, like digits: sharp edges stress the bilinear sampling
+  const images = new Uint8Array(count * pixels).map(() => (r.next() < 0.3 ? r.int(256) : 0));
+  const labels = Array.from({ length: count }, () => r.int(10));
+  const data = uploadDataset(ctx, images, labels, count, pixels, "check images");
+  const perm = r.permutation(count);
+  const noise = sigma > 0 ? { sigma, seed: r.int(1 << 30) } : undefined;
+  const augment = { ...c.ranges, seed: r.int(2 ** 32) };
+  const x = Tensor.create(ctx, B, pixels, "x"), tl = Tensor.create(ctx, 1, B, "labels");
+  const params = new StepParamsBuffer(ctx, 2);
+  params.write(0, [{ step: 0, batchStart: 0 }, { step: 1, batchStart: start, epoch }]);
+  const perms = uploadUints(ctx, perm, "perm");
+  const gather = await gatherBatch(ctx, {
+    data,
+    perm: perms,
+    x,
+    labels: tl,
+    params,
+    noise,
+    augment,
+  });
+  await runDispatches(ctx, [gather], params.offset(1));
+  const ck = new Checks("augment", describe(c));
+  const got = await download(ctx, x);
+  const want = gatherBatchRef(images, pixels, perm, start, B, noise, { params: augment, epoch });
+  // float32 sampling coordinates (and Box-Muller) against float64: ~1e-5 of the 0..1 scale
+  ck.close("images", got, want, sigma > 0 ? 3e-4 : 5e-5, [B, pixels], 1);
+  if (c.ranges === IDENTITY) {
+    const plain = gatherBatchRef(images, pixels, perm, start, B);
+    ck.close("identity map leaves images unchanged", got, plain, 1e-6, [B, pixels], 1);
+  }
+  params.destroy();
+  perms.destroy();
+  for (const s of [data.images, data.labels, x.store, tl.store]) s.destroy();
+  return ck.done({ gather });
+}
+
+/** The augmentation family of the suite. */
+export const AUGMENT_FAMILY = defineFamily(
+  "augment",
+  "augmented batch gather (random affine per image and epoch, bilinear) matches the float64 " +
+    "reference",
+  AUGMENT_CASES,
+  describe,
+  checkAugment,
+);
