@@ -185,7 +185,7 @@ Deno.test({
               failed.map((c) => `  ${c.family}: ${c.name}: ${c.detail}`).join("\n"),
           );
         }
-        if (s.families.length !== 8) throw new Error(`only families ${s.families.join(", ")} ran`);
+        if (s.families.length !== 10) throw new Error(`only families ${s.families.join(", ")} ran`);
       });
 
       const page = await context.newPage();

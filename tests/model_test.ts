@@ -2,6 +2,7 @@ import { Model } from "../src/nn/model.ts";
 import {
   conv2d,
   dense,
+  dropout,
   flatten,
   lenet5,
   maxPool2d,
@@ -51,7 +52,27 @@ const MODELS: ModelSpec[] = [
     width: 8,
     channels: 1,
   }),
+  // dropout on raw images, on a padded map before a standalone pool, after a fused dense ReLU
+  sequential("dropout", [
+    dropout(0.2),
+    conv2d(5, 3, { padding: 1 }),
+    relu(),
+    dropout(0.5),
+    maxPool2d(),
+    flatten(),
+    dense(9),
+    relu(),
+    dropout(0.3),
+    dense(3),
+  ], {
+    height: 6,
+    width: 6,
+    channels: 1,
+  }),
 ];
+
+/** The dropout seed and global step the GPU and reference runs draw their masks from. */
+const DROPOUT = { seed: 0x5eed, step: 12345 };
 
 async function gpuLossAndGrads(
   spec: ModelSpec,
@@ -66,12 +87,12 @@ async function gpuLossAndGrads(
   upload(ctx, x, packNHWC(images, B, spec.input.height, spec.input.width, 1, 1));
   const tl = Tensor.create(ctx, 1, B, "labels");
   upload(ctx, tl, labels);
-  const fwd = await model.forward(B, x);
+  const params = new StepParamsBuffer(ctx, 1);
+  params.write(0, [{ step: 0, batchStart: 0, globalStep: DROPOUT.step }]);
+  const fwd = await model.forward(B, x, { step: params, dropoutSeed: DROPOUT.seed });
   const dlogits = Tensor.create(ctx, B, model.classes, "dlogits"),
     losses = Tensor.create(ctx, 1, B, "losses");
   const log = ctx.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE });
-  const params = new StepParamsBuffer(ctx, 1);
-  params.write(0, [{ step: 0, batchStart: 0 }]);
   await runDispatches(ctx, [
     ...fwd.dispatches,
     await softmaxCrossEntropy(ctx, {
@@ -100,7 +121,7 @@ Deno.test("whole-model gradients on the GPU match the float64 reference model", 
     const seed = 100 + salt;
     const got = await gpuLossAndGrads(spec, seed, images, labels, B);
     const params = initTorchValues(paramLayout(got.model.plan).params, seed);
-    const ref = referenceLossAndGrads(got.model.plan, params, images, labels, B);
+    const ref = referenceLossAndGrads(got.model.plan, params, images, labels, B, DROPOUT);
     assertClose(`${spec.name} loss`, [got.loss], [ref.loss], 1e-5);
     for (const [name, g] of ref.grads) {
       assertClose(`${spec.name} ${name} gradient`, got.grads.get(name)!, g, 2e-4);
@@ -123,16 +144,16 @@ Deno.test("the reference model's gradients agree with finite differences", () =>
     for (const p of params.values()) {
       for (let i = 0; i < p.length; i++) p[i] += r.uniform(-0.05, 0.05); // nonzero biases
     }
-    const ref = referenceLossAndGrads(plan, params, images, labels, B);
+    const ref = referenceLossAndGrads(plan, params, images, labels, B, DROPOUT);
     for (const [name, values] of params) {
       const idx = Array.from({ length: Math.min(6, values.length) }, () => r.int(values.length));
       const h = 1e-6;
       const numeric = idx.map((i) => {
         const old = values[i];
         values[i] = old + h;
-        const up = referenceLossAndGrads(plan, params, images, labels, B).loss;
+        const up = referenceLossAndGrads(plan, params, images, labels, B, DROPOUT).loss;
         values[i] = old - h;
-        const down = referenceLossAndGrads(plan, params, images, labels, B).loss;
+        const down = referenceLossAndGrads(plan, params, images, labels, B, DROPOUT).loss;
         values[i] = old;
         return (up - down) / (2 * h);
       });
@@ -154,6 +175,7 @@ Deno.test("invalid models are rejected with a message naming the layer", () => {
     [sequential("c", [conv2d(4, 3), relu()]), /last layer must be dense/],
     [sequential("d", [conv2d(4, 30), flatten(), dense(2)]), /does not fit/],
     [sequential("e", [flatten(), dense(0)]), /units must be a positive integer/],
+    [sequential("f", [flatten(), dropout(1), dense(2)]), /layer 1 \(dropout\): p must be in/],
   ];
   for (const [spec, re] of bad) {
     let msg = "";

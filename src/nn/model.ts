@@ -28,7 +28,9 @@ import {
   type DenseTile,
   denseTileCandidates,
 } from "../ops/dense.ts";
+import { dropoutBackward, dropoutForward, layerDropoutSeed } from "../ops/dropout.ts";
 import { maxPoolBackward, maxPoolForward } from "../ops/maxpool.ts";
+import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import { reluBackward, reluForward } from "../ops/relu.ts";
 import { type Block, type ConvBlock, type Plan, planModel, rowFloats } from "./plan.ts";
 import { initTorchValues, ParamArena } from "./params.ts";
@@ -48,6 +50,8 @@ export interface ForwardProgram {
   codes: (Tensor | null)[];
   /** Class logits (batch, classes): the output of the last block. */
   logits: Tensor;
+  /** Training with dropout: the step slots and seed its masks are drawn from. */
+  dropout?: { step: StepParamsBuffer; seed: number };
 }
 
 function convShape(b: ConvBlock, batch: number): Conv2dShape {
@@ -170,9 +174,14 @@ export class Model {
   async forward(
     batch: number,
     input?: Tensor,
-    opts: { training?: boolean } = {},
+    opts: { training?: boolean; step?: StepParamsBuffer; dropoutSeed?: number } = {},
   ): Promise<ForwardProgram> {
     const training = opts.training ?? true;
+    // dropout masks are drawn per (seed, the slot's global step, element); inference skips them
+    const drop = opts.step ? { step: opts.step, seed: opts.dropoutSeed ?? 0 } : undefined;
+    if (training && !drop && this.plan.blocks.some((b) => b.kind === "dropout")) {
+      throw new Error("forward: training a model with dropout needs the step parameters");
+    }
     const ctx = this.ctx;
     const x0 = input ?? this.#tensor(batch, this.inputFloats, "input");
     if (x0.rows !== batch || x0.cols !== this.inputFloats) {
@@ -181,6 +190,11 @@ export class Model {
     const dispatches: Dispatch[] = [], outputs: Tensor[] = [], codes: (Tensor | null)[] = [];
     let x = x0;
     for (const b of this.plan.blocks) {
+      if (b.kind === "dropout" && !training) {
+        outputs.push(x);
+        codes.push(null);
+        continue;
+      }
       const y = this.#tensor(batch, rowFloats(b.output), `${b.name} output`);
       let code: Tensor | null = null;
       switch (b.kind) {
@@ -235,12 +249,17 @@ export class Model {
         case "relu":
           dispatches.push(await reluForward(ctx, { x, y }));
           break;
+        case "dropout": {
+          const a = { p: b.p, seed: layerDropoutSeed(drop!.seed, b.name), params: drop!.step };
+          dispatches.push(await dropoutForward(ctx, { ...a, x, y }));
+          break;
+        }
       }
       outputs.push(y);
       codes.push(code);
       x = y;
     }
-    return { batch, input: x0, dispatches, outputs, codes, logits: x };
+    return { batch, input: x0, dispatches, outputs, codes, logits: x, dropout: drop };
   }
 
   /**
@@ -251,7 +270,9 @@ export class Model {
     const ctx = this.ctx, blocks = this.plan.blocks, B = fwd.batch;
     const dispatches: Dispatch[] = [];
     let g = dlogits;
-    for (let i = blocks.length - 1; i >= 0; i--) {
+    // no gradient flows below the first block with parameters (e.g. into dropout on the images)
+    const first = blocks.findIndex((b) => b.kind === "conv" || b.kind === "dense");
+    for (let i = blocks.length - 1; i >= first; i--) {
       const b: Block = blocks[i];
       // g was already masked by the consumer (a ReLU block's output is a ReLU output), and
       // masking by (output > 0) equals masking by (input > 0): g is the input gradient too
@@ -259,7 +280,7 @@ export class Model {
       const x = i === 0 ? fwd.input : fwd.outputs[i - 1];
       const producer = i > 0 ? blocks[i - 1] : null;
       const maskInput = producer?.outputIsRelu ?? false;
-      const dx = i > 0 ? this.#tensor(B, x.cols, `grad of ${producer!.name} output`) : null;
+      const dx = i > first ? this.#tensor(B, x.cols, `grad of ${producer!.name} output`) : null;
       switch (b.kind) {
         case "dense": {
           const w = this.arena.value(`${b.name}.weight`);
@@ -360,6 +381,14 @@ export class Model {
             await maxPoolBackward(ctx, { shape, dy: g, code: fwd.codes[i]!, dx: target }),
           );
           if (maskInput) dispatches.push(await reluBackward(ctx, { dy: target, y: x, dx }));
+          break;
+        }
+        case "dropout": {
+          if (!dx) break;
+          const d = fwd.dropout!;
+          const a = { p: b.p, seed: layerDropoutSeed(d.seed, b.name), params: d.step };
+          const reluMaskFrom = maskInput ? x : undefined;
+          dispatches.push(await dropoutBackward(ctx, { ...a, dy: g, dx, reluMaskFrom }));
           break;
         }
       }

@@ -119,8 +119,24 @@ export interface ReluBlock {
   outputIsRelu: true;
 }
 
+/** Dropout while training (nothing at inference); its backward applies the producer's ReLU mask. */
+export interface DropoutBlock {
+  /** Block type tag. */
+  kind: "dropout";
+  /** `dropout1`, `dropout2`, ... (no parameters; names the layer's mask seed). */
+  name: string;
+  /** Input activation. */
+  input: ActShape;
+  /** Output activation, the same shape as the input. */
+  output: ActShape;
+  /** Drop probability. */
+  p: number;
+  /** Always false: the block receives the gradient of its output. */
+  outputIsRelu: false;
+}
+
 /** One GPU block of a {@link Plan}: one or more fused layers. */
-export type Block = ConvBlock | DenseBlock | PoolBlock | ReluBlock;
+export type Block = ConvBlock | DenseBlock | PoolBlock | ReluBlock | DropoutBlock;
 
 /** The fused blocks of a model and its input/output shapes. */
 export interface Plan {
@@ -165,7 +181,7 @@ export function planModel(spec: ModelSpec): Plan {
   let shape: ActShape = input;
   const blocks: Block[] = [];
   const layers = spec.layers;
-  let convs = 0, fcs = 0, pools = 0, relus = 0;
+  let convs = 0, fcs = 0, pools = 0, relus = 0, drops = 0;
   const where = (i: number) => `${spec.name}: layer ${i} (${layers[i].kind})`;
   for (let i = 0; i < layers.length; i++) {
     const l: LayerSpec = layers[i];
@@ -287,6 +303,20 @@ export function planModel(spec: ModelSpec): Plan {
           input: shape,
           output: shape,
           outputIsRelu: true,
+        });
+        break;
+      }
+      case "dropout": {
+        if (!(l.p >= 0 && l.p <= 0.95)) {
+          throw new ModelSpecError(`${where(i)}: p must be in [0, 0.95], got ${l.p}`);
+        }
+        blocks.push({
+          kind: "dropout",
+          name: `dropout${++drops}`,
+          input: shape,
+          output: shape,
+          p: l.p,
+          outputIsRelu: false,
         });
         break;
       }

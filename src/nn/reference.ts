@@ -7,9 +7,10 @@
  */
 import { conv2dBackwardRef, conv2dRef } from "../ops/conv2d.ts";
 import { denseBackwardRef, denseForwardRef } from "../ops/dense.ts";
+import { dropoutKeeps, layerDropoutSeed } from "../ops/dropout.ts";
 import { maxPool2BackwardRef, maxPool2Ref } from "../ops/maxpool.ts";
 import { softmaxCrossEntropyRef } from "../ops/softmax_xent.ts";
-import type { ActShape, Plan } from "./plan.ts";
+import { type ActShape, type DropoutBlock, type Plan, rowFloats } from "./plan.ts";
 
 /** torch (CO, CI, K, K) -> logical (K, K, CI, CO). */
 function convWeightLogical(w: ArrayLike<number>, CO: number, CI: number, K: number): Float64Array {
@@ -66,11 +67,35 @@ function flatToNhwc(
 }
 
 /**
+ * The training-time dropout factor (0 or 1 / (1 - p)) of each logical value of a block's input:
+ * the GPU keys its mask by the stored index (NHWC with channels padded to `stored`, rows of
+ * rowFloats padded to 4), so logical positions are mapped to it.
+ */
+function dropoutFactors(b: DropoutBlock, B: number, seed: number, step: number): Float64Array {
+  const s = b.input, layerSeed = layerDropoutSeed(seed, b.name), scale = 1 / (1 - b.p);
+  const map = s.kind === "map" ? s : s.fromMap;
+  const pitch = Math.ceil(rowFloats(s) / 4) * 4;
+  const out: number[] = [];
+  for (let n = 0; n < B; n++) {
+    if (map) {
+      for (let p = 0; p < map.height * map.width; p++) {
+        for (let c = 0; c < map.channels; c++) out.push(n * pitch + p * map.stored + c);
+      }
+    } else {
+      for (let j = 0; j < (s as { features: number }).features; j++) out.push(n * pitch + j);
+    }
+  }
+  return Float64Array.from(out, (e) => (dropoutKeeps(layerSeed, step, e, b.p) ? scale : 0));
+}
+
+/**
  * Mean cross-entropy loss and gradients (PyTorch layout) for one batch, in float64.
  *
  * @param params parameter values by PyTorch name in PyTorch layout (e.g. from `Model.torchState`)
  * @param images B images of height * width values each (the plan's input), row-major
  * @param labels B class indices
+ * @param dropout training-mode dropout: the model's dropout seed and the global step (without
+ *   it, dropout layers are the identity, as at inference)
  * @returns the loss, the gradient of every parameter by name, and the logits (B, classes)
  */
 export function referenceLossAndGrads(
@@ -79,6 +104,7 @@ export function referenceLossAndGrads(
   images: ArrayLike<number>,
   labels: ArrayLike<number>,
   B: number,
+  dropout?: { seed: number; step: number },
 ): { loss: number; grads: Map<string, Float64Array>; logits: Float64Array } {
   // forward, keeping what backward needs; activations are logical NHWC maps or vectors
   type Saved = {
@@ -87,6 +113,7 @@ export function referenceLossAndGrads(
     out: Float64Array;
     code?: Float64Array;
     pre?: Float64Array;
+    factor?: Float64Array;
   };
   const saved: Saved[] = [];
   let x: Float64Array = Float64Array.from(images);
@@ -134,6 +161,12 @@ export function referenceLossAndGrads(
       const p = maxPool2Ref(x, B, b.input.height, b.input.width, b.input.channels);
       s.out = p.y;
       s.code = p.code;
+    } else if (b.kind === "dropout") {
+      if (dropout) {
+        const f = dropoutFactors(b, B, dropout.seed, dropout.step);
+        s.factor = f;
+        s.out = x.map((v, j) => v * f[j]);
+      }
     } else {
       s.out = x.map((v) => Math.max(v, 0));
     }
@@ -167,6 +200,8 @@ export function referenceLossAndGrads(
       g = r.dx;
     } else if (b.kind === "pool") {
       g = maxPool2BackwardRef(g, s.code!, B, b.input.height, b.input.width, b.input.channels);
+    } else if (b.kind === "dropout") {
+      if (s.factor) g = g.map((v, j) => v * s.factor![j]);
     } else {
       g = g.map((v, j) => (s.out[j] > 0 ? v : 0));
     }

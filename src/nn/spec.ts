@@ -43,8 +43,22 @@ export interface DenseLayer {
   units: number;
 }
 
+/** Inverted dropout while training (kept values scaled by 1 / (1 - p)); identity otherwise. */
+export interface DropoutLayer {
+  /** Layer type tag. */
+  kind: "dropout";
+  /** Probability of zeroing each value, in [0, 0.95]. */
+  p: number;
+}
+
 /** One layer of a {@link ModelSpec}. */
-export type LayerSpec = Conv2dLayer | ReluLayer | MaxPool2dLayer | FlattenLayer | DenseLayer;
+export type LayerSpec =
+  | Conv2dLayer
+  | ReluLayer
+  | MaxPool2dLayer
+  | FlattenLayer
+  | DenseLayer
+  | DropoutLayer;
 
 /** A model: input geometry and layers; the last layer's outputs are the class logits. */
 export interface ModelSpec {
@@ -83,6 +97,11 @@ export function flatten(): FlattenLayer {
 /** `Linear(in, units)`. */
 export function dense(units: number): DenseLayer {
   return { kind: "dense", units };
+}
+
+/** `Dropout(p)`: no parameters, so checkpoint names are unchanged. */
+export function dropout(p = 0.5): DropoutLayer {
+  return { kind: "dropout", p };
 }
 
 /** A `Sequential` model over 28x28 single-channel images (or another input geometry). */
@@ -127,6 +146,39 @@ export function mlp(inputs: number, hidden: number[], classes = 10): ModelSpec {
   });
 }
 
+/** Multinomial logistic regression: one dense layer from the pixels to the class logits. */
+export function logreg(inputs = 784, classes = 10): ModelSpec {
+  return sequential("logreg", [flatten(), dense(classes)], {
+    height: 1,
+    width: inputs,
+    channels: 1,
+  });
+}
+
+/**
+ * A wider modern CNN: two stages of two 3x3 convolutions (32 then 64 channels, padding 1) with
+ * ReLU and a 2x2 max-pool each, then dense 256 with ReLU and dropout, and the logits.
+ */
+export function cnn(classes = 10, opts: { dropout?: number } = {}): ModelSpec {
+  return sequential("cnn", [
+    conv2d(32, 3, { padding: 1 }),
+    relu(),
+    conv2d(32, 3, { padding: 1 }),
+    relu(),
+    maxPool2d(),
+    conv2d(64, 3, { padding: 1 }),
+    relu(),
+    conv2d(64, 3, { padding: 1 }),
+    relu(),
+    maxPool2d(),
+    flatten(),
+    dense(256),
+    relu(),
+    dropout(opts.dropout ?? 0.5),
+    dense(classes),
+  ]);
+}
+
 /** The PyTorch module equivalent to a spec (for documentation and checkpoint users). */
 export function torchModuleSource(spec: ModelSpec): string {
   let c = spec.input.channels, h = spec.input.height, w = spec.input.width, features = 0;
@@ -156,6 +208,9 @@ export function torchModuleSource(spec: ModelSpec): string {
       case "dense":
         lines.push(`nn.Linear(${features || c * h * w}, ${l.units})`);
         features = l.units;
+        break;
+      case "dropout":
+        lines.push(`nn.Dropout(${l.p})`);
         break;
     }
   }

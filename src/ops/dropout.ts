@@ -10,7 +10,7 @@ import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { hash32 } from "../util/rng.ts";
+import { deriveSeed, hash32 } from "../util/rng.ts";
 import SOURCE from "../../shaders/dropout.wgsl" with { type: "text" };
 
 const SHADER = { name: "dropout.wgsl", source: SOURCE };
@@ -27,6 +27,11 @@ export function checkDropProbability(p: number): void {
   if (!(p >= 0 && p <= MAX_DROP)) {
     throw new RangeError(`dropout probability must be in [0, ${MAX_DROP}], got ${p}`);
   }
+}
+
+/** The mask seed of a model's dropout layer (`dropout1`, ...) under the model's dropout seed. */
+export function layerDropoutSeed(seed: number, layer: string): number {
+  return deriveSeed(seed, layer);
 }
 
 /** round(p * 2^24): an element is kept when the high 24 bits of its hash reach this. */

@@ -23,12 +23,17 @@ import { toInternal, toTorch } from "../nn/params.ts";
 import { planModel } from "../nn/plan.ts";
 import { type ModelSpec, torchModuleSource } from "../nn/spec.ts";
 import type { TrainState } from "./trainer.ts";
+import type { AffineAugment } from "../ops/augment.ts";
 
 /** Identifies the file format in the metadata. */
 export const CHECKPOINT_FORMAT = "webgpu-mnist-checkpoint/1";
 
 /** The recipe a checkpoint was trained with. */
 export interface CheckpointRecipe {
+  /** The model's name (e.g. "lenet5", "cnn"), when the trainer recorded it. */
+  model?: string;
+  /** The random affine augmentation the images were trained with, if any. */
+  augment?: AffineAugment;
   optimizer: OptimizerConfig;
   schedule: LrSchedule;
   batchSize: number;

@@ -12,6 +12,7 @@ import type { GpuContext } from "../gpu/context.ts";
 import type { Dataset } from "../data/dataset.ts";
 import { type GpuDataset, type PixelNoise, uploadDataset, uploadUints } from "../ops/gather.ts";
 import type { LrSchedule, OptimizerConfig } from "../ops/optimizer.ts";
+import type { AffineAugment } from "../ops/augment.ts";
 import { Model } from "../nn/model.ts";
 import type { ModelSpec } from "../nn/spec.ts";
 import { deriveSeed } from "../util/rng.ts";
@@ -51,6 +52,8 @@ export interface SessionRecipe {
   seed: number;
   /** Gaussian pixel noise on the training images (Part 2). */
   noise?: PixelNoise;
+  /** Random affine distortion of the training images (kept in the checkpoint's recipe). */
+  augment?: AffineAugment;
   /** Training labels that replace the data set's (Part 3's corrupted labels), one per image. */
   labels?: ArrayLike<number>;
 }
@@ -202,6 +205,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
       schedule: recipe.schedule,
       seed: recipe.seed,
       noise: recipe.noise,
+      augment: recipe.augment,
       ...(c.lossEvery !== undefined ? { lossEvery: c.lossEvery } : {}),
       ...(c.evalPointsPerEpoch !== undefined ? { evalPointsPerEpoch: c.evalPointsPerEpoch } : {}),
       ...(c.stepsPerSubmit !== undefined ? { stepsPerSubmit: c.stepsPerSubmit } : {}),

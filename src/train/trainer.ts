@@ -33,6 +33,7 @@ import {
   scheduledLr,
 } from "../ops/optimizer.ts";
 import { softmaxCrossEntropy } from "../ops/softmax_xent.ts";
+import type { AffineAugment } from "../ops/augment.ts";
 import type { Model } from "../nn/model.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 import type { Evaluator } from "./evaluator.ts";
@@ -57,6 +58,8 @@ export interface TrainOptions {
   evalPointsPerEpoch?: number;
   /** Gaussian pixel noise applied to training images while gathering. */
   noise?: PixelNoise;
+  /** Random affine distortion of the training images, drawn per (seed, image, epoch). */
+  augment?: AffineAugment;
   /** Steps recorded per command buffer (default 25). */
   stepsPerSubmit?: number;
 }
@@ -178,8 +181,9 @@ export class Trainer {
    * The options with defaults filled in: lossEvery 50, evalPointsPerEpoch 10, stepsPerSubmit 25,
    * a constant schedule.
    */
-  readonly options: Required<Omit<TrainOptions, "noise" | "schedule">> & {
+  readonly options: Required<Omit<TrainOptions, "noise" | "augment" | "schedule">> & {
     noise?: PixelNoise;
+    augment?: AffineAugment;
     schedule: LrSchedule;
   };
   /** Full batches per epoch, floor(N / batchSize). */
@@ -269,10 +273,20 @@ export class Trainer {
     const labels = Tensor.create(ctx, 1, B, "batch labels");
     const dlogits = Tensor.create(ctx, B, model.classes, "dlogits");
     const losses = Tensor.create(ctx, 1, B, "per-sample losses");
-    const fwd = await model.forward(B, x);
+    // dropout masks: deriveSeed(seed, "dropout") per layer, drawn for each step's global step
+    const dropoutSeed = deriveSeed(opts.seed, "dropout");
+    const fwd = await model.forward(B, x, { step: params, dropoutSeed });
     const arena = model.arena;
     const dispatches = [
-      await gatherBatch(ctx, { data, perm, x, labels, params, noise: opts.noise }),
+      await gatherBatch(ctx, {
+        data,
+        perm,
+        x,
+        labels,
+        params,
+        noise: opts.noise,
+        augment: opts.augment,
+      }),
       ...fwd.dispatches,
       await softmaxCrossEntropy(ctx, {
         logits: fwd.logits,
@@ -345,6 +359,8 @@ export class Trainer {
       Array.from({ length: this.stepsPerEpoch }, (_, s) => ({
         step: s,
         batchStart: s * B,
+        epoch,
+        globalStep: t0 + s,
         ...optimizerStepValues(
           optimizer,
           t0 + s + 1,
