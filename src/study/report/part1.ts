@@ -6,6 +6,7 @@
  */
 import { metricsFromConfusion, topConfusions } from "../../train/metrics.ts";
 import { part1ChartSpecs } from "../charts.ts";
+import { classNounOf } from "../../data/catalog.ts";
 import { compare, isReal, type Trend, trend } from "../compare.ts";
 import { type Part1Metrics, summarizeRuns } from "../results.ts";
 import {
@@ -26,16 +27,19 @@ export function part1Sections(m: Part1Metrics): ReportSectionOut[] {
   const pooled = metricsFromConfusion(s.confusion);
   const perClass = perClassMeasured(s);
   const wrong = Math.round(s.testError.mean * m.testImages);
+  // the data set's class names (older results files have none: the digits)
+  const names = m.classNames ?? perClass.map((_, c) => String(c));
+  const noun = classNounOf(m.classNames), nouns = noun === "class" ? "classes" : `${noun}s`;
   const rows = perClass.map((pc, c) => [
-    String(c),
+    names[c],
     intText(pooled.support[c] / n),
     measuredText(pc),
     pooled.precision[c].toFixed(4),
     pooled.recall[c].toFixed(4),
     pooled.f1[c].toFixed(4),
-    takenFor(s.confusion, c),
+    takenFor(s.confusion, c, 2, names),
   ]);
-  const specs = part1ChartSpecs(m.runs, "Part 1");
+  const specs = part1ChartSpecs(m.runs, "Part 1", m.classNames);
   const results = [
     `Test error: **${measuredText(s.testError)}**` +
     (n === 1
@@ -52,7 +56,7 @@ export function part1Sections(m: Part1Metrics): ReportSectionOut[] {
     }:`,
     "",
     table(
-      ["digit", "test images", "error", "precision", "recall", "F1", "most often taken for"],
+      [noun, "test images", "error", "precision", "recall", "F1", "most often taken for"],
       rows,
       ["l", "r", "r", "r", "r", "r", "l"],
     ),
@@ -69,7 +73,7 @@ export function part1Sections(m: Part1Metrics): ReportSectionOut[] {
     },
     {
       id: "part1-per-class",
-      caption: "Test error of each digit.",
+      caption: `Test error of each ${noun}.`,
       png: "part1/per_class_error.png",
       spec: specs.perClass,
       width: 800,
@@ -77,7 +81,7 @@ export function part1Sections(m: Part1Metrics): ReportSectionOut[] {
     },
     {
       id: "part1-confusion",
-      caption: "Confusion matrix on the test set: rows are true digits, columns predictions; " +
+      caption: `Confusion matrix on the test set: rows are true ${nouns}, columns predictions; ` +
         "colour is the row fraction.",
       png: "part1/confusion_matrix.png",
       spec: specs.confusion,
@@ -101,16 +105,21 @@ export function part1Sections(m: Part1Metrics): ReportSectionOut[] {
     "",
     `**Which classes are hardest, and what are they confused with?** Highest error: ${
       hardest.map((h) =>
-        `${h.c} (${measuredText(h.pc)}, mostly taken for ${takenFor(s.confusion, h.c)})`
+        `${names[h.c]} (${measuredText(h.pc)}, mostly taken for ${
+          takenFor(s.confusion, h.c, 2, names)
+        })`
       )
         .join("; ")
-    }. Lowest: ${easiest.c} (${measuredText(easiest.pc)}). Hardest against easiest: ${
+    }. Lowest: ${names[easiest.c]} (${measuredText(easiest.pc)}). Hardest against easiest: ${
       comparisonText(hardVsEasy)
     }.` +
       (top.length
         ? ` The most frequent confusions (true → predicted, counts${
           n > 1 ? ` summed over ${n} runs` : ""
-        }): ${top.map((t) => `${t.truth} → ${t.predicted} (${intText(t.count)}×)`).join(", ")}.`
+        }): ${
+          top.map((t) => `${names[t.truth]} → ${names[t.predicted]} (${intText(t.count)}×)`)
+            .join(", ")
+        }.`
         : ""),
   );
   if (!isReal(hardVsEasy)) {

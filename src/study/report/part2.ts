@@ -117,7 +117,7 @@ export function part2Sections(m: Part2Metrics, budget: number): ReportSectionOut
     file: "error_vs_sigma.png",
     title: "Part 2: test error vs training-image noise",
     xLabel: "noise standard deviation sigma (pixel units, 0..255 scale)",
-  });
+  }, m.classNames);
   figures.push({
     id: "part2-samples",
     caption: "One training digit of each class at each sigma, gathered by the training kernel " +

@@ -83,7 +83,7 @@ export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut
     file: "error_vs_frac.png",
     title: "Part 3: test error vs label noise",
     xLabel: `fraction of training images given a random label (${m.labelMode})`,
-  });
+  }, m.classNames);
 
   const a: string[] = [];
   a.push(

@@ -11,11 +11,13 @@ import {
   sweepPerClassChart,
 } from "../charts.ts";
 import type { ReportFigure } from "./types.ts";
+import { classNounOf } from "../../data/catalog.ts";
 
 export function sweepFigures(
   part: 2 | 3,
   sweep: SweepCondition[],
   x: { file: string; title: string; xLabel: string },
+  classNames?: readonly string[],
 ): ReportFigure[] {
   const what = part === 2 ? "noise level" : "label-noise level";
   return [
@@ -29,11 +31,12 @@ export function sweepFigures(
     },
     {
       id: `part${part}-per-class`,
-      caption: `Test error of each digit at each ${what}.`,
+      caption: `Test error of each ${classNounOf(classNames)} at each ${what}.`,
       png: `part${part}/per_class_error.png`,
       spec: sweepPerClassChart({
         title: `Part ${part}: test error per class at each ${what}`,
         conditions: sweep,
+        classNames,
       }),
       width: 900,
       height: 480,

@@ -104,9 +104,16 @@ export function perClassMeasured(s: ConditionSummary): Measured[] {
 }
 
 /** The classes a true class is most often taken for: "4 (12×), 7 (5×)". */
-export function takenFor(confusion: number[][], truth: number, k = 2): string {
+export function takenFor(
+  confusion: number[][],
+  truth: number,
+  k = 2,
+  names?: readonly string[],
+): string {
   const row = confusion[truth];
   const wrong = row.map((count, p) => ({ p, count })).filter((e) => e.p !== truth && e.count > 0)
     .sort((a, b) => b.count - a.count || a.p - b.p).slice(0, k);
-  return wrong.length ? wrong.map((e) => `${e.p} (${intText(e.count)}×)`).join(", ") : "nothing";
+  return wrong.length
+    ? wrong.map((e) => `${names?.[e.p] ?? e.p} (${intText(e.count)}×)`).join(", ")
+    : "nothing";
 }
