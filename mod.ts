@@ -139,16 +139,16 @@ export {
 } from "./src/ops/gather.ts";
 export { accumulateConfusion, confusionRef, predictClasses } from "./src/ops/evaluate.ts";
 export {
+  corruptBatch,
+  corruptBatchRef,
   type Corruption,
   type CorruptionInfo,
   type CorruptionIo,
   type CorruptionLevel,
   type CorruptionName,
   CORRUPTIONS,
-  corruptBatch,
-  corruptBatchRef,
-  type ResolvedCorruption,
   resolveCorruption,
+  type ResolvedCorruption,
 } from "./src/ops/corrupt.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -205,8 +205,8 @@ export {
   trainSession,
 } from "./src/train/session.ts";
 export {
-  divergenceLimit,
   DivergenceError,
+  divergenceLimit,
   type EvalPoint,
   type LossPoint,
   Trainer,
@@ -265,8 +265,8 @@ export {
   decodeSafetensors,
   encodeSafetensors,
   type NamedTensor,
-  SafetensorsError,
   type SafetensorsDtype,
+  SafetensorsError,
 } from "./src/io/safetensors.ts";
 export { counterUniform, deriveSeed, hash32, Rng } from "./src/util/rng.ts";
 
@@ -278,6 +278,13 @@ export {
   compare as compareWithReference,
   compareBits,
 } from "./src/check/compare.ts";
+export { checkConv2d, type ConvCase, convCase, convShape } from "./src/check/conv2d.ts";
+export { checkDense, type DenseCase, denseInputs, type DenseKernels } from "./src/check/dense.ts";
+export type { CaseRun } from "./src/check/family.ts";
+export { checkMaxPool } from "./src/check/maxpool.ts";
+export { checkOptimizer } from "./src/check/optimizer.ts";
+export { checkRelu } from "./src/check/relu.ts";
+export { checkSoftmax } from "./src/check/softmax_xent.ts";
 export {
   FAMILIES,
   KERNEL_FAMILIES,
@@ -299,8 +306,8 @@ export {
   pairedDifference,
   samplingError,
   std,
-  type Summary,
   summarize,
+  type Summary,
   tCdf,
   tQuantile,
 } from "./src/util/stats.ts";
@@ -312,8 +319,8 @@ export {
   configDifferences,
   type PlannedRun,
   RUN_SCHEMA,
-  runSweep,
   type RunStore,
+  runSweep,
   type StoredRun,
   type SweepOptions,
   type SweepOutcome,
@@ -327,23 +334,23 @@ export {
   toBytes,
 } from "./src/study/image_noise.ts";
 export {
-  type CorruptedLabels,
   corruptedCount,
+  type CorruptedLabels,
   corruptLabels,
   LABEL_MODES,
   type LabelMode,
 } from "./src/study/label_noise.ts";
 export {
+  confidentLearning,
   type ConfidentLearningOptions,
   type ConfidentLearningResult,
-  confidentLearning,
   kFoldSplits,
   type LabelSuspect,
   type ProbabilityMatrix,
 } from "./src/study/confident_learning.ts";
 export {
-  type Comparison,
   compare,
+  type Comparison,
   type Measured,
   toleratedUpTo,
   type Trend,

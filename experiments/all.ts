@@ -20,11 +20,8 @@
  * @module
  */
 import { join } from "node:path";
-import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
-import { formatDuration } from "../src/cli/progress.ts";
-import type { LabelMode } from "../src/study/label_noise.ts";
-import type { RunRecord } from "../src/study/results.ts";
-import { canonicalJson } from "../src/study/sweep.ts";
+import { canonicalJson, type LabelMode, type RunRecord } from "../mod.ts";
+import { formatDuration, formatHelp, type OptionSpec, parseOptions } from "../mod_deno.ts";
 import {
   checkWritable,
   runExperiment,

@@ -11,19 +11,22 @@
  * @module
  */
 import {
+  CLASS_NAMES,
+  decodeCheckpoint,
+  lenet5,
+  part1ChartSpecs,
+  summarize,
+  topConfusions,
+} from "../mod.ts";
+import {
   formatHelp,
   optionFlag,
   type OptionSpec,
+  OutputDir,
   parseOptions,
+  renderChartPng,
   UsageError,
-} from "../src/cli/args.ts";
-import { decodeCheckpoint } from "../src/train/checkpoint.ts";
-import { lenet5 } from "../src/nn/spec.ts";
-import { topConfusions } from "../src/train/metrics.ts";
-import { OutputDir } from "../src/util/atomic_write.ts";
-import { summarize } from "../src/util/stats.ts";
-import { CLASS_NAMES, part1ChartSpecs } from "../src/study/charts.ts";
-import { renderChartPng } from "../src/render/png.ts";
+} from "../mod_deno.ts";
 import {
   checkWritable,
   dataRecord,
