@@ -85,6 +85,26 @@ Deno.test("kNN on the GPU equals knnRef: random odd sizes, one chunk and many ch
   await checkAgainstRef("k = 7", train, test, 32, 7, { testChunk: 20, trainChunk: 100 });
 });
 
+Deno.test("kNN on the GPU equals knnRef on sparse images (dark texels are skipped)", async () => {
+  const r = rng(6);
+  // 6 x 8 images lit only inside a random rectangle, so whole texels are 0 in every row of a
+  // test block (skipped by the GEMM) and others are not
+  const H = 6, W = 8, P = H * W;
+  const sparse = (count: number) => {
+    const out = new Uint8Array(count * P);
+    for (let i = 0; i < count; i++) {
+      const y0 = r.int(H), y1 = y0 + 1 + r.int(H - y0), x0 = r.int(W), x1 = x0 + 1 + r.int(W - x0);
+      for (let y = y0; y < y1; y++) {
+        for (let x = x0; x < x1; x++) out[i * P + y * W + x] = 1 + r.int(255);
+      }
+    }
+    return out;
+  };
+  const train = sparse(211), test = sparse(37);
+  await checkAgainstRef("sparse", train, test, P, 5, { testChunk: 16, trainChunk: 40 });
+  await checkAgainstRef("sparse, blocks of 4", train, test, P, 5, { tile: { rm: 4, rn4: 1 } });
+});
+
 Deno.test("kNN on the GPU: exact ties across chunk boundaries go to the lower train index", async () => {
   const r = rng(2);
   // every image is one of 3 patterns of 0/1 pixels, so most distances tie

@@ -48,7 +48,10 @@ export interface KnnTiming {
   selectSeconds: number;
   /** Seconds of the whole search, including expanding bytes to floats and reading back. */
   totalSeconds: number;
-  /** Useful GEMM work, 2 * test * train * pixels, per GEMM second, in 10^9 per second. */
+  /**
+   * The dense GEMM's work, 2 * test * train * pixels, per GEMM second, in 10^9 per second: an
+   * effective rate, since texels that are dark in a whole block of test rows are skipped.
+   */
   gemmGflops: number;
   /** Test rows x train rows per chunk, and the number of chunks along each. */
   chunks: { test: number; train: number; testChunks: number; trainChunks: number };
