@@ -46,6 +46,8 @@ export interface KnnTiming {
   gemmSeconds: number;
   /** Seconds in the selection (top-k merge) dispatches. */
   selectSeconds: number;
+  /** Seconds expanding image bytes to floats and norms, chunk by chunk. */
+  prepareSeconds: number;
   /** Seconds of the whole search, including expanding bytes to floats and reading back. */
   totalSeconds: number;
   /**
@@ -146,7 +148,7 @@ export async function knnNeighbours(
       dist,
       tile,
     });
-    let gemmMs = 0, selectMs = 0;
+    let gemmMs = 0, selectMs = 0, prepareMs = 0;
     for (let s = 0; s < chunks.length; s++) {
       const j = Math.floor(s / tc.count), i = s % tc.count;
       const chunk = params.slot(s);
@@ -180,8 +182,10 @@ export async function knnNeighbours(
         k,
         chunk,
       });
-      if (prepare.length > 0) await runDispatches(ctx, prepare);
       let at = performance.now();
+      if (prepare.length > 0) await runDispatches(ctx, prepare);
+      prepareMs += performance.now() - at;
+      at = performance.now();
       await runDispatches(ctx, [gemm]);
       gemmMs += performance.now() - at;
       at = performance.now();
@@ -204,6 +208,7 @@ export async function knnNeighbours(
       timing: {
         gemmSeconds,
         selectSeconds: selectMs / 1000,
+        prepareSeconds: prepareMs / 1000,
         totalSeconds: (performance.now() - t0) / 1000,
         gemmGflops: (2 * M * N * P) / gemmSeconds / 1e9,
         chunks: { test: CM, train: CN, testChunks: tc.count, trainChunks: nc.count },
