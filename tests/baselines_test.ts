@@ -83,6 +83,7 @@ Deno.test("kNN on the GPU equals knnRef: random odd sizes, one chunk and many ch
   });
   await checkAgainstRef("k = 1", train, test, 32, 1, { trainChunk: 64 });
   await checkAgainstRef("k = 7", train, test, 32, 7, { testChunk: 20, trainChunk: 100 });
+  await checkAgainstRef("k = 16", train, test, 32, 16, { testChunk: 16, trainChunk: 40 });
 });
 
 Deno.test("kNN on the GPU equals knnRef on sparse images (dark texels are skipped)", async () => {
