@@ -84,7 +84,9 @@ function checkInputs(train: GpuDataset, test: GpuDataset, k: number): void {
 
 /**
  * The k nearest train images of every test image (squared distance on the 0..255 scale, ties to
- * the lower train index), with wall-clock times.
+ * the lower train index), with wall-clock times. Distances are exact integers below 2^24 (all of
+ * them for images of at most 258 pixels; MNIST's nearest neighbours lie far below), larger ones
+ * round monotonically in f32.
  *
  * @throws Error when the data sets differ in pixels or k is out of range
  */
@@ -100,7 +102,7 @@ export async function knnNeighbours(
   const P = train.pixels, M = test.count, N = train.count;
   const tile = options.tile ?? KNN_TILE;
   const maxTexels = ctx.maxTextureRows * TEX_WIDTH;
-  const maxLanes = ctx.device.limits.maxComputeWorkgroupsPerDimension * 16;
+  const maxLanes = ctx.device.limits.maxComputeWorkgroupsPerDimension * 16; // knn.wgsl's WG
   const tc = chunking(M, options.testChunk ?? 2048, tile.rm);
   let trainMax = options.trainChunk ?? 4096;
   let nc = chunking(N, trainMax, 4 * tile.rn4);
