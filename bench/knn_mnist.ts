@@ -3,9 +3,10 @@
  * 10,000 test images against the 60,000 training images) for k = 1, 3, 5, and Gaussian naive
  * Bayes (CPU). Prints the time, the distance GEMM's GFLOP/s and the test errors.
  *
- *   deno run --no-prompt --allow-read=. bench/knn_bench.ts [--test N] [--train N]
+ *   deno run --no-prompt --allow-read=. bench/knn_mnist.ts [--test N] [--train N]
  *
- * `--test N` / `--train N` use the first N images of each split (for a quick look).
+ * `--test N` / `--train N` use the first N images of each split (for a quick look). A script,
+ * not a `*_bench.ts` file, so that `deno task bench` does not run it.
  */
 import { classifyKnn } from "../src/baselines/knn.ts";
 import { fitGaussianNb, predictGaussianNb } from "../src/baselines/naive_bayes.ts";
@@ -31,7 +32,7 @@ const unknown = Deno.args.filter((a, i) =>
     .includes(Deno.args[i - 1])
 );
 if (unknown.length > 0) {
-  console.error(`unknown argument '${unknown[0]}'; usage: knn_bench.ts [--test N] [--train N]`);
+  console.error(`unknown argument '${unknown[0]}'; usage: knn_mnist.ts [--test N] [--train N]`);
   Deno.exit(2);
 }
 
