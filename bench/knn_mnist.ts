@@ -36,9 +36,11 @@ if (unknown.length > 0) {
   Deno.exit(2);
 }
 
+// MNIST's sizes, so bad counts are reported before the files are read
+const wantTrain = countArg("--train", 60000), wantTest = countArg("--test", 10000);
 const mnist = await loadMnist();
-const train = subset(mnist.train, countArg("--train", mnist.train.count));
-const test = subset(mnist.test, countArg("--test", mnist.test.count));
+const train = subset(mnist.train, Math.min(wantTrain, mnist.train.count));
+const test = subset(mnist.test, Math.min(wantTest, mnist.test.count));
 const P = train.rows * train.cols;
 const errorOf = (pred: ArrayLike<number>) => {
   let wrong = 0;
