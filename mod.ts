@@ -47,12 +47,16 @@ export {
   uploadPadded,
 } from "./src/gpu/tensor.ts";
 export {
+  type BufferResource,
   type Dispatch,
+  type KernelCall,
   makeDispatch,
   recordDispatches,
-  type Resource,
   runDispatches,
+  type Shader,
+  type TextureResource,
 } from "./src/gpu/program.ts";
+export type { BindingDecl, BindingPlan } from "./src/gpu/bindings.ts";
 export { type DispatchTiming, profileDispatches } from "./src/gpu/profiler.ts";
 export { StepParamsBuffer, type StepValues } from "./src/gpu/step_params.ts";
 export {

@@ -1,7 +1,7 @@
 /**
- * Shared helpers of the kernel benchmarks: one device, correctness checks before timing (a
- * wrong fast kernel is worthless), a bench body that waits for the GPU to finish, and a table of
- * GPU time per kernel with achieved GFLOP/s and GB/s from timestamp queries.
+ * Shared helpers of the kernel benchmarks: one device, the kernel-check suite's verdict before
+ * timing (a wrong fast kernel is worthless), a bench body that waits for the GPU to finish, and a
+ * table of GPU time per kernel with achieved GFLOP/s and GB/s from timestamp queries.
  *
  * @module
  */
@@ -9,6 +9,8 @@ import { acquireGpu, type GpuContext } from "../src/gpu/context.ts";
 import { type Dispatch, recordDispatches } from "../src/gpu/program.ts";
 import { profileDispatches } from "../src/gpu/profiler.ts";
 import { Rng } from "../src/util/rng.ts";
+import { assertPassed } from "../src/check/compare.ts";
+import type { CaseRun } from "../src/check/family.ts";
 
 let shared: Promise<GpuContext> | null = null;
 
@@ -18,35 +20,12 @@ export function benchGpu(): Promise<GpuContext> {
   return shared;
 }
 
-export function randomValues(rng: Rng, n: number, lo = -1, hi = 1): Float64Array {
-  return Float64Array.from({ length: n }, () => rng.uniform(lo, hi));
-}
+export const benchRng = (salt: number): Rng => new Rng(0xbe4c + salt);
 
-export const benchRng = (salt: number) => new Rng(0xbe4c + salt);
-
-/** Throws if the GPU result is off the reference by more than `tol` (relative to max |ref|). */
-export function checkClose(
-  what: string,
-  got: ArrayLike<number>,
-  want: ArrayLike<number>,
-  tol = 1e-4,
-): void {
-  let err = 0, norm = 0, at = 0;
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= err)) {
-      err = d;
-      at = i;
-    }
-    norm = Math.max(norm, Math.abs(want[i]));
-  }
-  if (!(err <= tol * Math.max(norm, 1e-12))) {
-    throw new Error(
-      `${what}: GPU result differs from the reference (relative error ${
-        (err / norm).toExponential(2)
-      } at ${at}: ${got[at]} vs ${want[at]})`,
-    );
-  }
+/** The dispatches a kernel-check case validated; throws if any check failed (before timing). */
+export function validated<K>(run: CaseRun<K>): K {
+  assertPassed(run.checks, "before timing");
+  return run.kernels;
 }
 
 /** What one kernel computes, for the GFLOP/s and GB/s columns. */
@@ -57,6 +36,8 @@ export interface KernelCase {
   flops: number;
   /** Minimum bytes moved per run (each input read once, each output written once). */
   bytes: number;
+  /** Runs per timed bench iteration (default: the group's). */
+  reps?: number;
 }
 
 /** Records `reps` runs of the dispatches in one submission and waits for them. */
@@ -120,4 +101,20 @@ export async function printKernelTable(
     );
   }
   console.log(lines.join("\n"));
+}
+
+/**
+ * A bench file's whole life: acquires the device, builds (and validates) the kernels to time,
+ * prints their GPU-time table under `title`, and registers one Deno.bench per kernel in `group`.
+ */
+export async function kernelBench(
+  group: string,
+  title: string,
+  build: (ctx: GpuContext) => Promise<KernelCase[]>,
+  reps = 20,
+): Promise<void> {
+  const ctx = await benchGpu();
+  const cases = await build(ctx);
+  await printKernelTable(ctx, title, cases);
+  for (const c of cases) benchKernel(group, c, ctx, c.reps ?? reps);
 }

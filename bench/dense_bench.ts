@@ -1,47 +1,38 @@
 /**
  * GEMM / dense-layer kernels at LeNet-5's shapes (batch 64) and at 1024^3, forward and both
- * backward products. Each is checked against the float64 reference before it is timed.
+ * backward products. LeNet's shapes are validated by the kernel-check suite before timing; the
+ * 1024^3 reference would take a minute in float64 (the suite checks every variant on odd shapes).
  */
-import { download, Tensor, upload } from "../src/gpu/tensor.ts";
-import { runDispatches } from "../src/gpu/program.ts";
+import { type Dispatch } from "../src/gpu/program.ts";
+import { Tensor } from "../src/gpu/tensor.ts";
 import {
   denseBackwardInput,
-  denseBackwardRef,
   denseBackwardWeight,
   denseForward,
-  denseForwardRef,
   type DenseTile,
   denseTileCandidates,
 } from "../src/ops/dense.ts";
 import { profileDispatches } from "../src/gpu/profiler.ts";
-import {
-  benchGpu,
-  benchKernel,
-  benchRng,
-  checkClose,
-  type KernelCase,
-  printKernelTable,
-  randomValues,
-} from "./common.ts";
+import type { GpuContext } from "../src/gpu/context.ts";
+import { checkDense, type DenseCase, denseInputs, type DenseKernels } from "../src/check/dense.ts";
+import { benchRng, kernelBench, type KernelCase, validated } from "./common.ts";
 
-const ctx = await benchGpu();
-const SHAPES: [number, number, number][] = [[64, 400, 120], [64, 120, 84], [64, 84, 10], [
-  1024,
-  1024,
-  1024,
-]];
+const SHAPES: DenseCase[] = [
+  { M: 64, K: 400, N: 120 },
+  { M: 64, K: 120, N: 84 },
+  { M: 64, K: 84, N: 10 },
+  { M: 1024, K: 1024, N: 1024 },
+];
 
 /** Fastest tile of the forward GEMM at a shape (measured here, the way the tuner does). */
 async function bestForwardTile(
-  x: Tensor,
-  w: Tensor,
-  b: Tensor,
-  y: Tensor,
+  ctx: GpuContext,
+  a: { x: Tensor; w: Tensor; b: Tensor; y: Tensor },
 ): Promise<{ tile: DenseTile; table: string[] }> {
   let best: DenseTile = denseTileCandidates[0], bestMs = Infinity;
   const table: string[] = [];
   for (const tile of [...denseTileCandidates, { rm: 16, rn4: 2 }, { rm: 8, rn4: 4 }]) {
-    const d = await denseForward(ctx, { x, w, b, y, relu: false, tile });
+    const d = await denseForward(ctx, { ...a, relu: false, tile });
     const ms = (await profileDispatches(ctx, [d], { reps: 3 }))?.[0].min ?? Infinity;
     table.push(`${JSON.stringify(tile)} ${ms.toFixed(2)} ms`);
     if (ms < bestMs) [best, bestMs] = [tile, ms];
@@ -49,62 +40,39 @@ async function bestForwardTile(
   return { tile: best, table };
 }
 
-const cases: KernelCase[] = [];
-let salt = 0;
-for (const [M, K, N] of SHAPES) {
-  const r = benchRng(++salt);
-  const x = Tensor.create(ctx, M, K, "x"),
-    w = Tensor.create(ctx, N, K, "w"),
-    b = Tensor.create(ctx, 1, N, "b");
-  const y = Tensor.create(ctx, M, N, "y"),
-    dz = Tensor.create(ctx, M, N, "dz"),
-    dx = Tensor.create(ctx, M, K, "dx");
-  const dw = Tensor.create(ctx, N, K, "dw"), db = Tensor.create(ctx, 1, N, "db");
-  const big = M * K * N > 1e8;
-  // validate on the small shapes (the 1024^3 reference would take a minute in float64)
-  const xv = randomValues(r, M * K),
-    wv = randomValues(r, N * K),
-    bv = randomValues(r, N),
-    dzv = randomValues(r, M * N);
-  upload(ctx, x, xv);
-  upload(ctx, w, wv);
-  upload(ctx, b, bv);
-  upload(ctx, dz, dzv);
-  let tile: DenseTile | undefined;
-  if (big) {
-    const t = await bestForwardTile(x, w, b, y);
-    tile = t.tile;
-    console.log(
-      `1024^3 forward GEMM tiles on ${ctx.adapterName}: ${t.table.join(", ")}; chosen ${
-        JSON.stringify(tile)
-      }`,
-    );
-  }
-  const fwd = await denseForward(ctx, { x, w, b, y, relu: false, tile });
-  const bin = await denseBackwardInput(ctx, { dz, w, dx });
-  const bw = await denseBackwardWeight(ctx, { dz, x, dw, db });
-  if (!big) {
-    await runDispatches(ctx, [fwd, bin, bw]);
-    checkClose(
-      `dense forward ${M}x${K}x${N}`,
-      await download(ctx, y),
-      denseForwardRef(xv, wv, bv, M, K, N, false),
-    );
-    const ref = denseBackwardRef(xv, wv, dzv, M, K, N, false);
-    checkClose(`dense dX ${M}x${K}x${N}`, await download(ctx, dx), ref.dx);
-    checkClose(`dense dW ${M}x${K}x${N}`, await download(ctx, dw), ref.dw);
-  }
-  const flops = 2 * M * N * K, bytes = 4 * (M * K + N * K + M * N);
-  const tag = `M=${M} K=${K} N=${N}`;
-  cases.push({ name: `dense forward ${tag}`, dispatches: [fwd], flops, bytes });
-  cases.push({ name: `dense backward input ${tag}`, dispatches: [bin], flops, bytes });
-  cases.push({
-    name: `dense backward weight ${tag}`,
-    dispatches: [bw],
-    flops: flops + M * N,
-    bytes,
-  });
+/** The 1024^3 kernels, the forward with the fastest tile (unvalidated, see above). */
+async function bigKernels(ctx: GpuContext, c: DenseCase, salt: number): Promise<DenseKernels> {
+  const { tx: x, tw: w, tb: b, tdz: dz } = denseInputs(ctx, c, benchRng(salt));
+  const y = Tensor.create(ctx, c.M, c.N, "y"), dx = Tensor.create(ctx, c.M, c.K, "dx");
+  const dw = Tensor.create(ctx, c.N, c.K, "dw"), db = Tensor.create(ctx, 1, c.N, "db");
+  const { tile, table } = await bestForwardTile(ctx, { x, w, b, y });
+  console.log(
+    `1024^3 forward GEMM tiles on ${ctx.adapterName}: ${table.join(", ")}; chosen ${
+      JSON.stringify(tile)
+    }`,
+  );
+  return {
+    forward: await denseForward(ctx, { x, w, b, y, relu: false, tile }),
+    backwardInput: await denseBackwardInput(ctx, { dz, w, dx }),
+    backwardWeight: await denseBackwardWeight(ctx, { dz, x, dw, db }),
+  };
 }
 
-await printKernelTable(ctx, "GEMM / dense kernels", cases);
-for (const c of cases) benchKernel("dense", c, ctx, c.flops > 1e9 ? 1 : 20);
+await kernelBench("dense", "GEMM / dense kernels", async (ctx) => {
+  const cases: KernelCase[] = [];
+  let salt = 0;
+  for (const c of SHAPES) {
+    const big = c.M * c.K * c.N > 1e8;
+    const k = big ? await bigKernels(ctx, c, ++salt) : validated(
+      await checkDense(ctx, c, benchRng(++salt)),
+    );
+    const flops = 2 * c.M * c.N * c.K, bytes = 4 * (c.M * c.K + c.N * c.K + c.M * c.N);
+    const tag = `M=${c.M} K=${c.K} N=${c.N}`, reps = big ? 1 : 20;
+    const time = (name: string, d: Dispatch, f = flops) =>
+      cases.push({ name: `dense ${name} ${tag}`, dispatches: [d], flops: f, bytes, reps });
+    time("forward", k.forward);
+    time("backward input", k.backwardInput);
+    time("backward weight", k.backwardWeight, flops + c.M * c.N);
+  }
+  return cases;
+});

@@ -9,26 +9,26 @@ import { ADAM_DEFAULTS } from "../src/ops/optimizer.ts";
 import { Model } from "../src/nn/model.ts";
 import { lenet5 } from "../src/nn/spec.ts";
 import { Trainer } from "../src/train/trainer.ts";
-import { benchGpu, benchKernel, printKernelTable } from "./common.ts";
+import { kernelBench } from "./common.ts";
 
-const ctx = await benchGpu();
-const train = subset(await loadMnistSplit("train"), 6400);
-const data = uploadDataset(ctx, train.images, train.labels, train.count, 784, "train");
-const model = Model.create(ctx, lenet5(), { seed: 1 });
-const trainer = await Trainer.create(ctx, model, data, {
-  batchSize: 64,
-  epochs: 1,
-  optimizer: ADAM_DEFAULTS,
-  seed: 1,
-});
-await trainer.run(); // warm up, and check that it learns
-const loss = trainer.state.lossCurve.at(-1)!.loss;
-if (!(loss < 1.5)) throw new Error(`training step does not learn: loss ${loss} after 100 steps`);
-const step = {
-  name: "LeNet-5 training step, batch 64",
-  dispatches: [...trainer.stepDispatches],
-  flops: 64 * 2.3e6,
-  bytes: 0,
-};
-await printKernelTable(ctx, "full training step (GPU time of all its dispatches)", [step]);
-benchKernel("training step", step, ctx, 10);
+const title = "full training step (GPU time of all its dispatches)";
+await kernelBench("training step", title, async (ctx) => {
+  const train = subset(await loadMnistSplit("train"), 6400);
+  const data = uploadDataset(ctx, train.images, train.labels, train.count, 784, "train");
+  const model = Model.create(ctx, lenet5(), { seed: 1 });
+  const trainer = await Trainer.create(ctx, model, data, {
+    batchSize: 64,
+    epochs: 1,
+    optimizer: ADAM_DEFAULTS,
+    seed: 1,
+  });
+  await trainer.run(); // warm up, and check that it learns
+  const loss = trainer.state.lossCurve.at(-1)!.loss;
+  if (!(loss < 1.5)) throw new Error(`training step does not learn: loss ${loss} after 100 steps`);
+  return [{
+    name: "LeNet-5 training step, batch 64",
+    dispatches: [...trainer.stepDispatches],
+    flops: 64 * 2.3e6,
+    bytes: 0,
+  }];
+}, 10);

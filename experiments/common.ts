@@ -48,7 +48,7 @@ import {
 import type { NamedTensor } from "../src/io/safetensors.ts";
 import { ensureDir, writeFileAtomic } from "../src/util/atomic_write.ts";
 import { dirname } from "node:path";
-import { splitHoldout } from "../src/data/dataset.ts";
+import { checkImageGeometry, splitHoldout } from "../src/data/dataset.ts";
 
 /** A checkpoint read with decodeCheckpoint. */
 export type DecodedCheckpoint = { info: CheckpointInfo; tensors: Map<string, NamedTensor> };
@@ -176,9 +176,8 @@ export function markExpected(e: unknown): never {
       new Error(
         `${
           e.message.replace(/, run again with.*$/, "")
-        }: the deno tasks may read the repository and ` +
-          `write under results/ only; for data elsewhere run the script with 'deno run' and the ` +
-          `extra --allow-read it needs`,
+        }: the deno tasks may write under results/ only; for output elsewhere run the script ` +
+          `with 'deno run' and the extra --allow-write it needs`,
       ),
     );
   }
@@ -267,6 +266,7 @@ export async function setup(o: TrainingOptions): Promise<Setup> {
       train = await loadMnistSplit("train", o.data);
       test = await loadMnistSplit("test", o.data);
     }
+    checkImageGeometry(train, test, lenet5()); // one line naming both sizes, before any work
     if (o.trainCount !== undefined) {
       if (o.trainCount > train.count) {
         throw new UsageError(

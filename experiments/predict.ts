@@ -19,7 +19,8 @@ import { Model } from "../src/nn/model.ts";
 import { decodeCheckpoint, restoreCheckpoint } from "../src/train/checkpoint.ts";
 import { Predictor } from "../src/train/predictor.ts";
 import { writeFileAtomic } from "../src/util/atomic_write.ts";
-import { checkWritable, NO_ADAPTER_ENV, runExperiment } from "./common.ts";
+import { NO_ADAPTER_ENV, runExperiment } from "./common.ts";
+import { dirname, resolve } from "node:path";
 
 const SPEC: Record<string, OptionSpec> = {
   model: {
@@ -49,6 +50,27 @@ const PROGRAM = {
   positional: { name: "image", description: "PNG or JPEG files to classify" },
 };
 
+/**
+ * Fails before any work when `--out`'s folder is missing or not writable. The whole folder must
+ * be writable: the submission goes to a temporary file beside it first, then is renamed.
+ */
+async function checkOutputFolder(out: string): Promise<void> {
+  const dir = dirname(resolve(out));
+  const status = await Deno.permissions.query({ name: "write", path: dir });
+  if (status.state !== "granted") {
+    throw new UsageError(
+      `--out ${out}: no permission to write in ${dir}; the predict task may write inside the ` +
+        `project folder only: give a path there, or run 'deno run --allow-write=${dir} ...' on ` +
+        `experiments/predict.ts with the task's other flags`,
+    );
+  }
+  let isFolder = false;
+  try {
+    isFolder = (await Deno.stat(dir)).isDirectory;
+  } catch { /* missing */ }
+  if (!isFolder) throw new UsageError(`--out ${out}: the folder ${dir} does not exist`);
+}
+
 async function main(): Promise<number> {
   const { options: o, positionals, help } = parseOptions<
     { model: string; csv?: string; out?: string; top: number }
@@ -67,7 +89,7 @@ async function main(): Promise<number> {
   if (o.csv && positionals.length > 0) throw new UsageError("give images or --csv, not both");
   if (o.out && !o.csv) throw new UsageError("--out is only used with --csv");
   const out = o.out ?? "submission.csv";
-  if (o.csv) await checkWritable(out);
+  if (o.csv) await checkOutputFolder(out);
 
   let bytes: Uint8Array;
   try {

@@ -9,16 +9,14 @@ const B: u32 = 64u; // batch rows
 const PIX: u32 = 784u; // pixels per image (a multiple of 4)
 const SIGMA: f32 = 0.0; // noise standard deviation on the 0..255 scale (0: no noise)
 const NOISE_SEED: u32 = 0u;
-const OUT0_BASE: u32 = 0u; // images (B, PIX)
-const OUT1_BASE: u32 = 0u; // labels (1, B) as floats
 
 const IMG_TEXELS: u32 = PIX / 4u;
 
-@group(0) @binding(0) var images: texture_storage_2d<rgba8unorm, read>;
-@group(0) @binding(1) var labels: texture_storage_2d<rgba32uint, read>;
-@group(0) @binding(2) var perm: texture_storage_2d<rgba32uint, read>;
-@group(0) @binding(3) var out0: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(4) var out1: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(0) var images: texture_storage_2d<rgba8unorm, read>; // the data set
+@group(0) @binding(1) var image_labels: texture_storage_2d<rgba32uint, read>; // the data set's
+@group(0) @binding(2) var perm: texture_storage_2d<rgba32uint, read>; // the epoch's order
+@group(0) @binding(3) var x: texture_storage_2d<rgba32float, write>; // images (B, PIX)
+@group(0) @binding(4) var labels: texture_storage_2d<rgba32float, write>; // (1, B) as floats
 @group(0) @binding(5) var<uniform> params: StepParams;
 
 fn hash32(x: u32) -> u32 {
@@ -46,7 +44,7 @@ fn perm_at(i: u32) -> u32 {
 }
 
 fn label_at(i: u32) -> u32 {
-  return textureLoad(labels, texel_xy(i >> 2u))[i & 3u];
+  return textureLoad(image_labels, texel_xy(i >> 2u))[i & 3u];
 }
 
 @compute @workgroup_size(64)
@@ -58,7 +56,7 @@ fn gather_batch(@builtin(global_invocation_id) gid: vec3u) {
       let row = gid.x * 4u + k;
       if (row < B) { l[k] = f32(label_at(perm_at(params.batch_start + row))); }
     }
-    textureStore(out1, texel_xy(OUT1_BASE + gid.x), l);
+    st(labels, gid.x, l);
     return;
   }
   let lane = gid.x - label_lanes;
@@ -72,5 +70,5 @@ fn gather_batch(@builtin(global_invocation_id) gid: vec3u) {
     let noise = vec4f(pixel_normal(img, p), pixel_normal(img, p + 1u), pixel_normal(img, p + 2u), pixel_normal(img, p + 3u));
     v = clamp(round(v * 255.0) + SIGMA * noise, vec4f(0.0), vec4f(255.0)) / 255.0;
   }
-  textureStore(out0, texel_xy(OUT0_BASE + lane), v);
+  st(x, lane, v);
 }

@@ -34,12 +34,6 @@ const NCHUNK: u32 = 8u; // backward_weight: number of image chunks (partial sums
 // Invocations per workgroup: small groups balance better across a CPU adapter's threads when a
 // dispatch has few of them.
 const WG: u32 = 16u;
-const T0_BASE: u32 = 0u;
-const T1_BASE: u32 = 0u;
-const T2_BASE: u32 = 0u;
-const T3_BASE: u32 = 0u;
-const OUT0_BASE: u32 = 0u;
-const OUT1_BASE: u32 = 0u;
 
 const HO: u32 = H + 2u * PAD - KS + 1u; // conv output height
 const WO: u32 = W + 2u * PAD - KS + 1u;
@@ -59,44 +53,43 @@ const PAD_UP: u32 = (PAD + 3u) / 4u * 4u; // padding rounded up to whole texels
 const LEAD: u32 = PAD_UP - PAD; // first needed pixel within the loaded span
 const SPAN: u32 = (LEAD + XS + 3u) / 4u; // texels covering a row segment
 
-@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(2) var t2: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(3) var t3: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(4) var out0: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(5) var out1: texture_storage_2d<rgba32float, write>;
-
-// Texel i of the input X, which is binding t0 (forward) or t1 (weight gradient): `src` is a
-// constant at every call, so the other branch disappears.
-fn ld_input(src: u32, i: u32) -> vec4f {
-  if (src == 0u) { return ld(t0, T0_BASE + i); }
-  return ld(t1, T1_BASE + i);
-}
+@group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>; // input (B, H, W, CIP)
+@group(0) @binding(1) var w: texture_storage_2d<rgba32float, read>; // (KS, KS, CIP) x CO
+@group(0) @binding(2) var bias: texture_storage_2d<rgba32float, read>; // (1, CO)
+@group(0) @binding(3) var grad: texture_storage_2d<rgba32float, read>; // gradient of the block output
+@group(0) @binding(4) var aux: texture_storage_2d<rgba32float, read>; // code (POOL) or Y (RELU only)
+@group(0) @binding(5) var mask: texture_storage_2d<rgba32float, read>; // X of dX's mask (MASK_INPUT)
+@group(0) @binding(6) var partial: texture_storage_2d<rgba32float, read>; // NCHUNK partial sums
+@group(0) @binding(7) var y: texture_storage_2d<rgba32float, write>; // block output
+@group(0) @binding(8) var code: texture_storage_2d<rgba32float, write>; // argmax codes (POOL)
+@group(0) @binding(9) var dx: texture_storage_2d<rgba32float, write>; // (B, H, W, CIP)
+@group(0) @binding(10) var dw: texture_storage_2d<rgba32float, write>; // dW, or the partial sums
+@group(0) @binding(11) var db: texture_storage_2d<rgba32float, write>; // (1, CO)
 
 // Input channels (texel ct) at (iy, ix) of image b, zero outside the image.
-fn load_input(src: u32, b: u32, iy: i32, ix: i32, ct: u32) -> vec4f {
+fn load_input(b: u32, iy: i32, ix: i32, ct: u32) -> vec4f {
   let inside = iy >= 0 && iy < i32(H) && ix >= 0 && ix < i32(W);
   let pos = u32(clamp(iy, 0, i32(H) - 1)) * W + u32(clamp(ix, 0, i32(W) - 1));
   var v: vec4f;
   if (CIP == 1u) {
     let e = b * IN_ROW * 4u + pos;
-    v = vec4f(ld_input(src, e >> 2u)[e & 3u], 0.0, 0.0, 0.0);
+    v = vec4f(ld(x, e >> 2u)[e & 3u], 0.0, 0.0, 0.0);
   } else {
-    v = ld_input(src, b * IN_ROW + pos * CIT + ct);
+    v = ld(x, b * IN_ROW + pos * CIT + ct);
   }
   return select(vec4f(0.0), v, inside);
 }
 
 // Pixels [x0 - PAD, x0 - PAD + XS) of row iy of image b, for ALIGNED_ROWS (x0 a multiple of 4),
 // each in the x component (the layout load_input returns), zero outside the image.
-fn input_row_aligned(src: u32, b: u32, iy: i32, x0: u32) -> array<vec4f, XS> {
+fn input_row_aligned(b: u32, iy: i32, x0: u32) -> array<vec4f, XS> {
   var span: array<vec4f, SPAN>;
   let row_ok = iy >= 0 && iy < i32(H);
   let row = b * IN_ROW + u32(clamp(iy, 0, i32(H) - 1)) * (W / 4u);
   /* unroll */ for (var t = 0u; t < SPAN; t++) {
     let tcol = i32(x0 / 4u + t) - i32(PAD_UP / 4u);
     let ok = row_ok && tcol >= 0 && tcol < i32(W / 4u);
-    span[t] = select(vec4f(0.0), ld_input(src, row + u32(clamp(tcol, 0, i32(W / 4u) - 1))), ok);
+    span[t] = select(vec4f(0.0), ld(x, row + u32(clamp(tcol, 0, i32(W / 4u) - 1))), ok);
   }
   var out: array<vec4f, XS>;
   /* unroll */ for (var c = 0u; c < XS; c++) {
@@ -106,8 +99,8 @@ fn input_row_aligned(src: u32, b: u32, iy: i32, x0: u32) -> array<vec4f, XS> {
 }
 
 // Gradient of the pre-activation at conv output (oy, ox), channel texel ct, from the gradient of
-// the block output (t0) and, with POOL, the argmax code map (t2), or, with ReLU only, the output
-// itself (t2). Zero outside the output.
+// the block output and, with POOL, the argmax code map, or, with ReLU only, the output itself
+// (both in aux). Zero outside the output.
 fn grad_preact(b: u32, oy: i32, ox: i32, ct: u32) -> vec4f {
   if (oy < 0 || oy >= i32(HO) || ox < 0 || ox >= i32(WO)) { return vec4f(0.0); }
   let y = u32(oy);
@@ -117,17 +110,17 @@ fn grad_preact(b: u32, oy: i32, ox: i32, ct: u32) -> vec4f {
     let px = x / 2u;
     if (py >= PH || px >= PW) { return vec4f(0.0); }
     let at = b * OUT_ROW + (py * PW + px) * COT + ct;
-    let g = ld(t0, T0_BASE + at);
-    let code = ld(t2, T2_BASE + at);
+    let g = ld(grad, at);
+    let code = ld(aux, at);
     return select(vec4f(0.0), g, code == vec4f(f32((y & 1u) * 2u + (x & 1u))));
   }
   let at = b * OUT_ROW + (y * WO + x) * COT + ct;
-  let g = ld(t0, T0_BASE + at);
-  if (RELU) { return select(vec4f(0.0), g, ld(t2, T2_BASE + at) > vec4f(0.0)); }
+  let g = ld(grad, at);
+  if (RELU) { return select(vec4f(0.0), g, ld(aux, at) > vec4f(0.0)); }
   return g;
 }
 
-// Y = pool(relu(conv(X, W) + b)).  t0 = X, t1 = W, t2 = b, out0 = Y, out1 = code (POOL).
+// y = pool(relu(conv(x, w) + bias)), code = argmax codes (POOL, CODES).
 @compute @workgroup_size(WG)
 fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
   // pooled rows/columns per invocation (max(): this module is also compiled with odd tiles for
@@ -150,10 +143,10 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
       var xin: array<array<vec4f, XS>, YB>;
       /* unroll */ for (var r = 0u; r < YB; r++) {
         if (ALIGNED_ROWS) {
-          xin[r] = input_row_aligned(0u, b, i32(oy0 + r + ky) - i32(PAD), ox0);
+          xin[r] = input_row_aligned(b, i32(oy0 + r + ky) - i32(PAD), ox0);
         } else {
           /* unroll */ for (var c = 0u; c < XS; c++) {
-            xin[r][c] = load_input(0u, b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
+            xin[r][c] = load_input(b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
           }
         }
       }
@@ -161,7 +154,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
         let wrow = (ky * KS + kx) * CIP + ct * 4u;
         /* unroll */ for (var g = 0u; g < CG; g++) {
           let co_t = min(cg0 + g, COT - 1u);
-          let w0 = ld(t1, T1_BASE + wrow * COT + co_t);
+          let w0 = ld(w, wrow * COT + co_t);
           if (CIP == 1u) {
             /* unroll */ for (var r = 0u; r < YB; r++) {
               /* unroll */ for (var c = 0u; c < XB; c++) {
@@ -169,9 +162,9 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
               }
             }
           } else {
-            let w1 = ld(t1, T1_BASE + (wrow + 1u) * COT + co_t);
-            let w2 = ld(t1, T1_BASE + (wrow + 2u) * COT + co_t);
-            let w3 = ld(t1, T1_BASE + (wrow + 3u) * COT + co_t);
+            let w1 = ld(w, (wrow + 1u) * COT + co_t);
+            let w2 = ld(w, (wrow + 2u) * COT + co_t);
+            let w3 = ld(w, (wrow + 3u) * COT + co_t);
             /* unroll */ for (var r = 0u; r < YB; r++) {
               /* unroll */ for (var c = 0u; c < XB; c++) {
                 let v = xin[r][c + kx];
@@ -185,7 +178,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
   }
   /* unroll */ for (var g = 0u; g < CG; g++) {
     if (cg0 + g < COT) {
-      let bias = ld(t2, T2_BASE + cg0 + g);
+      let bias = ld(bias, cg0 + g);
       if (POOL) {
         /* unroll */ for (var pr = 0u; pr < YB / 2u; pr++) {
           /* unroll */ for (var pc = 0u; pc < XB / 2u; pc++) {
@@ -193,23 +186,23 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
             let px = ox0 / 2u + pc;
             if (py < PH && px < PW) {
               var m = acc[2u * pr][2u * pc][g] + bias;
-              var code = vec4f(0.0);
+              var arg = vec4f(0.0);
               let v1 = acc[2u * pr][2u * pc + 1u][g] + bias;
               let v2 = acc[2u * pr + 1u][2u * pc][g] + bias;
               let v3 = acc[2u * pr + 1u][2u * pc + 1u][g] + bias;
-              code = select(code, vec4f(1.0), v1 > m);
+              arg = select(arg, vec4f(1.0), v1 > m);
               m = max(m, v1);
-              code = select(code, vec4f(2.0), v2 > m);
+              arg = select(arg, vec4f(2.0), v2 > m);
               m = max(m, v2);
-              code = select(code, vec4f(3.0), v3 > m);
+              arg = select(arg, vec4f(3.0), v3 > m);
               m = max(m, v3);
               if (RELU) {
-                code = select(vec4f(4.0), code, m > vec4f(0.0));
+                arg = select(vec4f(4.0), arg, m > vec4f(0.0));
                 m = max(m, vec4f(0.0));
               }
               let at = b * OUT_ROW + (py * PW + px) * COT + cg0 + g;
-              textureStore(out0, texel_xy(OUT0_BASE + at), m);
-              if (CODES) { textureStore(out1, texel_xy(OUT1_BASE + at), code); }
+              st(y, at, m);
+              if (CODES) { st(code, at, arg); }
             }
           }
         }
@@ -219,7 +212,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
             if (oy0 + r < HO && ox0 + c < WO) {
               var v = acc[r][c][g] + bias;
               if (RELU) { v = max(v, vec4f(0.0)); }
-              textureStore(out0, texel_xy(OUT0_BASE + b * OUT_ROW + ((oy0 + r) * WO + ox0 + c) * COT + cg0 + g), v);
+              st(y, b * OUT_ROW + ((oy0 + r) * WO + ox0 + c) * COT + cg0 + g, v);
             }
           }
         }
@@ -229,8 +222,8 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 // dX[b, iy, ix, ci] = sum over (ky, kx, co) of dZ[b, iy - ky + PAD, ix - kx + PAD, co] W[ky, kx, ci, co]
-// t0 = gradient of the block output, t1 = W, t2 = code (POOL) or Y (RELU), t3 = X (MASK_INPUT),
-// out0 = dX. Needs CIP a multiple of 4. YB x XB input positions and CG input texels per invocation.
+// dx is masked by (mask > 0) with MASK_INPUT. Needs CIP a multiple of 4. YB x XB input
+// positions and CG input texels per invocation.
 @compute @workgroup_size(WG)
 fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   let yblocks = (H + YB - 1u) / YB;
@@ -256,10 +249,10 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
       /* unroll */ for (var kx = 0u; kx < KS; kx++) {
         /* unroll */ for (var g = 0u; g < CG; g++) {
           let ci4 = min(cg0 + g, CIT - 1u) * 4u;
-          let w0 = ld(t1, T1_BASE + ((ky * KS + kx) * CIP + ci4) * COT + ct);
-          let w1 = ld(t1, T1_BASE + ((ky * KS + kx) * CIP + ci4 + 1u) * COT + ct);
-          let w2 = ld(t1, T1_BASE + ((ky * KS + kx) * CIP + ci4 + 2u) * COT + ct);
-          let w3 = ld(t1, T1_BASE + ((ky * KS + kx) * CIP + ci4 + 3u) * COT + ct);
+          let w0 = ld(w, ((ky * KS + kx) * CIP + ci4) * COT + ct);
+          let w1 = ld(w, ((ky * KS + kx) * CIP + ci4 + 1u) * COT + ct);
+          let w2 = ld(w, ((ky * KS + kx) * CIP + ci4 + 2u) * COT + ct);
+          let w3 = ld(w, ((ky * KS + kx) * CIP + ci4 + 3u) * COT + ct);
           /* unroll */ for (var r = 0u; r < YB; r++) {
             /* unroll */ for (var c = 0u; c < XB; c++) {
               let d = dz[r][c + KS - 1u - kx];
@@ -277,8 +270,8 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
           if (iy0 + r < H && ix0 + c < W) {
             let at = b * IN_ROW + ((iy0 + r) * W + ix0 + c) * CIT + cg0 + g;
             var v = acc[r][c][g];
-            if (MASK_INPUT) { v = select(vec4f(0.0), v, ld(t3, T3_BASE + at) > vec4f(0.0)); }
-            textureStore(out0, texel_xy(OUT0_BASE + at), v);
+            if (MASK_INPUT) { v = select(vec4f(0.0), v, ld(mask, at) > vec4f(0.0)); }
+            st(dx, at, v);
           }
         }
       }
@@ -291,8 +284,7 @@ const PART_ROW: u32 = WROWS * COT + COT; // texels of one partial sum: dW then d
 
 // Partial weight and bias gradients over CHUNK images, in a fixed order:
 // dW[ky, kx, ci, co] += X[b, oy + ky - PAD, ox + kx - PAD, ci] dZ[b, oy, ox, co].
-// t0 = gradient of the block output, t1 = X, t2 = code (POOL) or Y (RELU).
-// NCHUNK == 1: out0 = dW, out1 = db. Otherwise out0 = partial sums (NCHUNK rows of PART_ROW).
+// NCHUNK == 1: writes dw and db. Otherwise dw receives the partial sums (NCHUNK rows of PART_ROW).
 // One invocation: one chunk, one ky, one input texel, one output texel, all KS values of kx.
 @compute @workgroup_size(WG)
 fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
@@ -314,10 +306,10 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
         }
         var xin: array<vec4f, XS>;
         if (ALIGNED_ROWS) {
-          xin = input_row_aligned(1u, b, i32(oy + ky) - i32(PAD), ox0);
+          xin = input_row_aligned(b, i32(oy + ky) - i32(PAD), ox0);
         } else {
           /* unroll */ for (var s = 0u; s < XS; s++) {
-            xin[s] = load_input(1u, b, i32(oy + ky) - i32(PAD), i32(ox0 + s) - i32(PAD), cit);
+            xin[s] = load_input(b, i32(oy + ky) - i32(PAD), i32(ox0 + s) - i32(PAD), cit);
           }
         }
         /* unroll */ for (var kx = 0u; kx < KS; kx++) {
@@ -340,28 +332,28 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
     /* unroll */ for (var j = 0u; j < 4u; j++) {
       if (j < CIP) {
         let wrow = (ky * KS + kx) * CIP + cit * 4u * u32(CIP > 1u) + j;
-        textureStore(out0, texel_xy(OUT0_BASE + row0 + wrow * COT + ct), acc[kx][j]);
+        st(dw, row0 + wrow * COT + ct, acc[kx][j]);
       }
     }
   }
   if (ky == 0u && cit == 0u) {
     if (NCHUNK == 1u) {
-      textureStore(out1, texel_xy(OUT1_BASE + ct), bsum);
+      st(db, ct, bsum);
     } else {
-      textureStore(out0, texel_xy(OUT0_BASE + row0 + WROWS * COT + ct), bsum);
+      st(dw, row0 + WROWS * COT + ct, bsum);
     }
   }
 }
 
-// Sums the NCHUNK partial rows in order. t0 = partial sums, out0 = dW, out1 = db.
+// Sums the NCHUNK partial rows in order into dw and db.
 @compute @workgroup_size(WG)
 fn conv2d_backward_weight_reduce(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= PART_ROW) { return; }
   var s = vec4f(0.0);
-  for (var k = 0u; k < NCHUNK; k++) { s += ld(t0, T0_BASE + k * PART_ROW + gid.x); }
+  for (var k = 0u; k < NCHUNK; k++) { s += ld(partial, k * PART_ROW + gid.x); }
   if (gid.x < WROWS * COT) {
-    textureStore(out0, texel_xy(OUT0_BASE + gid.x), s);
+    st(dw, gid.x, s);
   } else {
-    textureStore(out1, texel_xy(OUT1_BASE + gid.x - WROWS * COT), s);
+    st(db, gid.x - WROWS * COT, s);
   }
 }

@@ -10,31 +10,28 @@ const K: u32 = 400u; // input features
 const RELU: bool = false; // forward: apply ReLU; backward_input: mask dX by (X > 0)
 const RM: u32 = 4u; // rows per invocation
 const RN4: u32 = 2u; // texels (4 columns each) per invocation
-// First texel of the tensor bound to t0, t1, t2, out0, out1 (tensors may live in shared arenas).
 // Invocations per workgroup: small groups balance better across a CPU adapter's threads when a
 // dispatch has few of them.
 const WG: u32 = 16u;
-const T0_BASE: u32 = 0u;
-const T1_BASE: u32 = 0u;
-const T2_BASE: u32 = 0u;
-const OUT0_BASE: u32 = 0u;
-const OUT1_BASE: u32 = 0u;
 
 const KT: u32 = (K + 3u) / 4u; // texels per row of X and W
 const NT: u32 = (N + 3u) / 4u; // texels per row of Y, dZ and b
 const MT: u32 = (M + 3u) / 4u;
 
-@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(2) var t2: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(3) var out0: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(4) var out1: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>; // (M, K)
+@group(0) @binding(1) var w: texture_storage_2d<rgba32float, read>; // (N, K)
+@group(0) @binding(2) var bias: texture_storage_2d<rgba32float, read>; // (1, N)
+@group(0) @binding(3) var dz: texture_storage_2d<rgba32float, read>; // (M, N): gradient of the pre-activation
+@group(0) @binding(4) var y: texture_storage_2d<rgba32float, write>; // (M, N)
+@group(0) @binding(5) var dx: texture_storage_2d<rgba32float, write>; // (M, K)
+@group(0) @binding(6) var dw: texture_storage_2d<rgba32float, write>; // (N, K)
+@group(0) @binding(7) var db: texture_storage_2d<rgba32float, write>; // (1, N)
 
 fn lanes_valid(n: u32, limit: u32) -> vec4<bool> {
   return vec4<bool>(n < limit, n + 1u < limit, n + 2u < limit, n + 3u < limit);
 }
 
-// Y = act(X W^T + b).  t0 = X, t1 = W, t2 = b, out0 = Y.
+// y = act(x w^T + bias).
 @compute @workgroup_size(WG)
 fn dense_forward(@builtin(global_invocation_id) gid: vec3u) {
   let col_blocks = (NT + RN4 - 1u) / RN4;
@@ -45,14 +42,14 @@ fn dense_forward(@builtin(global_invocation_id) gid: vec3u) {
   for (var k4 = 0u; k4 < KT; k4++) {
     var xv: array<vec4f, RM>;
     /* unroll */ for (var i = 0u; i < RM; i++) {
-      xv[i] = ld(t0, T0_BASE + min(m0 + i, M - 1u) * KT + k4);
+      xv[i] = ld(x, min(m0 + i, M - 1u) * KT + k4);
     }
     /* unroll */ for (var j = 0u; j < RN4; j++) {
       let n = (n4 + j) * 4u;
-      let w0 = ld(t1, T1_BASE + min(n, N - 1u) * KT + k4);
-      let w1 = ld(t1, T1_BASE + min(n + 1u, N - 1u) * KT + k4);
-      let w2 = ld(t1, T1_BASE + min(n + 2u, N - 1u) * KT + k4);
-      let w3 = ld(t1, T1_BASE + min(n + 3u, N - 1u) * KT + k4);
+      let w0 = ld(w, min(n, N - 1u) * KT + k4);
+      let w1 = ld(w, min(n + 1u, N - 1u) * KT + k4);
+      let w2 = ld(w, min(n + 2u, N - 1u) * KT + k4);
+      let w3 = ld(w, min(n + 3u, N - 1u) * KT + k4);
       /* unroll */ for (var i = 0u; i < RM; i++) {
         acc[i][j] += vec4f(dot(xv[i], w0), dot(xv[i], w1), dot(xv[i], w2), dot(xv[i], w3));
       }
@@ -60,21 +57,21 @@ fn dense_forward(@builtin(global_invocation_id) gid: vec3u) {
   }
   /* unroll */ for (var j = 0u; j < RN4; j++) {
     if (n4 + j < NT) {
-      let bias = ld(t2, T2_BASE + n4 + j);
+      let bias = ld(bias, n4 + j);
       let valid = lanes_valid((n4 + j) * 4u, N);
       /* unroll */ for (var i = 0u; i < RM; i++) {
         if (m0 + i < M) {
           var v = acc[i][j] + bias;
           if (RELU) { v = max(v, vec4f(0.0)); }
-          textureStore(out0, texel_xy(OUT0_BASE + (m0 + i) * NT + n4 + j), select(vec4f(0.0), v, valid));
+          st(y, (m0 + i) * NT + n4 + j, select(vec4f(0.0), v, valid));
         }
       }
     }
   }
 }
 
-// dX = dZ W, masked by (X > 0) when RELU (the producer's ReLU).  t0 = dZ (M, N), t1 = W,
-// t2 = X (only read when RELU), out0 = dX (M, K).  RN4 here counts texels of dX per invocation.
+// dx = dz w, masked by (x > 0) when RELU (the producer's ReLU; x is only read then).
+// RN4 here counts texels of dx per invocation.
 @compute @workgroup_size(WG)
 fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   let col_blocks = (KT + RN4 - 1u) / RN4;
@@ -85,15 +82,15 @@ fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   for (var n4 = 0u; n4 < NT; n4++) {
     var dz: array<vec4f, RM>;
     /* unroll */ for (var i = 0u; i < RM; i++) {
-      dz[i] = ld(t0, T0_BASE + min(m0 + i, M - 1u) * NT + n4);
+      dz[i] = ld(dz, min(m0 + i, M - 1u) * NT + n4);
     }
     let n = n4 * 4u;
     /* unroll */ for (var j = 0u; j < RN4; j++) {
       let kt = min(k4 + j, KT - 1u);
-      let w0 = ld(t1, T1_BASE + min(n, N - 1u) * KT + kt);
-      let w1 = ld(t1, T1_BASE + min(n + 1u, N - 1u) * KT + kt);
-      let w2 = ld(t1, T1_BASE + min(n + 2u, N - 1u) * KT + kt);
-      let w3 = ld(t1, T1_BASE + min(n + 3u, N - 1u) * KT + kt);
+      let w0 = ld(w, min(n, N - 1u) * KT + kt);
+      let w1 = ld(w, min(n + 1u, N - 1u) * KT + kt);
+      let w2 = ld(w, min(n + 2u, N - 1u) * KT + kt);
+      let w3 = ld(w, min(n + 3u, N - 1u) * KT + kt);
       /* unroll */ for (var i = 0u; i < RM; i++) {
         acc[i][j] += dz[i].x * w0 + dz[i].y * w1 + dz[i].z * w2 + dz[i].w * w3;
       }
@@ -106,8 +103,8 @@ fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u) {
         if (m0 + i < M) {
           let at = (m0 + i) * KT + k4 + j;
           var v = acc[i][j];
-          if (RELU) { v = select(vec4f(0.0), v, ld(t2, T2_BASE + at) > vec4f(0.0)); }
-          textureStore(out0, texel_xy(OUT0_BASE + at), select(vec4f(0.0), v, valid));
+          if (RELU) { v = select(vec4f(0.0), v, ld(x, at) > vec4f(0.0)); }
+          st(dx, at, select(vec4f(0.0), v, valid));
         }
       }
     }
@@ -115,7 +112,7 @@ fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 // dW = dZ^T X (N, K) and db = column sums of dZ (1, N), summed over the M rows in a fixed order.
-// t0 = dZ, t1 = X, out0 = dW, out1 = db.  Invocations past the dW blocks compute db texels.
+// Invocations past the dW blocks compute db texels.
 // RM here counts output rows n per invocation (a multiple of 4), RN4 texels of k.
 @compute @workgroup_size(WG)
 fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
@@ -126,8 +123,8 @@ fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
     let nt = gid.x - dw_lanes;
     if (nt >= NT) { return; }
     var s = vec4f(0.0);
-    for (var m = 0u; m < M; m++) { s += ld(t0, T0_BASE + m * NT + nt); }
-    textureStore(out1, texel_xy(OUT1_BASE + nt), s);
+    for (var m = 0u; m < M; m++) { s += ld(dz, m * NT + nt); }
+    st(db, nt, s);
     return;
   }
   let k4 = (gid.x % col_blocks) * RN4;
@@ -136,10 +133,10 @@ fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   for (var m = 0u; m < M; m++) {
     var xv: array<vec4f, RN4>;
     /* unroll */ for (var j = 0u; j < RN4; j++) {
-      xv[j] = ld(t1, T1_BASE + m * KT + min(k4 + j, KT - 1u));
+      xv[j] = ld(x, m * KT + min(k4 + j, KT - 1u));
     }
     /* unroll */ for (var q = 0u; q < RM / 4u; q++) {
-      let dz = ld(t0, T0_BASE + m * NT + min(n0 / 4u + q, NT - 1u));
+      let dz = ld(dz, m * NT + min(n0 / 4u + q, NT - 1u));
       /* unroll */ for (var j = 0u; j < RN4; j++) {
         acc[q * 4u][j] += dz.x * xv[j];
         acc[q * 4u + 1u][j] += dz.y * xv[j];
@@ -153,7 +150,7 @@ fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
       let valid = lanes_valid((k4 + j) * 4u, K);
       /* unroll */ for (var i = 0u; i < RM; i++) {
         if (n0 + i < N) {
-          textureStore(out0, texel_xy(OUT0_BASE + (n0 + i) * KT + k4 + j), select(vec4f(0.0), acc[i][j], valid));
+          st(dw, (n0 + i) * KT + k4 + j, select(vec4f(0.0), acc[i][j], valid));
         }
       }
     }
@@ -186,8 +183,8 @@ fn dense_forward_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocati
   var acc: array<vec4f, 4>; // rows row0 + 4 lid.y + i, output texel col0 / 4 + lid.x
   for (var k4 = 0u; k4 < KT; k4 += CH4) {
     let kt = k4 + t;
-    tile_a[r][t] = select(vec4f(0.0), ld(t0, T0_BASE + min(row0 + r, M - 1u) * KT + min(kt, KT - 1u)), kt < KT);
-    tile_w[r][t] = select(vec4f(0.0), ld(t1, T1_BASE + min(col0 + r, N - 1u) * KT + min(kt, KT - 1u)), kt < KT);
+    tile_a[r][t] = select(vec4f(0.0), ld(x, min(row0 + r, M - 1u) * KT + min(kt, KT - 1u)), kt < KT);
+    tile_w[r][t] = select(vec4f(0.0), ld(w, min(col0 + r, N - 1u) * KT + min(kt, KT - 1u)), kt < KT);
     workgroupBarrier();
     for (var c = 0u; c < CH4; c++) {
       let n = lid.x * 4u;
@@ -204,14 +201,14 @@ fn dense_forward_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocati
   }
   let n4 = col0 / 4u + lid.x;
   if (n4 < NT) {
-    let bias = ld(t2, T2_BASE + n4);
+    let bias = ld(bias, n4);
     let valid = lanes_valid(n4 * 4u, N);
     /* unroll */ for (var i = 0u; i < 4u; i++) {
       let m = row0 + lid.y * 4u + i;
       if (m < M) {
         var v = acc[i] + bias;
         if (RELU) { v = max(v, vec4f(0.0)); }
-        textureStore(out0, texel_xy(OUT0_BASE + m * NT + n4), select(vec4f(0.0), v, valid));
+        st(y, m * NT + n4, select(vec4f(0.0), v, valid));
       }
     }
   }
@@ -228,10 +225,10 @@ fn dense_backward_input_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_i
   for (var n4 = 0u; n4 < NT; n4 += CH4) {
     let r = li / CH4;
     let t = li % CH4;
-    tile_a[r][t] = select(vec4f(0.0), ld(t0, T0_BASE + min(row0 + r, M - 1u) * NT + min(n4 + t, NT - 1u)), n4 + t < NT);
+    tile_a[r][t] = select(vec4f(0.0), ld(dz, min(row0 + r, M - 1u) * NT + min(n4 + t, NT - 1u)), n4 + t < NT);
     let n = n4 * 4u + li / 16u;
     let kt = k40 + li % 16u;
-    tile_b[li / 16u][li % 16u] = select(vec4f(0.0), ld(t1, T1_BASE + min(n, N - 1u) * KT + min(kt, KT - 1u)), n < N && kt < KT);
+    tile_b[li / 16u][li % 16u] = select(vec4f(0.0), ld(w, min(n, N - 1u) * KT + min(kt, KT - 1u)), n < N && kt < KT);
     workgroupBarrier();
     for (var c = 0u; c < CH4; c++) {
       let w0 = tile_b[c * 4u][lid.x];
@@ -253,8 +250,8 @@ fn dense_backward_input_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_i
       if (m < M) {
         let at = m * KT + k4;
         var v = acc[i];
-        if (RELU) { v = select(vec4f(0.0), v, ld(t2, T2_BASE + at) > vec4f(0.0)); }
-        textureStore(out0, texel_xy(OUT0_BASE + at), select(vec4f(0.0), v, valid));
+        if (RELU) { v = select(vec4f(0.0), v, ld(x, at) > vec4f(0.0)); }
+        st(dx, at, select(vec4f(0.0), v, valid));
       }
     }
   }

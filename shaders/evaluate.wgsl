@@ -4,30 +4,28 @@
 
 const B: u32 = 1000u;
 const N: u32 = 10u; // classes
-const T0_BASE: u32 = 0u; // logits (predict) or predictions (confusion)
-const T1_BASE: u32 = 0u; // labels (confusion)
-const OUT0_BASE: u32 = 0u; // predictions (1, B)
 
 const NT: u32 = (N + 3u) / 4u;
 
-@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(2) var out0: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(3) var<storage, read_write> counts: array<u32>; // (N, N): [true][predicted]
-@group(0) @binding(4) var<uniform> params: StepParams; // params.valid: rows that are real samples
+@group(0) @binding(0) var logits: texture_storage_2d<rgba32float, read>; // (B, N)
+@group(0) @binding(1) var predicted: texture_storage_2d<rgba32float, read>; // preds (1, B)
+@group(0) @binding(2) var labels: texture_storage_2d<rgba32float, read>; // (1, B)
+@group(0) @binding(3) var preds: texture_storage_2d<rgba32float, write>; // (1, B)
+@group(0) @binding(4) var<storage, read_write> counts: array<u32>; // (N, N): [true][predicted]
+@group(0) @binding(5) var<uniform> params: StepParams; // params.valid: rows that are real samples
 
 // One texel of 4 predictions per invocation: index of the first maximum logit.
 @compute @workgroup_size(64)
 fn predict(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= (B + 3u) / 4u) { return; }
-  var preds = vec4f(0.0);
+  var pred4 = vec4f(0.0);
   for (var k = 0u; k < 4u; k++) {
     let i = gid.x * 4u + k;
     if (i < B) {
       var best = -3.4e38;
       var arg = 0u;
       for (var t = 0u; t < NT; t++) {
-        let z = ld(t0, T0_BASE + i * NT + t);
+        let z = ld(logits, i * NT + t);
         for (var c = 0u; c < 4u; c++) {
           if (t * 4u + c < N && z[c] > best) {
             best = z[c];
@@ -35,10 +33,10 @@ fn predict(@builtin(global_invocation_id) gid: vec3u) {
           }
         }
       }
-      preds[k] = f32(arg);
+      pred4[k] = f32(arg);
     }
   }
-  textureStore(out0, texel_xy(OUT0_BASE + gid.x), preds);
+  st(preds, gid.x, pred4);
 }
 
 // counts[true * N + predicted] += number of samples in this batch with that pair.
@@ -49,8 +47,8 @@ fn confusion_accumulate(@builtin(global_invocation_id) gid: vec3u) {
   let want_pred = f32(gid.x % N);
   var n = 0u;
   for (var g = 0u; g < (B + 3u) / 4u; g++) {
-    let p = ld(t0, T0_BASE + g);
-    let l = ld(t1, T1_BASE + g);
+    let p = ld(predicted, g);
+    let l = ld(labels, g);
     for (var k = 0u; k < 4u; k++) {
       let row = g * 4u + k;
       if (row < B && row < params.valid && p[k] == want_pred && l[k] == want_true) { n += 1u; }

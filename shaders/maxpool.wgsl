@@ -7,10 +7,6 @@ const B: u32 = 64u;
 const H: u32 = 28u;
 const W: u32 = 28u;
 const CP: u32 = 8u;
-const T0_BASE: u32 = 0u;
-const T1_BASE: u32 = 0u;
-const OUT0_BASE: u32 = 0u;
-const OUT1_BASE: u32 = 0u;
 
 const PH: u32 = H / 2u;
 const PW: u32 = W / 2u;
@@ -18,12 +14,14 @@ const CT: u32 = CP / 4u; // channel texels per position
 const IN_ROW: u32 = H * W * CT;
 const OUT_ROW: u32 = PH * PW * CT;
 
-@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(2) var out0: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(3) var out1: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>; // (B, H, W, CP)
+@group(0) @binding(1) var dy: texture_storage_2d<rgba32float, read>; // (B, PH, PW, CP)
+@group(0) @binding(2) var fwd_code: texture_storage_2d<rgba32float, read>; // code, from forward
+@group(0) @binding(3) var y: texture_storage_2d<rgba32float, write>; // (B, PH, PW, CP)
+@group(0) @binding(4) var code: texture_storage_2d<rgba32float, write>; // (B, PH, PW, CP)
+@group(0) @binding(5) var dx: texture_storage_2d<rgba32float, write>; // (B, H, W, CP)
 
-// t0 = X (B, H, W, CP), out0 = Y (B, PH, PW, CP), out1 = code.  One output texel per invocation.
+// y = maxpool(x) and its code.  One output texel per invocation.
 @compute @workgroup_size(64)
 fn maxpool_forward(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= B * OUT_ROW) { return; }
@@ -32,36 +30,36 @@ fn maxpool_forward(@builtin(global_invocation_id) gid: vec3u) {
   let ct = r % CT;
   let px = (r / CT) % PW;
   let py = r / (CT * PW);
-  let at = T0_BASE + b * IN_ROW + ((2u * py) * W + 2u * px) * CT + ct;
-  var m = ld(t0, at);
-  var code = vec4f(0.0);
-  let v1 = ld(t0, at + CT);
-  let v2 = ld(t0, at + W * CT);
-  let v3 = ld(t0, at + W * CT + CT);
-  code = select(code, vec4f(1.0), v1 > m);
+  let at = b * IN_ROW + ((2u * py) * W + 2u * px) * CT + ct;
+  var m = ld(x, at);
+  var k = vec4f(0.0);
+  let v1 = ld(x, at + CT);
+  let v2 = ld(x, at + W * CT);
+  let v3 = ld(x, at + W * CT + CT);
+  k = select(k, vec4f(1.0), v1 > m);
   m = max(m, v1);
-  code = select(code, vec4f(2.0), v2 > m);
+  k = select(k, vec4f(2.0), v2 > m);
   m = max(m, v2);
-  code = select(code, vec4f(3.0), v3 > m);
+  k = select(k, vec4f(3.0), v3 > m);
   m = max(m, v3);
-  textureStore(out0, texel_xy(OUT0_BASE + gid.x), m);
-  textureStore(out1, texel_xy(OUT1_BASE + gid.x), code);
+  st(y, gid.x, m);
+  st(code, gid.x, k);
 }
 
-// t0 = dY (B, PH, PW, CP), t1 = code, out0 = dX (B, H, W, CP).  One input texel per invocation.
+// dx gathered from dy through fwd_code.  One input texel per invocation.
 @compute @workgroup_size(64)
 fn maxpool_backward(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= B * IN_ROW) { return; }
   let b = gid.x / IN_ROW;
   let r = gid.x % IN_ROW;
   let ct = r % CT;
-  let x = (r / CT) % W;
-  let y = r / (CT * W);
+  let ix = (r / CT) % W;
+  let iy = r / (CT * W);
   var g = vec4f(0.0);
-  if (y / 2u < PH && x / 2u < PW) {
-    let at = b * OUT_ROW + ((y / 2u) * PW + x / 2u) * CT + ct;
-    let code = ld(t1, T1_BASE + at);
-    g = select(vec4f(0.0), ld(t0, T0_BASE + at), code == vec4f(f32((y & 1u) * 2u + (x & 1u))));
+  if (iy / 2u < PH && ix / 2u < PW) {
+    let at = b * OUT_ROW + ((iy / 2u) * PW + ix / 2u) * CT + ct;
+    let k = ld(fwd_code, at);
+    g = select(vec4f(0.0), ld(dy, at), k == vec4f(f32((iy & 1u) * 2u + (ix & 1u))));
   }
-  textureStore(out0, texel_xy(OUT0_BASE + gid.x), g);
+  st(dx, gid.x, g);
 }

@@ -9,11 +9,11 @@ const BETA2: f32 = 0.999;
 const EPS: f32 = 1e-8;
 const WEIGHT_DECAY: f32 = 0.0; // Adam: decoupled (AdamW); SGD: L2 added to the gradient
 
-@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>; // P
-@group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>; // G
-@group(0) @binding(2) var t2: texture_storage_2d<rgba32float, read>; // S
-@group(0) @binding(3) var out0: texture_storage_2d<rgba32float, write>; // P'
-@group(0) @binding(4) var out1: texture_storage_2d<rgba32float, write>; // S'
+@group(0) @binding(0) var param: texture_storage_2d<rgba32float, read>; // P
+@group(0) @binding(1) var grad: texture_storage_2d<rgba32float, read>; // G
+@group(0) @binding(2) var state: texture_storage_2d<rgba32float, read>; // S
+@group(0) @binding(3) var param_out: texture_storage_2d<rgba32float, write>; // P'
+@group(0) @binding(4) var state_out: texture_storage_2d<rgba32float, write>; // S'
 @group(0) @binding(5) var<uniform> params: StepParams;
 
 // PyTorch's Adam (AdamW when WEIGHT_DECAY > 0):
@@ -23,15 +23,15 @@ const WEIGHT_DECAY: f32 = 0.0; // Adam: decoupled (AdamW); SGD: L2 added to the 
 fn adam_update(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x;
   if (i >= TEXELS) { return; }
-  var p = ld(t0, i);
-  let g = ld(t1, i);
-  let m = BETA1 * ld(t2, i) + (1.0 - BETA1) * g;
-  let v = BETA2 * ld(t2, TEXELS + i) + (1.0 - BETA2) * g * g;
+  var p = ld(param, i);
+  let g = ld(grad, i);
+  let m = BETA1 * ld(state, i) + (1.0 - BETA1) * g;
+  let v = BETA2 * ld(state, TEXELS + i) + (1.0 - BETA2) * g * g;
   p -= params.lr * WEIGHT_DECAY * p;
   p -= (params.lr / params.bias1) * m / (sqrt(v) / sqrt(params.bias2) + EPS);
-  textureStore(out0, texel_xy(i), p);
-  textureStore(out1, texel_xy(i), m);
-  textureStore(out1, texel_xy(TEXELS + i), v);
+  st(param_out, i, p);
+  st(state_out, i, m);
+  st(state_out, TEXELS + i, v);
 }
 
 // PyTorch's SGD with momentum (dampening 0): g += wd p; buf = mu buf + g; p -= lr buf.
@@ -39,9 +39,9 @@ fn adam_update(@builtin(global_invocation_id) gid: vec3u) {
 fn sgd_update(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x;
   if (i >= TEXELS) { return; }
-  let p = ld(t0, i);
-  let g = ld(t1, i) + WEIGHT_DECAY * p;
-  let buf = BETA1 * ld(t2, i) + g;
-  textureStore(out0, texel_xy(i), p - params.lr * buf);
-  textureStore(out1, texel_xy(i), buf);
+  let p = ld(param, i);
+  let g = ld(grad, i) + WEIGHT_DECAY * p;
+  let buf = BETA1 * ld(state, i) + g;
+  st(param_out, i, p - params.lr * buf);
+  st(state_out, i, buf);
 }

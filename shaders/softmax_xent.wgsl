@@ -5,20 +5,17 @@
 
 const B: u32 = 64u;
 const N: u32 = 10u;
-const T0_BASE: u32 = 0u; // logits
-const T1_BASE: u32 = 0u; // labels
-const OUT0_BASE: u32 = 0u; // dZ (xent) or probabilities (softmax)
-const OUT1_BASE: u32 = 0u; // per-sample loss (1, B)
 
 const NT: u32 = (N + 3u) / 4u;
 const GROUPS: u32 = (B + 3u) / 4u; // 4 samples per label texel
 
-@group(0) @binding(0) var t0: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(1) var t1: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(2) var out0: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(3) var out1: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(4) var<storage, read_write> loss_log: array<f32>;
-@group(0) @binding(5) var<uniform> params: StepParams;
+@group(0) @binding(0) var logits: texture_storage_2d<rgba32float, read>; // (B, N)
+@group(0) @binding(1) var labels: texture_storage_2d<rgba32float, read>; // (1, B)
+@group(0) @binding(2) var dz: texture_storage_2d<rgba32float, write>; // (B, N)
+@group(0) @binding(3) var losses: texture_storage_2d<rgba32float, write>; // per-sample loss (1, B)
+@group(0) @binding(4) var probs: texture_storage_2d<rgba32float, write>; // (B, N)
+@group(0) @binding(5) var<storage, read_write> loss_log: array<f32>;
+@group(0) @binding(6) var<uniform> params: StepParams;
 
 var<workgroup> partial: array<f32, 64>;
 
@@ -30,12 +27,12 @@ fn valid4(n: u32) -> vec4<bool> {
 fn row_stats(i: u32) -> vec2f {
   var m = -3.4e38;
   for (var t = 0u; t < NT; t++) {
-    let z = select(vec4f(-3.4e38), ld(t0, T0_BASE + i * NT + t), valid4(t * 4u));
+    let z = select(vec4f(-3.4e38), ld(logits, i * NT + t), valid4(t * 4u));
     m = max(m, max(max(z.x, z.y), max(z.z, z.w)));
   }
   var s = 0.0;
   for (var t = 0u; t < NT; t++) {
-    let z = ld(t0, T0_BASE + i * NT + t);
+    let z = ld(logits, i * NT + t);
     s += dot(select(vec4f(0.0), exp(z - m), valid4(t * 4u)), vec4f(1.0));
   }
   return vec2f(m, log(s));
@@ -45,27 +42,27 @@ fn row_stats(i: u32) -> vec2f {
 fn softmax_xent(@builtin(local_invocation_index) lane: u32) {
   var lane_sum = 0.0;
   for (var g = lane; g < GROUPS; g += 64u) {
-    let labels = ld(t1, T1_BASE + g);
-    var losses = vec4f(0.0);
+    let label4 = ld(labels, g);
+    var loss4 = vec4f(0.0);
     for (var k = 0u; k < 4u; k++) {
       let i = g * 4u + k;
       if (i < B) {
-        let st = row_stats(i);
-        let label = u32(labels[k]);
+        let stats = row_stats(i);
+        let label = u32(label4[k]);
         var loss = 0.0;
         for (var t = 0u; t < NT; t++) {
-          let z = ld(t0, T0_BASE + i * NT + t);
+          let z = ld(logits, i * NT + t);
           let n = t * 4u;
           let onehot = vec4f(vec4<bool>(n == label, n + 1u == label, n + 2u == label, n + 3u == label));
-          loss -= dot(onehot, z - st.x - st.y);
-          let p = exp(z - st.x - st.y);
-          textureStore(out0, texel_xy(OUT0_BASE + i * NT + t), select(vec4f(0.0), (p - onehot) / f32(B), valid4(n)));
+          loss -= dot(onehot, z - stats.x - stats.y);
+          let p = exp(z - stats.x - stats.y);
+          st(dz, i * NT + t, select(vec4f(0.0), (p - onehot) / f32(B), valid4(n)));
         }
-        losses[k] = loss;
+        loss4[k] = loss;
         lane_sum += loss;
       }
     }
-    textureStore(out1, texel_xy(OUT1_BASE + g), losses);
+    st(losses, g, loss4);
   }
   partial[lane] = lane_sum;
   workgroupBarrier();
@@ -81,9 +78,9 @@ fn softmax_xent(@builtin(local_invocation_index) lane: u32) {
 fn softmax_forward(@builtin(global_invocation_id) gid: vec3u) {
   let i = gid.x;
   if (i >= B) { return; }
-  let st = row_stats(i);
+  let stats = row_stats(i);
   for (var t = 0u; t < NT; t++) {
-    let p = exp(ld(t0, T0_BASE + i * NT + t) - st.x - st.y);
-    textureStore(out0, texel_xy(OUT0_BASE + i * NT + t), select(vec4f(0.0), p, valid4(t * 4u)));
+    let p = exp(ld(logits, i * NT + t) - stats.x - stats.y);
+    st(probs, i * NT + t, select(vec4f(0.0), p, valid4(t * 4u)));
   }
 }

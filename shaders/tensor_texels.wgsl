@@ -8,6 +8,6 @@ fn texel_xy(i: u32) -> vec2u {
   return vec2u(i & ((1u << TEX_WIDTH_LOG2) - 1u), i >> TEX_WIDTH_LOG2);
 }
 
-// Reads: kernels write ld(t0, i) for texel i of binding t0, and ld1(t0, base, e) for scalar
-// element e of the tensor starting at texel base. The host rewrites these calls into per-binding
-// helpers (ld_t0(i), ld1_t0(base, e)): GL backends reject textures as function arguments.
+// Tensor bindings are declared by name; kernels read texel i of the tensor bound to x with
+// ld(x, i) and store with st(y, i, v), i counted from the tensor's first texel. The host turns
+// these into per-name helpers with the tensor's base texel (src/gpu/bindings.ts).

@@ -213,3 +213,28 @@ Deno.test("OutputDir rejects names that escape the folder", () => {
   out.stage(".hidden", "x");
   assert.deepEqual(out.stagedNames, ["ok/name.json", ".hidden"]);
 });
+
+Deno.test("without write permission for the folder: one line naming the folder and the flag", async () => {
+  await inTempDir(async (dir) => {
+    const target = join(dir, "submission.csv");
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        "--allow-read",
+        `--allow-write=${target}`,
+        new URL("./fixtures/atomic_write_main.ts", import.meta.url).pathname,
+        target,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(out.stderr).trim();
+    assert.equal(out.code, 1, stderr);
+    assert.equal(stderr.split("\n").length, 1, `expected one line:\n${stderr}`);
+    assert.match(stderr, /^error: cannot write .*submission\.csv: /);
+    assert.ok(stderr.includes(`--allow-write=${dir}`), stderr);
+    assert.doesNotMatch(stderr, /\.tmp-/, "the temporary name is an implementation detail");
+    assert.deepEqual(await listTree(dir), [], "nothing may be left behind");
+  });
+});

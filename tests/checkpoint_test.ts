@@ -5,9 +5,16 @@ import { ADAM_DEFAULTS } from "../src/ops/optimizer.ts";
 import { Model } from "../src/nn/model.ts";
 import { lenet5 } from "../src/nn/spec.ts";
 import { Evaluator } from "../src/train/evaluator.ts";
-import { Trainer, type TrainOptions } from "../src/train/trainer.ts";
-import { decodeCheckpoint, encodeCheckpoint, restoreCheckpoint } from "../src/train/checkpoint.ts";
-import { decodeSafetensors } from "../src/io/safetensors.ts";
+import { Trainer, type TrainOptions, type TrainState } from "../src/train/trainer.ts";
+import {
+  CheckpointError,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  restoreCheckpoint,
+} from "../src/train/checkpoint.ts";
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../src/io/safetensors.ts";
+import assert from "node:assert/strict";
+import { expectError } from "./data_helpers.ts";
 import { gpu } from "./helpers.ts";
 import { deriveSeed, Rng } from "../src/util/rng.ts";
 
@@ -97,12 +104,15 @@ Deno.test("interrupted mid-epoch and at an epoch boundary, then resumed: bit-ide
     const resumed = await train(f, { resume: part.checkpoint });
     expectSame(resumed, full, `resumed after step ${part.result.state.globalStep}`);
   }
-  // same seed, same adapter: identical checkpoint bytes
+  // same seed, same adapter: identical checkpoint bytes, but for the wall-clock times
   const again = await train(f, {});
-  if (
-    again.checkpoint.length !== full.checkpoint.length ||
-    !again.checkpoint.every((v, i) => v === full.checkpoint[i])
-  ) {
+  const withoutTimes = (bytes: Uint8Array) =>
+    edited(bytes, (_, m) => {
+      delete m.train_seconds;
+      delete m.eval_seconds;
+    });
+  const [x, y] = [withoutTimes(again.checkpoint), withoutTimes(full.checkpoint)];
+  if (x.length !== y.length || !x.every((v, i) => v === y[i])) {
     throw new Error("two identical runs wrote different checkpoint bytes");
   }
   // PyTorch names and layouts
@@ -145,4 +155,158 @@ Deno.test("one master seed derives per-purpose seeds; different seeds shuffle di
     deriveSeed(1, p)
   );
   if (new Set(purposes).size !== purposes.length) throw new Error("two purposes share a seed");
+});
+
+// ---- damaged checkpoints and elapsed time ----
+
+const RECIPE = {
+  optimizer: ADAM_DEFAULTS,
+  schedule: { kind: "constant" as const },
+  batchSize: 32,
+  epochs: 2,
+  seed: 11,
+};
+
+/** A fresh LeNet-5's checkpoint at `state` (defaults: start of training, no time spent). */
+async function freshCheckpoint(state: Partial<TrainState> = {}): Promise<Uint8Array> {
+  const model = Model.create(await gpu(), lenet5(), { seed: 5 });
+  try {
+    return await encodeCheckpoint(model, {
+      model: lenet5(),
+      recipe: RECIPE,
+      state: {
+        epoch: 0,
+        stepInEpoch: 0,
+        globalStep: 0,
+        lossCurve: [],
+        testCurve: [],
+        trainSeconds: 0,
+        evalSeconds: 0,
+        ...state,
+      },
+      pendingLosses: [],
+      testError: null,
+      extra: {},
+    });
+  } finally {
+    model.destroy();
+  }
+}
+
+/** Re-encodes `bytes` after `edit` changed its tensors or metadata. */
+function edited(
+  bytes: Uint8Array,
+  edit: (tensors: Map<string, NamedTensor>, metadata: Record<string, string>) => void,
+): Uint8Array {
+  const { tensors, metadata } = decodeSafetensors(bytes);
+  edit(tensors, metadata);
+  return encodeSafetensors([...tensors], metadata);
+}
+
+Deno.test("a checkpoint with a NaN or infinite weight or optimizer state is refused", async () => {
+  const good = await freshCheckpoint();
+  const cases: [string, number, string][] = [
+    ["fc1.weight", NaN, "NaN"],
+    ["conv1.bias", Infinity, "Infinity"],
+    ["optimizer.fc3.weight.exp_avg_sq", -Infinity, "-Infinity"],
+  ];
+  for (const [tensor, value, shown] of cases) {
+    const bad = edited(good, (t) => {
+      (t.get(tensor)!.data as Float32Array)[3] = value;
+    });
+    await expectError(
+      () => decodeCheckpoint(bad, "damaged.safetensors"),
+      CheckpointError,
+      "damaged.safetensors",
+      `'${tensor}'`,
+      shown,
+    );
+  }
+  // the good one still loads into a model
+  const model = Model.create(await gpu(), lenet5(), { seed: 1 });
+  restoreCheckpoint(model, decodeCheckpoint(good), true);
+  model.destroy();
+});
+
+Deno.test("a checkpoint whose metadata is out of range is refused in one line", async () => {
+  const good = await freshCheckpoint();
+  const withRecipe = (change: Record<string, unknown>) =>
+    edited(good, (_, m) => {
+      m.recipe = JSON.stringify({ ...JSON.parse(m.recipe), ...change });
+    });
+  const withState = (change: Record<string, unknown>) =>
+    edited(good, (_, m) => {
+      m.state = JSON.stringify({ ...JSON.parse(m.state), ...change });
+    });
+  const cases: [string, Uint8Array, string][] = [
+    ["batch 0", withRecipe({ batchSize: 0 }), "batch size"],
+    ["batch 2.5", withRecipe({ batchSize: 2.5 }), "batch size"],
+    ["batch 1e9", withRecipe({ batchSize: 1e9 }), "batch size"],
+    ["epochs -3", withRecipe({ epochs: -3 }), "epochs"],
+    ["epoch 7 of 2", withState({ epoch: 7 }), "epoch"],
+    ["epoch -1", withState({ epoch: -1 }), "epoch"],
+    ["step 1e12", withState({ stepInEpoch: 1e12 }), "step"],
+    ["step -4", withState({ stepInEpoch: -4 }), "step"],
+    ["global step NaN", withState({ globalStep: "x" }), "step"],
+    [
+      "time -5",
+      edited(good, (_, m) => {
+        m.train_seconds = "-5";
+      }),
+      "time",
+    ],
+  ];
+  for (const [what, bytes, fragment] of cases) {
+    const message = await expectError(
+      () => decodeCheckpoint(bytes, "odd.safetensors"),
+      CheckpointError,
+      "odd.safetensors",
+      fragment,
+    );
+    assert.ok(!/\bat /.test(message), `${what}: ${message}`);
+  }
+});
+
+Deno.test("a resumed state beyond the data's steps per epoch is a CheckpointError", async () => {
+  const f = await fixture(); // 25 steps per epoch at batch 32
+  const model = Model.create(f.ctx, lenet5(), { seed: 5 });
+  const trainer = await Trainer.create(f.ctx, model, f.train, OPTIONS);
+  try {
+    const ck = decodeCheckpoint(await freshCheckpoint({ stepInEpoch: 40, globalStep: 40 }));
+    await expectError(
+      () => trainer.restore(ck.info.state, ck.info.pendingLosses),
+      CheckpointError,
+      "step 40",
+      "25 steps per epoch",
+    );
+  } finally {
+    trainer.destroy();
+    model.destroy();
+  }
+});
+
+Deno.test("the elapsed training and evaluation time travel with the checkpoint", async () => {
+  const bytes = await freshCheckpoint({ trainSeconds: 5.25, evalSeconds: 0.5 });
+  const ck = decodeCheckpoint(bytes);
+  assert.equal(ck.info.state.trainSeconds, 5.25);
+  assert.equal(ck.info.state.evalSeconds, 0.5);
+  // a resumed trainer counts on from there
+  const f = await fixture();
+  const model = Model.create(f.ctx, lenet5(), { seed: 5 });
+  const trainer = await Trainer.create(f.ctx, model, f.train, { ...OPTIONS, epochs: 1 });
+  try {
+    restoreCheckpoint(model, ck, true);
+    trainer.restore(ck.info.state, ck.info.pendingLosses);
+    const result = await trainer.run({});
+    assert.ok(result.state.trainSeconds > 5.25, `trainSeconds ${result.state.trainSeconds}`);
+  } finally {
+    trainer.destroy();
+    model.destroy();
+  }
+  // checkpoints written before the times were kept load with zero
+  const old = edited(bytes, (_, m) => {
+    delete m.train_seconds;
+    delete m.eval_seconds;
+  });
+  assert.equal(decodeCheckpoint(old).info.state.trainSeconds, 0);
 });

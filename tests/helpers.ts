@@ -1,6 +1,13 @@
-/** Shared test helpers: a GPU context per test file, random data, and close-comparison. */
+/**
+ * Shared test helpers: a GPU context per test file, fresh seeds, the suite's comparison as an
+ * assertion, and one Deno test per kernel family of the check suite (`src/check/`).
+ */
 import { acquireGpu, type GpuContext } from "../src/gpu/context.ts";
 import { Rng } from "../src/util/rng.ts";
+import { assertPassed, compare } from "../src/check/compare.ts";
+import { caseRng, type KernelFamily } from "../src/check/family.ts";
+
+export { randomArray } from "../src/check/family.ts";
 
 let shared: Promise<GpuContext> | null = null;
 
@@ -17,12 +24,6 @@ export function rng(salt: number): Rng {
   return new Rng((TEST_SEED + salt * 7919) >>> 0);
 }
 
-export function randomArray(r: Rng, n: number, lo = -1, hi = 1): Float64Array {
-  const a = new Float64Array(n);
-  for (let i = 0; i < n; i++) a[i] = r.uniform(lo, hi);
-  return a;
-}
-
 /**
  * Asserts max|got - want| / max|want| <= tol; on failure lists the first mismatches
  * (|got - want| > tol * max|want|) with their indices.
@@ -34,41 +35,21 @@ export function assertClose(
   tol = 1e-5,
   shape?: number[],
 ): void {
-  if (got.length !== want.length) {
-    throw new Error(`${what}: length ${got.length} != ${want.length}`);
-  }
-  let norm = 0, err = 0;
-  for (let i = 0; i < want.length; i++) norm = Math.max(norm, Math.abs(want[i]));
-  const scale = Math.max(norm, 1e-12);
-  const bad: string[] = [];
-  let nBad = 0;
-  for (let i = 0; i < want.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= err)) err = d;
-    if (!(d <= tol * scale)) {
-      nBad++;
-      if (bad.length < 8) {
-        const idx = shape ? unravel(i, shape).join(",") : String(i);
-        bad.push(`  [${idx}] got ${got[i]} want ${want[i]}`);
-      }
-    }
-  }
-  const rel = err / scale;
-  if (!(rel <= tol)) {
-    throw new Error(
-      `${what}: relative error ${rel.toExponential(2)} > ${tol} (${nBad} of ${want.length} ` +
-        `mismatched, TEST_SEED=${TEST_SEED}); first mismatches:\n${bad.join("\n")}`,
-    );
-  }
+  const r = compare("", what, got, want, tol, shape);
+  if (!r.ok) throw new Error(`${what}: ${r.detail} (TEST_SEED=${TEST_SEED})`);
 }
 
-function unravel(i: number, shape: number[]): number[] {
-  const idx = new Array(shape.length);
-  for (let d = shape.length - 1; d >= 0; d--) {
-    idx[d] = i % shape[d];
-    i = Math.floor(i / shape[d]);
-  }
-  return idx;
+/** One test for a kernel family: every case of its table on fresh data, one step each. */
+export function kernelFamilyTest(family: KernelFamily): void {
+  Deno.test(family.title, async (t) => {
+    const ctx = await gpu();
+    for (const [i, c] of family.cases.entries()) {
+      await t.step(c.name, async () => {
+        const results = await c.run(ctx, caseRng(TEST_SEED, family.name, i));
+        assertPassed(results, `TEST_SEED=${TEST_SEED}`);
+      });
+    }
+  });
 }
 
 /** Central finite-difference gradient of f at x (in place, restores x). */

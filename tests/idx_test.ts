@@ -398,3 +398,132 @@ Deno.test("a damaged file in a folder is reported with its full path", async () 
     },
   );
 });
+
+// ---- gzip bombs and fake gzip files ----
+
+/**
+ * A gzip "bomb": an images header claiming 4,194,304 images of 28x28 (3.3 GB) followed by
+ * `zeroMiB` MiB of zeros, compressed (about a thousandth of that on disk).
+ */
+async function gzipBomb(zeroMiB: number): Promise<Uint8Array> {
+  const header = makeIdx([4_194_304, 28, 28], []);
+  const zeros = new Uint8Array(1 << 20);
+  const source = new ReadableStream<Uint8Array<ArrayBuffer>>({
+    start(controller) {
+      controller.enqueue(header as Uint8Array<ArrayBuffer>);
+      for (let i = 0; i < zeroMiB; i++) controller.enqueue(zeros);
+      controller.close();
+    },
+  });
+  const zipped = source.pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(zipped).arrayBuffer());
+}
+
+/** `bytes` as a stream of 16 KiB chunks that counts how many bytes the reader pulled. */
+function countingStream(
+  bytes: Uint8Array,
+): { stream: ReadableStream<Uint8Array>; pulled: () => number } {
+  let at = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close();
+      const chunk = bytes.slice(at, at + 16384);
+      at += chunk.length;
+      controller.enqueue(chunk);
+    },
+  }, { highWaterMark: 0 });
+  return { stream, pulled: () => at };
+}
+
+Deno.test("parseIdx: a gzip bomb stops at the header when the labels give the count", async () => {
+  const bomb = await gzipBomb(256); // 256 MiB of zeros, about 256 KB compressed
+  // the whole file in memory: refused with both counts, before inflating the data
+  await expectError(
+    () => parseIdx(bomb, "bomb.gz", { kind: "images", count: 60000 }),
+    DataFormatError,
+    "bomb.gz",
+    "4194304 images",
+    "60000 labels",
+  );
+  // streamed: the inflater stops reading after the first chunks
+  const source = countingStream(bomb);
+  await expectError(
+    () => parseIdx(source.stream, "bomb.gz", { kind: "images", count: 60000 }),
+    DataFormatError,
+    "4194304 images",
+  );
+  assert.ok(
+    source.pulled() <= 4 * 16384,
+    `read ${source.pulled()} of ${bomb.length} compressed bytes before refusing`,
+  );
+});
+
+Deno.test("parseIdx: inflating stops once the output exceeds what the header announces", async () => {
+  // header says 2 images of 28x28, then 64 MiB of zeros follow
+  const header = makeIdx([2, 28, 28]);
+  const zeros = new Uint8Array(1 << 20);
+  const zipped = await new Response(
+    new ReadableStream<Uint8Array<ArrayBuffer>>({
+      start(c) {
+        c.enqueue(header as Uint8Array<ArrayBuffer>);
+        for (let i = 0; i < 64; i++) c.enqueue(zeros);
+        c.close();
+      },
+    }).pipeThrough(new CompressionStream("gzip")),
+  ).arrayBuffer();
+  const source = countingStream(new Uint8Array(zipped));
+  await expectError(
+    () => parseIdx(source.stream, "long.gz"),
+    DataFormatError,
+    "long.gz",
+    "2x28x28 = 1568 data bytes",
+  );
+  assert.ok(
+    source.pulled() <= 4 * 16384,
+    `read ${source.pulled()} of ${zipped.byteLength} compressed bytes before refusing`,
+  );
+});
+
+Deno.test("parseIdx: a stream gives the same result as the bytes, raw and gzipped", async () => {
+  const file = makeIdx([5, 3, 4]);
+  for (const bytes of [file, await gzip(file)]) {
+    const parsed = await parseIdx(countingStream(bytes).stream, "s", { kind: "images", count: 5 });
+    assert.deepEqual(parsed.dims, [5, 3, 4]);
+    assert.deepEqual(parsed.data, file.subarray(16));
+  }
+  await expectError(
+    () => parseIdx(countingStream(makeIdx([4])).stream, "l", { kind: "labels", count: 3 }),
+    DataFormatError,
+    "4 labels",
+    "3 images",
+  );
+});
+
+Deno.test("loadMnistSplit refuses an images gzip bomb by the labels count", async () => {
+  await withTempDir({
+    "train-images-idx3-ubyte.gz": await gzipBomb(64),
+    "train-labels-idx1-ubyte": makeIdx([3], [1, 2, 3]),
+  }, async (dir) => {
+    await expectError(
+      () => loadMnistSplit("train", dir),
+      DataFormatError,
+      "train-images-idx3-ubyte.gz",
+      "4194304 images",
+      "3 labels",
+    );
+  });
+});
+
+Deno.test("parseIdx: random bytes named .gz are reported as not valid gzip", async () => {
+  const random = Uint8Array.from([0xb6, 0x24, 0x91, 0x07, 0x33, 0x5e, 0xc2, 0x10]);
+  await expectError(
+    () => parseIdx(random, "train-images-idx3-ubyte.gz"),
+    DataFormatError,
+    "train-images-idx3-ubyte.gz",
+    "not a valid gzip file",
+    "b6 24",
+  );
+  // a .gz name whose content a browser already inflated still loads
+  const parsed = await parseIdx(makeIdx([2]), "labels.gz", { kind: "labels" });
+  assert.deepEqual(parsed.dims, [2]);
+});

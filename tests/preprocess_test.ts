@@ -534,3 +534,53 @@ Deno.test("inspectImageHeader rejects broken files that crash the native decoder
   new DataView(tall.buffer).setUint32(29, crc32(tall.subarray(12, 29)));
   assert.throws(() => inspectImageHeader(tall), /pixels a side/);
 });
+
+/** The PNG's chunks as [type, data] pairs (no checksum check: the files come from the encoder). */
+function pngChunks(png: Uint8Array): [string, Uint8Array][] {
+  const view = new DataView(png.buffer, png.byteOffset, png.byteLength);
+  const chunks: [string, Uint8Array][] = [];
+  for (let at = 8; at < png.length;) {
+    const length = view.getUint32(at);
+    chunks.push([
+      new TextDecoder().decode(png.subarray(at + 4, at + 8)),
+      png.slice(at + 8, at + 8 + length),
+    ]);
+    at += 12 + length;
+  }
+  return chunks;
+}
+
+/** A PNG made of these chunks, with correct lengths and checksums. */
+function pngFrom(chunks: [string, Uint8Array][]): Uint8Array {
+  const signature = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  return Uint8Array.from([...signature, ...chunks.flatMap(([t, d]) => pngChunk(t, [...d]))]);
+}
+
+Deno.test("loadImageAsMnist: truncated image data is refused, not decoded to a partial image", async () => {
+  await withTempDir(async (dir) => {
+    // big enough that the headers sit in the first half and the scan data dominates
+    const picture = drawDigit("4", 320, 320, { ink: "#000", background: "#fff", lineWidth: 30 });
+    const jpeg = await picture.encode("jpeg"), png = await picture.encode("png");
+    for (const fraction of [0.5, 0.7]) {
+      const path = `${dir}/cut${fraction * 100}.jpg`;
+      await Deno.writeFile(path, jpeg.subarray(0, Math.floor(jpeg.length * fraction)));
+      await assertLoadFails(path, /cut\d+\.jpg: truncated JPEG \(the image data is cut off/);
+      const pngPath = `${dir}/cut${fraction * 100}.png`;
+      await Deno.writeFile(pngPath, png.subarray(0, Math.floor(png.length * fraction)));
+      await assertLoadFails(pngPath, /truncated PNG/);
+    }
+    // a PNG whose chunks are all intact but whose compressed pixel data stops half way
+    const chunks = pngChunks(png);
+    const idat = chunks.findIndex(([type]) => type === "IDAT");
+    const shortData = chunks.map(([type, data], i): [string, Uint8Array] =>
+      i === idat ? [type, data.subarray(0, data.length >> 1)] : [type, data]
+    ).filter(([type], i) => type !== "IDAT" || i === idat);
+    await Deno.writeFile(`${dir}/short.png`, pngFrom(shortData));
+    await assertLoadFails(`${dir}/short.png`, /short\.png: truncated PNG \(the image data/);
+    // the complete files still load
+    await Deno.writeFile(`${dir}/whole.jpg`, jpeg);
+    await Deno.writeFile(`${dir}/whole.png`, png);
+    assert.equal((await loadImageAsMnist(`${dir}/whole.jpg`)).width, 320);
+    assert.equal((await loadImageAsMnist(`${dir}/whole.png`)).width, 320);
+  });
+});

@@ -11,10 +11,13 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { EngineError, isUserFacing } from "../util/errors.ts";
 
 /** A mistake on the command line; {@link runCli} prints it on one line and exits with code 2. */
-export class UsageError extends Error {
+export class UsageError extends EngineError {
   override name = "UsageError";
+  /** Usage mistakes exit with code 2. */
+  override readonly exitCode = 2;
   /** The program's name, for the "run ... --help" hint; set by {@link parseOptions}. */
   program?: string;
 }
@@ -423,9 +426,24 @@ export function expectedError<E extends Error>(error: E): E {
   return error;
 }
 
+/** Deno's own errors about files and permissions: the path the user gave is in the message. */
+const FILE_ERRORS = [
+  Deno.errors.NotFound,
+  Deno.errors.PermissionDenied,
+  Deno.errors.NotCapable,
+  Deno.errors.AlreadyExists,
+  Deno.errors.IsADirectory,
+  Deno.errors.NotADirectory,
+  Deno.errors.FilesystemLoop,
+  Deno.errors.InvalidData,
+  Deno.errors.UnexpectedEof,
+];
+
 /**
  * Writes the report for an error thrown by a command's main function and returns the exit code:
- * 2 for usage errors, 1 for everything else. Exported so the mapping can be tested in-process.
+ * a user-facing error (see `EngineError`) and Deno's file errors get one line and their exit code
+ * (2 for usage errors, 130 for an interruption, else 1); anything else is a bug and gets its stack
+ * and exit code 1. Exported so the mapping can be tested in-process.
  */
 export function reportError(error: unknown, writeLine: (line: string) => void): number {
   if (error instanceof UsageError) {
@@ -434,11 +452,12 @@ export function reportError(error: unknown, writeLine: (line: string) => void): 
     writeLine(`Run ${command} to see the accepted options.`);
     return 2;
   }
-  if (
-    error instanceof Error && error.name.endsWith("Error") &&
-    (error as { expected?: unknown }).expected === true
-  ) {
+  if (isUserFacing(error)) {
     writeLine(`error: ${error.message}`);
+    return error.exitCode ?? 1;
+  }
+  if (FILE_ERRORS.some((kind) => error instanceof kind)) {
+    writeLine(`error: ${firstLine((error as Error).message)}`);
     return 1;
   }
   if (error instanceof Error) writeLine(error.stack ?? `${error.name}: ${error.message}`);

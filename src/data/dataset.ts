@@ -156,3 +156,37 @@ export function splitHoldout(
     holdout: part(1, holdout, `${ds.name} (${holdout} held out)`),
   };
 }
+
+/** `rows x cols` as people write image sizes (height x width). */
+function sizeText(rows: number, cols: number): string {
+  return `${rows}x${cols}`;
+}
+
+/**
+ * Checks that the training and test images have the same size and that the model takes that
+ * size (single-channel images of `model.input.height x model.input.width`).
+ *
+ * @throws DataFormatError naming both sizes and the data sets or model they belong to
+ */
+export function checkImageGeometry(
+  train: Dataset,
+  test: Dataset,
+  model: { name: string; input: { height: number; width: number; channels: number } },
+): void {
+  const trainSize = sizeText(train.rows, train.cols), testSize = sizeText(test.rows, test.cols);
+  if (trainSize !== testSize) {
+    throw new DataFormatError(
+      `the training images (${train.name}) are ${trainSize} but the test images (${test.name}) ` +
+        `are ${testSize}; pass training and test files of the same data set`,
+    );
+  }
+  const { height, width, channels } = model.input;
+  const modelSize = sizeText(height, width);
+  if (trainSize !== modelSize || channels !== 1) {
+    throw new DataFormatError(
+      `the images (${train.name}) are ${trainSize} but the model ${model.name} takes ` +
+        `${modelSize}${channels === 1 ? "" : `x${channels}`} inputs; pass ${modelSize} images ` +
+        `(MNIST-format data)`,
+    );
+  }
+}

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { EngineError } from "../util/errors.ts";
 import { basename, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type KaggleCsv, parseKaggleCsv } from "./csv.ts";
@@ -15,7 +16,7 @@ import { type Dataset, makeDataset } from "./dataset.ts";
 import { DataFormatError, gunzip, type IdxKind, isGzip, parseIdx } from "./idx.ts";
 
 /** A data folder or file is missing or cannot be read. */
-export class DataFileError extends Error {
+export class DataFileError extends EngineError {
   /** Always `"DataFileError"`. */
   override name = "DataFileError";
 }
@@ -164,9 +165,12 @@ async function readFileBytes(path: string, hint = DATA_HINT): Promise<Uint8Array
   }
 }
 
-/** Reads and parses one IDX file. */
-async function readIdx(path: string, kind: IdxKind) {
-  return await parseIdx(await readFileBytes(path), path, { kind });
+/**
+ * Reads and parses one IDX file; `count` (the other file's count) stops a lying header before
+ * its data is inflated.
+ */
+async function readIdx(path: string, kind: IdxKind, count?: { count: number; countFrom: string }) {
+  return await parseIdx(await readFileBytes(path), path, { kind, ...count });
 }
 
 /**
@@ -193,7 +197,10 @@ export async function loadMnistSplit(split: Split, dir?: string | URL): Promise<
   const imagesPath = await findDataFile(dirPath, entries, names.images, `${split} images`);
   const labelsPath = await findDataFile(dirPath, entries, names.labels, `${split} labels`);
   const labels = await readIdx(labelsPath, "labels");
-  const images = await readIdx(imagesPath, "images");
+  const images = await readIdx(imagesPath, "images", {
+    count: labels.dims[0],
+    countFrom: labelsPath,
+  });
   const prefix = isDefault ? "mnist" : basename(resolve(dirPath)) || "data";
   return makeDataset(`${prefix}-${split}`, images, labels, {
     images: imagesPath,

@@ -9,9 +9,10 @@
  *
  * @module
  */
+import { EngineError } from "../util/errors.ts";
 
 /** A data file is damaged, of the wrong kind, or not in the expected format. */
-export class DataFormatError extends Error {
+export class DataFormatError extends EngineError {
   /** Always `"DataFormatError"`. */
   override name = "DataFormatError";
 }
@@ -47,33 +48,100 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === GZIP_MAGIC_0 && bytes[1] === GZIP_MAGIC_1;
 }
 
+/** Compressed bytes fed to the inflater at a time: at most ~16 MB of output per chunk (deflate's
+ * best ratio is about 1:1032), so a size limit is noticed before much memory is spent. */
+const INFLATE_INPUT_CHUNK = 16384;
+
+/** `bytes` as a pull-based stream of small chunks (the consumer decides how much is read). */
+function chunkedStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= bytes.length) return controller.close();
+      // a copy: DecompressionStream rejects views on a SharedArrayBuffer
+      controller.enqueue(bytes.slice(at, at + INFLATE_INPUT_CHUNK));
+      at += INFLATE_INPUT_CHUNK;
+    },
+  }, { highWaterMark: 0 });
+}
+
+/** `stream` through the web-standard gzip inflater (the chunks are never SharedArrayBuffer views). */
+function inflate(stream: ReadableStream<Uint8Array>): ReadableStream<Uint8Array> {
+  return stream.pipeThrough(
+    new DecompressionStream("gzip") as unknown as TransformStream<Uint8Array, Uint8Array>,
+  );
+}
+
+function corruptGzip(name: string, e: unknown): DataFormatError {
+  const why = e instanceof Error ? e.message : String(e);
+  return new DataFormatError(
+    `${name}: corrupt gzip file (${why}); it is damaged or incompletely downloaded, ` +
+      `re-download it`,
+  );
+}
+
+/** Reads a stream to the end, or until `check` (called with the total so far) throws. */
+async function collect(
+  stream: ReadableStream<Uint8Array>,
+  name: string,
+  gzipped: boolean,
+  check: (chunks: Uint8Array[], total: number) => void = () => {},
+): Promise<Uint8Array> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      let next: ReadableStreamReadResult<Uint8Array>;
+      try {
+        next = await reader.read();
+      } catch (e) {
+        if (gzipped) throw corruptGzip(name, e);
+        throw e;
+      }
+      if (next.done) break;
+      chunks.push(next.value);
+      total += next.value.length;
+      check(chunks, total);
+    }
+  } catch (e) {
+    // stop the inflater and the source: nothing more is read
+    await reader.cancel().catch(() => {});
+    throw e;
+  }
+  return concat(chunks, total);
+}
+
+function concat(chunks: Uint8Array[], total: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
 /**
  * Inflates a gzip file with the web-standard DecompressionStream. A truncated or damaged stream
  * (bad deflate data, checksum mismatch, garbage after the end) becomes a DataFormatError.
+ * `maxBytes`: stop inflating and fail once the output grows past this many bytes.
  */
-export async function gunzip(bytes: Uint8Array, name: string): Promise<Uint8Array> {
-  // A one-chunk stream rather than Blob/ReadableStream.from: works on every browser with
-  // DecompressionStream and accepts views on any buffer.
-  // DecompressionStream rejects views on a SharedArrayBuffer: copy those.
-  const chunk: Uint8Array<ArrayBuffer> = bytes.buffer instanceof ArrayBuffer
-    ? (bytes as Uint8Array<ArrayBuffer>)
-    : bytes.slice();
-  const source = new ReadableStream<BufferSource>({
-    start(controller) {
-      controller.enqueue(chunk);
-      controller.close();
-    },
+export async function gunzip(
+  bytes: Uint8Array,
+  name: string,
+  maxBytes = Infinity,
+): Promise<Uint8Array> {
+  const inflated = inflate(chunkedStream(bytes));
+  return await collect(inflated, name, true, (_, total) => {
+    if (total > maxBytes) {
+      throw new DataFormatError(
+        `${name}: inflates to more than ${maxBytes} bytes; the file is damaged or not the ` +
+          `expected data`,
+      );
+    }
   });
-  try {
-    const inflated = source.pipeThrough(new DecompressionStream("gzip"));
-    return new Uint8Array(await new Response(inflated).arrayBuffer());
-  } catch (e) {
-    const why = e instanceof Error ? e.message : String(e);
-    throw new DataFormatError(
-      `${name}: corrupt gzip file (${why}); it is damaged or incompletely downloaded, ` +
-        `re-download it`,
-    );
-  }
 }
 
 /** Formats the first bytes of a file as hex, for "found" in error messages. */
@@ -104,42 +172,63 @@ function shapeText(dims: readonly number[]): string {
   return dims.join("x");
 }
 
-/**
- * Parses an IDX file (gzip-compressed or raw) of unsigned bytes.
- *
- * @param bytes the whole file
- * @param name the file's name or path, used in every error message
- * @param expect when given, a file of the other kind (images vs labels) is an error
- * @throws DataFormatError with a one-line message naming the file, what was found versus
- *   expected, and what to do
- */
-export async function parseIdx(
-  bytes: Uint8Array,
-  name: string,
-  expect?: { kind: IdxKind },
-): Promise<IdxArray> {
-  if (bytes.length === 0) {
-    throw new DataFormatError(`${name}: file is empty (0 bytes); re-download the file`);
-  }
-  if (isGzip(bytes)) bytes = await gunzip(bytes, name);
-  if (bytes.length === 0) {
-    throw new DataFormatError(`${name}: gzip file inflates to 0 bytes; re-download the file`);
-  }
-  if (bytes.length < 4) {
-    throw new DataFormatError(
-      `${name}: only ${bytes.length} byte(s), shorter than the 4-byte IDX magic number; ` +
-        `re-download the file`,
-    );
-  }
+/** What the caller knows about the file it asked for. */
+export interface IdxExpectation {
+  /** A file of the other kind (images vs labels) is an error. */
+  kind?: IdxKind;
+  /**
+   * The count the matching file gives (the labels file's count for an images file): a header
+   * that disagrees is refused as soon as it is read, before the data is inflated.
+   */
+  count?: number;
+  /** The file `count` comes from, for the message. */
+  countFrom?: string;
+}
 
+interface IdxHeader {
+  dims: number[];
+  kind: IdxKind;
+  headerBytes: number;
+  /** prod(dims): the data bytes the header announces. */
+  dataBytes: number;
+}
+
+/** The first `n` bytes of the chunks (fewer if there are fewer). */
+function prefix(chunks: readonly Uint8Array[], n: number): Uint8Array {
+  const out: number[] = [];
+  for (const c of chunks) {
+    for (let i = 0; i < c.length && out.length < n; i++) out.push(c[i]);
+    if (out.length >= n) break;
+  }
+  return Uint8Array.from(out);
+}
+
+/**
+ * Checks the magic number and sizes at the start of `head` (the decoded file or its first bytes);
+ * null when more bytes are needed to tell. Throws the one-line DataFormatError for a wrong file.
+ */
+function readHeader(
+  head: Uint8Array,
+  name: string,
+  expect: IdxExpectation,
+  gzipped: boolean,
+): IdxHeader | null {
+  if (head.length < 4) return null;
   // Magic: 00 00 <type> <ndims>
-  if (bytes[0] !== 0 || bytes[1] !== 0) {
+  if (head[0] !== 0 || head[1] !== 0) {
+    if (!gzipped && /\.gz$/i.test(name)) {
+      throw new DataFormatError(
+        `${name}: not a valid gzip file: starts with bytes ${hexPrefix(head)}, expected 1f 8b ` +
+          `(gzip) or ${MAGIC_HINT} (an uncompressed IDX file); it is damaged or not the right ` +
+          `download, re-download it`,
+      );
+    }
     throw new DataFormatError(
-      `${name}: not an IDX file: starts with bytes ${hexPrefix(bytes)}, expected ` +
-        `${MAGIC_HINT}; ${describeForeignFile(bytes)}`,
+      `${name}: not an IDX file: starts with bytes ${hexPrefix(head)}, expected ` +
+        `${MAGIC_HINT}; ${describeForeignFile(head)}`,
     );
   }
-  const type = bytes[2], ndims = bytes[3];
+  const type = head[2], ndims = head[3];
   if (type !== UBYTE_TYPE) {
     const what = IDX_TYPE_NAMES[type] ?? "an unknown element type";
     throw new DataFormatError(
@@ -150,31 +239,133 @@ export async function parseIdx(
   const kind: IdxKind | undefined = ndims === 1 ? "labels" : ndims === 3 ? "images" : undefined;
   if (kind === undefined) {
     throw new DataFormatError(
-      `${name}: IDX file has ${ndims} dimension(s) (magic ${hexPrefix(bytes)}), expected 1 ` +
+      `${name}: IDX file has ${ndims} dimension(s) (magic ${hexPrefix(head)}), expected 1 ` +
         `(labels) or 3 (images); pass an MNIST images or labels file`,
     );
   }
-  if (expect && expect.kind !== kind) {
+  if (expect.kind && expect.kind !== kind) {
     throw new DataFormatError(
       `${name}: this is ${article(kind)} ${kind} file but ${article(expect.kind)} ` +
         `${expect.kind} file was expected; pass the ${expect.kind} file`,
     );
   }
-
   // Sizes: ndims big-endian u32s after the magic.
   const headerBytes = 4 + 4 * ndims;
-  if (bytes.length < headerBytes) {
-    throw new DataFormatError(
-      `${name}: header truncated: file has ${bytes.length} bytes but a ${ndims}-dimension IDX ` +
-        `header needs ${headerBytes}; re-download the file`,
-    );
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (head.length < headerBytes) return null;
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
   const dims: number[] = [];
   for (let d = 0; d < ndims; d++) dims.push(view.getUint32(4 + 4 * d, false));
+  if (expect.count !== undefined && dims[0] !== expect.count) {
+    const other = kind === "images" ? "labels" : "images";
+    throw new DataFormatError(
+      `image/label count mismatch: ${name} has ${dims[0]} ${kind} (says its header) but ` +
+        `${expect.countFrom ?? `the ${other} file`} has ${expect.count} ${other}; pass the ` +
+        `images and labels of the same split (or the file is damaged)`,
+    );
+  }
+  // Doubles are exact here (< 2^53 for any real file).
+  return { dims, kind, headerBytes, dataBytes: dims.reduce((a, b) => a * b, 1) };
+}
 
-  // Data: exactly prod(dims) bytes. Doubles are exact here (< 2^53 for any real file).
-  const expected = dims.reduce((a, b) => a * b, 1);
+/** A stream that yields `source` unchanged, and its first `n` bytes (fewer if it is shorter). */
+async function peek(
+  source: ReadableStream<Uint8Array>,
+  n: number,
+): Promise<{ head: Uint8Array; stream: ReadableStream<Uint8Array> }> {
+  const reader = source.getReader();
+  const seen: Uint8Array[] = [];
+  let total = 0;
+  while (total < n) {
+    const next = await reader.read();
+    if (next.done) break;
+    seen.push(next.value);
+    total += next.value.length;
+  }
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (seen.length > 0) return controller.enqueue(seen.shift()!);
+      const next = await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  }, { highWaterMark: 0 });
+  return { head: prefix(seen, n), stream };
+}
+
+/**
+ * Parses an IDX file (gzip-compressed or raw) of unsigned bytes.
+ *
+ * A compressed file is inflated as a stream that stops as soon as its header is wrong, disagrees
+ * with `expect.count`, or more data follows than the header announces: memory stays bounded by
+ * the real data size, whatever the header or the compression ratio claim.
+ *
+ * @param source the whole file, or a stream of it (read only as far as needed)
+ * @param name the file's name or path, used in every error message
+ * @param expect what the caller knows: the kind of file and the count of the matching file
+ * @throws DataFormatError with a one-line message naming the file, what was found versus
+ *   expected, and what to do
+ */
+export async function parseIdx(
+  source: Uint8Array | ReadableStream<Uint8Array>,
+  name: string,
+  expect: IdxExpectation = {},
+): Promise<IdxArray> {
+  let stream: ReadableStream<Uint8Array>, gzipped: boolean;
+  if (source instanceof Uint8Array) {
+    if (!isGzip(source)) return parseWhole(source, name, expect, false);
+    stream = chunkedStream(source);
+    gzipped = true;
+  } else {
+    const peeked = await peek(source, 2);
+    stream = peeked.stream;
+    gzipped = isGzip(peeked.head);
+  }
+  if (gzipped) stream = inflate(stream);
+  let header: IdxHeader | null = null;
+  const bytes = await collect(stream, name, gzipped, (chunks, total) => {
+    header ??= readHeader(prefix(chunks, 16), name, expect, gzipped);
+    if (header && total > header.headerBytes + header.dataBytes) {
+      throw new DataFormatError(
+        `${name}: more data follows than the ${shapeText(header.dims)} = ${header.dataBytes} ` +
+          `data bytes the header announces; the file is damaged or not ${header.kind} data, ` +
+          `re-download the file`,
+      );
+    }
+  });
+  return parseWhole(bytes, name, expect, gzipped);
+}
+
+/** Parses a complete (already inflated) IDX file. */
+function parseWhole(
+  bytes: Uint8Array,
+  name: string,
+  expect: IdxExpectation,
+  gzipped: boolean,
+): IdxArray {
+  if (bytes.length === 0) {
+    throw new DataFormatError(
+      gzipped
+        ? `${name}: gzip file inflates to 0 bytes; re-download the file`
+        : `${name}: file is empty (0 bytes); re-download the file`,
+    );
+  }
+  if (bytes.length < 4) {
+    throw new DataFormatError(
+      `${name}: only ${bytes.length} byte(s), shorter than the 4-byte IDX magic number; ` +
+        `re-download the file`,
+    );
+  }
+  const header = readHeader(bytes, name, expect, gzipped);
+  if (header === null) {
+    const ndims = bytes[3];
+    throw new DataFormatError(
+      `${name}: header truncated: file has ${bytes.length} bytes but a ${ndims}-dimension IDX ` +
+        `header needs ${4 + 4 * ndims}; re-download the file`,
+    );
+  }
+  const { dims, kind, headerBytes, dataBytes: expected } = header;
+  // Data: exactly prod(dims) bytes.
   const found = bytes.length - headerBytes;
   if (found < expected) {
     const percent = ((100 * found) / expected).toFixed(1);

@@ -8,8 +8,8 @@
  *
  * @module
  */
-import { createCanvas, type Image, loadImage } from "@napi-rs/canvas";
-import { inspectImageHeader } from "./image_header.ts";
+import { createCanvas, type Image, loadImage } from "npm:@napi-rs/canvas@0.1.82";
+import { checkImageData, inspectImageHeader } from "./image_header.ts";
 import { DigitImageError, isDarkOnLight, rgbaToGray, toMnistInput } from "./preprocess.ts";
 
 /**
@@ -32,6 +32,8 @@ export async function loadImageAsMnist(
   }
   // Checked before decoding: the native decoder crashes the process on some broken files.
   const header = inspectImageHeader(bytes, path);
+  // ... and a cut-off file would be decoded to a partial picture without a word
+  await checkImageData(bytes, header, path);
 
   let image: Image;
   try {

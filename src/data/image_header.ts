@@ -277,3 +277,127 @@ function inspectJpeg(bytes: Uint8Array, fail: Fail): ImageHeader {
     at = end;
   }
 }
+
+/** Channels per PNG colour type (grey, RGB, palette, grey+alpha, RGBA). */
+const PNG_CHANNELS: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
+/** Adam7 passes: x start, y start, x step, y step. */
+const ADAM7 = [[0, 0, 8, 8], [4, 0, 8, 8], [0, 4, 4, 8], [2, 0, 4, 4], [0, 2, 2, 4], [1, 0, 2, 2], [
+  0,
+  1,
+  1,
+  2,
+]];
+
+/** Bytes of filtered scanlines a complete PNG's image data inflates to. */
+function pngDataBytes(
+  width: number,
+  height: number,
+  depth: number,
+  colour: number,
+  adam7: boolean,
+) {
+  const bitsPerPixel = PNG_CHANNELS[colour] * depth;
+  const lines = (w: number, h: number) =>
+    w > 0 && h > 0 ? h * (1 + Math.ceil((w * bitsPerPixel) / 8)) : 0;
+  if (!adam7) return lines(width, height);
+  return ADAM7.reduce(
+    (sum, [x0, y0, dx, dy]) =>
+      sum + lines(Math.ceil((width - x0) / dx), Math.ceil((height - y0) / dy)),
+    0,
+  );
+}
+
+/** Inflated size of a zlib stream, reading no further than `enough` bytes of output. */
+async function inflatedSize(zlib: Uint8Array, enough: number): Promise<number> {
+  const source = new Blob([zlib as Uint8Array<ArrayBuffer>]).stream();
+  const reader = source.pipeThrough(new DecompressionStream("deflate")).getReader();
+  let total = 0;
+  for (;;) {
+    const next = await reader.read();
+    if (next.done) return total;
+    total += next.value.length;
+    if (total >= enough) {
+      await reader.cancel().catch(() => {});
+      return total;
+    }
+  }
+}
+
+/**
+ * Checks that the compressed pixel data is complete, so a cut-off download is refused instead of
+ * being decoded to a partial picture (the native decoder fills the missing part silently). Call
+ * after {@link inspectImageHeader} accepted the file.
+ *
+ * JPEG: the end-of-image marker must follow the scan data. PNG: the image data must inflate to
+ * every scanline the header announces.
+ */
+export async function checkImageData(
+  bytes: Uint8Array,
+  header: ImageHeader,
+  name = "image",
+): Promise<void> {
+  if (header.format === "jpeg") {
+    if (!hasEndAfterScan(bytes)) {
+      throw new DigitImageError(
+        `${name}: truncated JPEG (the image data is cut off: no end-of-image marker); ` +
+          `the file is incomplete, download or copy it again`,
+      );
+    }
+    return;
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const parts: Uint8Array[] = [];
+  let depth = 8, colour = 6, adam7 = false;
+  for (let at = 8; at + 12 <= bytes.byteLength;) {
+    const length = view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (type === "IHDR") {
+      [depth, colour, adam7] = [bytes[at + 16], bytes[at + 17], bytes[at + 20] === 1];
+    }
+    if (type === "IDAT") parts.push(bytes.subarray(at + 8, at + 8 + length));
+    at += 12 + length;
+  }
+  const zlib = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  parts.reduce((at, p) => (zlib.set(p, at), at + p.length), 0);
+  const expected = pngDataBytes(header.width, header.height, depth, colour, adam7);
+  let found: number;
+  try {
+    found = await inflatedSize(zlib, expected);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new DigitImageError(
+      `${name}: truncated PNG (the image data is cut off or damaged: ${why}); ` +
+        `download or copy the file again`,
+    );
+  }
+  if (found < expected) {
+    throw new DigitImageError(
+      `${name}: truncated PNG (the image data holds ${found} of the ${expected} bytes its ` +
+        `${header.width}x${header.height} size needs); download or copy the file again`,
+    );
+  }
+}
+
+/** True when an end-of-image marker (FF D9) follows the first scan header. */
+function hasEndAfterScan(bytes: Uint8Array): boolean {
+  // Walk the header segments to the first scan (SOS, FF DA): an EXIF thumbnail before it has an
+  // end marker of its own. Inside scan data an FF byte is followed only by 00 or a restart marker.
+  let at = 2;
+  while (at + 4 <= bytes.length && bytes[at] === 0xff) {
+    const marker = bytes[at + 1];
+    if (marker === 0xff) {
+      at += 1;
+      continue;
+    }
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+      at += 2;
+      continue;
+    }
+    at += 2 + ((bytes[at + 2] << 8) | bytes[at + 3]);
+    if (marker === 0xda) break;
+  }
+  for (let i = at; i + 1 < bytes.length; i++) {
+    if (bytes[i] === 0xff && bytes[i + 1] === 0xd9) return true;
+  }
+  return false;
+}

@@ -8,9 +8,10 @@
  *
  * @module
  */
+import { EngineError } from "../util/errors.ts";
 
 /** A picture that cannot be turned into a digit input; the message says why. */
-export class DigitImageError extends Error {
+export class DigitImageError extends EngineError {
   /** Always `"DigitImageError"`. */
   override name = "DigitImageError";
 }

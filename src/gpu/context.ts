@@ -9,8 +9,10 @@
  * @module
  */
 import { GpuDeviceLostError, GpuUnavailableError, ShaderCompileError } from "./errors.ts";
+import { type BindingDecl, type BindingPlan, bindTensors } from "./bindings.ts";
 import { type ConstValue, sampledTextureReads, specialize } from "./wgsl.ts";
 import PRELUDE from "../../shaders/tensor_texels.wgsl" with { type: "text" };
+import STEP_PARAMS from "../../shaders/step_params.wgsl" with { type: "text" };
 
 /** Texels per texture row; tensors are linear runs of texels, texel i at (i % W, i / W). */
 export const TEX_WIDTH = 2048;
@@ -41,14 +43,14 @@ export interface AcquireOptions {
  */
 export type TextureReads = "storage" | "sampled";
 
-/** Storage textures per shader stage that "storage" reads need (the widest kernel uses 6). */
+/** Storage textures per shader stage that "storage" reads need (the widest kernel uses 5). */
 const STORAGE_READS_NEED = 8;
 
 /**
- * How a kernel binding is declared; the WGSL side must match. Textures: `"read"` and `"write"` are
- * rgba32float tensors, `"bytes"` rgba8unorm images, `"uints"` rgba32uint integers. Buffers:
- * `"uniform"`, `"uniform-dynamic"` (per-step parameters bound with a dynamic offset), `"storage"`
- * (read-write) and `"storage-read"`.
+ * Kind of a kernel binding, from its WGSL declaration (see bindings.ts). Textures: `"read"` and
+ * `"write"` are rgba32float tensors, `"bytes"` rgba8unorm images, `"uints"` rgba32uint integers.
+ * Buffers: `"uniform"`, `"uniform-dynamic"` (per-step parameters bound with a dynamic offset),
+ * `"storage"` (read-write) and `"storage-read"`.
  */
 export type BindingKind =
   | "read" // texture_storage_2d<rgba32float, read>
@@ -66,10 +68,8 @@ export interface Kernel {
   readonly name: string;
   /** The compiled compute pipeline. */
   readonly pipeline: GPUComputePipeline;
-  /** Bind group layout shared by every kernel with the same binding kinds. */
+  /** Bind group layout shared by every kernel with the same bindings. */
   readonly layout: GPUBindGroupLayout;
-  /** Binding kinds in binding order (binding i is `bindings[i]`, all in group 0). */
-  readonly bindings: readonly BindingKind[];
   /** Invocations per workgroup along x, from the entry point's `@workgroup_size` (default 64). */
   readonly workgroupSize: number;
 }
@@ -82,19 +82,13 @@ export interface KernelSpec {
   source: string;
   /** Name of the `@compute` function to run. */
   entryPoint: string;
-  /** Binding kinds in binding order; must match the shader's `@group(0) @binding(i)` variables. */
-  bindings: readonly BindingKind[];
+  /** Which declared names the kernel binds, their tensors' bases, and those it leaves out. */
+  bindings: BindingPlan;
   /**
    * Values for module-scope `const NAME: T = ...;` declarations of the source (default: none, the
    * file's own values). Each distinct set compiles its own pipeline.
    */
   constants?: Record<string, ConstValue>;
-  /**
-   * The tensor written through `out1` lives in the texture bound to `out0` (e.g. dW and db in
-   * the gradient arena): its stores go through `out0` and `out1` gets a dummy, because WebGPU
-   * forbids binding one texture to two writable bindings of a dispatch.
-   */
-  out1InOut0?: boolean;
 }
 
 /** Everything the engine needs from one WebGPU device. */
@@ -163,12 +157,21 @@ export class GpuContext {
     }
   }
 
-  /** Compiles (once) and returns the kernel for a spec; keyed by shader, entry and constants. */
+  /** Compiles (once) and returns the kernel for a spec; keyed by shader, entry, constants, plan. */
   kernel(spec: KernelSpec): Promise<Kernel> {
     const consts = spec.constants ?? {};
-    const key = `${spec.shader}|${spec.entryPoint}|${
-      Object.keys(consts).sort().map((k) => `${k}=${consts[k]}`).join(",")
-    }${spec.out1InOut0 ? "|out1InOut0" : ""}`;
+    const sorted = (r: Readonly<Record<string, unknown>>) =>
+      Object.keys(r).sort().map((k) => `${k}=${r[k]}`).join(",");
+    const plan = spec.bindings;
+    const key = [
+      spec.shader,
+      spec.entryPoint,
+      sorted(consts),
+      plan.bound.map((b) => `${b.binding}:${b.name}:${b.kind}`).join(","),
+      sorted(plan.bases),
+      plan.absent.join(","),
+      sorted(plan.storedVia),
+    ].join("|");
     let p = this.#pipelines.get(key);
     if (!p) {
       p = this.#compile(spec, consts);
@@ -184,15 +187,15 @@ export class GpuContext {
   }
 
   /**
-   * The bind group layout for a list of binding kinds (binding i is `bindings[i]`, compute stage
-   * only), created once per distinct list and shared by every kernel that uses it.
+   * The bind group layout for a list of bindings (compute stage only), created once per distinct
+   * list and shared by every kernel that uses it.
    */
-  bindGroupLayout(bindings: readonly BindingKind[]): GPUBindGroupLayout {
-    const key = bindings.join(",");
+  bindGroupLayout(bindings: readonly BindingDecl[]): GPUBindGroupLayout {
+    const key = bindings.map((b) => `${b.binding}:${b.kind}`).join(",");
     let layout = this.#layouts.get(key);
     if (!layout) {
       layout = this.device.createBindGroupLayout({
-        entries: bindings.map((kind, binding) => layoutEntry(kind, binding, this.textureReads)),
+        entries: bindings.map((b) => layoutEntry(b.kind, b.binding, this.textureReads)),
       });
       this.#layouts.set(key, layout);
     }
@@ -201,12 +204,13 @@ export class GpuContext {
 
   async #compile(spec: KernelSpec, consts: Record<string, ConstValue>): Promise<Kernel> {
     this.check();
-    let body = specialize(spec.source, consts, spec.shader, this.unrollLoops);
-    if (spec.out1InOut0) body = body.replace(/textureStore\(\s*out1\s*,/g, "textureStore(out0,");
-    const prelude = PRELUDE.replace(
+    const specialized = specialize(spec.source, consts, spec.shader, this.unrollLoops);
+    const body = bindTensors(specialized, spec.bindings, spec.shader);
+    const texels = PRELUDE.replace(
       /const TEX_WIDTH_LOG2: u32 = \d+u;/,
       `const TEX_WIDTH_LOG2: u32 = ${TEX_WIDTH_LOG2}u;`,
     );
+    const prelude = `${texels}\n${STEP_PARAMS}`;
     const source = `${prelude}\n${body}`;
     const code = this.textureReads === "sampled" ? sampledTextureReads(source) : source;
     const preludeLines = prelude.split("\n").length;
@@ -220,15 +224,15 @@ export class GpuContext {
       await device.popErrorScope();
       await device.popErrorScope();
       const where = (line: number) =>
-        line > preludeLines
-          ? `${spec.shader}:${line - preludeLines}`
-          : `tensor_texels.wgsl:${line}`;
+        line > preludeLines ? `${spec.shader}:${line - preludeLines}` : `prelude:${line}`;
       throw new ShaderCompileError(
         `shader ${spec.shader} (entry ${spec.entryPoint}) failed to compile:\n` +
           errors.map((m) => `  ${where(m.lineNum)}:${m.linePos}: ${m.message}`).join("\n"),
       );
     }
-    const layout = this.bindGroupLayout(spec.bindings);
+    const layout = this.bindGroupLayout(spec.bindings.bound);
+    // a binding the entry point uses but the op did not name is missing from the layout
+    const bound = ` (bound: ${spec.bindings.bound.map((b) => b.name).join(", ") || "none"})`;
     let pipeline: GPUComputePipeline;
     try {
       pipeline = await device.createComputePipelineAsync({
@@ -240,7 +244,7 @@ export class GpuContext {
       await device.popErrorScope();
       await device.popErrorScope();
       throw new ShaderCompileError(
-        `pipeline ${spec.shader}:${spec.entryPoint} failed: ${(e as Error).message}`,
+        `pipeline ${spec.shader}:${spec.entryPoint} failed: ${(e as Error).message}${bound}`,
       );
     }
     const internal = await device.popErrorScope();
@@ -248,14 +252,13 @@ export class GpuContext {
     const err = validation ?? internal;
     if (err) {
       throw new ShaderCompileError(
-        `pipeline ${spec.shader}:${spec.entryPoint} failed: ${err.message}`,
+        `pipeline ${spec.shader}:${spec.entryPoint} failed: ${err.message}${bound}`,
       );
     }
     return {
       name: `${spec.shader}:${spec.entryPoint}`,
       pipeline,
       layout,
-      bindings: spec.bindings,
       workgroupSize: workgroupSizeOf(body, spec.entryPoint, spec.shader),
     };
   }

@@ -1,14 +1,11 @@
 /**
- * Per-step parameters (`shaders/step_params.wgsl`): one 256-byte uniform slot per step, bound
- * with a dynamic offset, so many steps can be recorded without writing buffers in between.
+ * Per-step parameters (`shaders/step_params.wgsl`, part of every kernel's prelude): one 256-byte
+ * uniform slot per step, bound with a dynamic offset, so many steps can be recorded without
+ * writing buffers in between.
  *
  * @module
  */
 import type { GpuContext } from "./context.ts";
-import STEP_SOURCE from "../../shaders/step_params.wgsl" with { type: "text" };
-
-/** WGSL declaration of `StepParams`, prepended to shaders that use it. */
-export const STEP_PARAMS_WGSL: string = STEP_SOURCE;
 
 /** Bytes between slots (the largest dynamic-offset alignment WebGPU allows). */
 export const STEP_SLOT_BYTES = 256;

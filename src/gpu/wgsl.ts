@@ -1,9 +1,10 @@
 /**
- * WGSL specialization: the `.wgsl` files in `shaders/` are valid WGSL with default constants;
- * the host replaces module-scope `const NAME: T = ...;` declarations per pipeline and fully
+ * WGSL specialization: the `.wgsl` files in `shaders/` are WGSL with default constants (they
+ * use the prelude and the tensor helpers that bindings.ts generates); the host replaces module-scope `const NAME: T = ...;` declarations per pipeline and fully
  * unrolls loops marked with a `/* unroll *\/` comment. Unrolling matters on CPU adapters
  * (llvmpipe): register-blocked kernels whose private accumulator arrays are indexed by loop
- * counters run about 1.5x faster when the indices are literals.
+ * counters run about 1.5x faster when the indices are literals. Tensor bindings are resolved
+ * afterwards by bindings.ts.
  *
  * @module
  */
@@ -33,34 +34,7 @@ export function specialize(
     }
     out = out.replace(re, `const ${name}: ${m[1]} = ${literal(value, m[1], name, shaderName)};`);
   }
-  const unrolled = unroll ? unrollLoops(out, readConstants(out), shaderName) : out;
-  return bindTextureReads(unrolled, shaderName);
-}
-
-/**
- * Rewrites `ld(t, i)` and `ld1(t, base, e)` for each read-only rgba32float binding `t` into calls
- * of generated helpers `ld_t(i)` / `ld1_t(base, e)`: GL backends reject textures as function
- * arguments, so no helper may take one.
- */
-export function bindTextureReads(source: string, shaderName: string): string {
-  const names = [...source.matchAll(/var\s+(\w+)\s*:\s*texture_storage_2d<rgba32float,\s*read>/g)]
-    .map((m) => m[1]);
-  let out = source;
-  let helpers = "";
-  for (const n of names) {
-    out = out.replace(new RegExp(`\\bld\\(\\s*${n}\\s*,`, "g"), `ld_${n}(`);
-    out = out.replace(new RegExp(`\\bld1\\(\\s*${n}\\s*,`, "g"), `ld1_${n}(`);
-    helpers += `\nfn ld_${n}(i: u32) -> vec4f { return textureLoad(${n}, texel_xy(i)); }` +
-      `\nfn ld1_${n}(base: u32, e: u32) -> f32 { return ld_${n}(base + (e >> 2u))[e & 3u]; }`;
-  }
-  const stray = /\bld1?\(\s*(\w+)/.exec(out);
-  if (stray) {
-    const line = out.slice(0, stray.index).split("\n").length;
-    throw new Error(
-      `${shaderName}:${line}: ld(${stray[1]}, ...) does not name a read-only rgba32float binding`,
-    );
-  }
-  return out + "\n" + helpers + "\n";
+  return unroll ? unrollLoops(out, readConstants(out), shaderName) : out;
 }
 
 function literal(value: ConstValue, type: string, name: string, shaderName: string): string {

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { EngineError } from "../util/errors.ts";
 
 /** Element types this reader and writer support (safetensors names). */
 export type SafetensorsDtype = "F32" | "F64" | "I64" | "I32" | "U8";
@@ -25,7 +26,7 @@ export interface NamedTensor {
 }
 
 /** A malformed or unsupported safetensors file, or invalid tensors handed to the writer. */
-export class SafetensorsError extends Error {
+export class SafetensorsError extends EngineError {
   /** Always `"SafetensorsError"`. */
   override name = "SafetensorsError";
 }

@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { EngineError } from "../util/errors.ts";
 import { pad4 } from "../gpu/tensor.ts";
 import type { LayerSpec, ModelSpec } from "./spec.ts";
 
@@ -132,7 +133,7 @@ export interface Plan {
 }
 
 /** An invalid model description; the message says which layer and why. */
-export class ModelSpecError extends Error {
+export class ModelSpecError extends EngineError {
   /** Always `"ModelSpecError"`. */
   override name = "ModelSpecError";
 }

@@ -10,7 +10,7 @@
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import { pad4, type Tensor } from "../gpu/tensor.ts";
-import { dummyStore, expectDistinct, expectShape } from "./common.ts";
+import { expectShape } from "./common.ts";
 import SOURCE from "../../shaders/conv2d.wgsl" with { type: "text" };
 
 /** Geometry of one convolution block. */
@@ -199,23 +199,7 @@ function constants(s: Conv2dShape, tile: Conv2dTile) {
   };
 }
 
-const BINDINGS = ["read", "read", "read", "read", "write", "write"] as const;
-
-function kernel(
-  ctx: GpuContext,
-  entryPoint: string,
-  c: Record<string, number | boolean>,
-  out1InOut0 = false,
-) {
-  return ctx.kernel({
-    shader: "conv2d.wgsl",
-    source: SOURCE,
-    entryPoint,
-    bindings: BINDINGS,
-    constants: c,
-    out1InOut0,
-  });
-}
+const SHADER = { name: "conv2d.wgsl", source: SOURCE };
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
@@ -247,27 +231,15 @@ export async function conv2dForward(
   expectShape("conv2dForward", "bias", a.b, 1, s.outChannels);
   expectShape("conv2dForward", "output", a.y, s.batch, g.outCols);
   if (s.pool && a.code) expectShape("conv2dForward", "code", a.code, s.batch, g.outCols);
-  expectDistinct("conv2dForward", [a.x, a.w, a.b], [a.y, ...(a.code ? [a.code] : [])]);
-  const k = await kernel(ctx, "conv2d_forward", {
-    ...constants(s, t),
-    T0_BASE: a.x.base,
-    T1_BASE: a.w.base,
-    T2_BASE: a.b.base,
-    OUT0_BASE: a.y.base,
-    OUT1_BASE: a.code?.base ?? 0,
-    CODES: !!a.code,
-  });
   const rowsPer = s.pool ? t.yb / 2 : t.yb, colsPer = s.pool ? t.xb / 2 : t.xb;
   const lanes = s.batch * ceil(g.outH, rowsPer) * ceil(g.outW, colsPer) * ceil(g.cop / 4, t.cg);
-  return makeDispatch(ctx, k, [
-    a.x,
-    a.w,
-    a.b,
-    dummyStore(ctx, "read"),
-    a.y,
-    a.code ?? dummyStore(ctx, "write"),
-  ], {
-    lanes,
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint: "conv2d_forward",
+    constants: { ...constants(s, t), CODES: !!a.code },
+    reads: { x: a.x, w: a.w, bias: a.b },
+    writes: { y: a.y, code: s.pool ? a.code : undefined },
+    size: { lanes },
   });
 }
 
@@ -297,32 +269,20 @@ export async function conv2dBackwardInput(
   expectShape("conv2dBackwardInput", "gradient", a.grad, s.batch, g.outCols);
   expectShape("conv2dBackwardInput", "weight", a.w, g.weightRows, s.outChannels);
   expectShape("conv2dBackwardInput", "dX", a.dx, s.batch, g.inCols);
-  const needsAux = s.pool || s.relu;
-  if (needsAux && !a.aux) {
+  if ((s.pool || s.relu) && !a.aux) {
     throw new Error("conv2dBackwardInput: needs the code map (pool) or output (ReLU)");
   }
   if (a.aux) expectShape("conv2dBackwardInput", "aux", a.aux, s.batch, g.outCols);
   if (a.maskFrom) expectShape("conv2dBackwardInput", "mask", a.maskFrom, s.batch, g.inCols);
-  const reads = [a.grad, a.w, ...(a.aux ? [a.aux] : []), ...(a.maskFrom ? [a.maskFrom] : [])];
-  expectDistinct("conv2dBackwardInput", reads, [a.dx]);
-  const k = await kernel(ctx, "conv2d_backward_input", {
-    ...constants(s, t),
-    MASK_INPUT: !!a.maskFrom,
-    T0_BASE: a.grad.base,
-    T1_BASE: a.w.base,
-    T2_BASE: a.aux?.base ?? 0,
-    T3_BASE: a.maskFrom?.base ?? 0,
-    OUT0_BASE: a.dx.base,
-  });
   const lanes = s.batch * ceil(s.height, t.yb) * ceil(s.width, t.xb) * ceil(s.inStored / 4, t.cg);
-  return makeDispatch(ctx, k, [
-    a.grad,
-    a.w,
-    a.aux ?? dummyStore(ctx, "read"),
-    a.maskFrom ?? dummyStore(ctx, "read"),
-    a.dx,
-    dummyStore(ctx, "write"),
-  ], { lanes });
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint: "conv2d_backward_input",
+    constants: { ...constants(s, t), MASK_INPUT: !!a.maskFrom },
+    reads: { grad: a.grad, w: a.w, aux: a.aux, mask: a.maskFrom },
+    writes: { dx: a.dx },
+    size: { lanes },
+  });
 }
 
 /** Number of image chunks the weight gradient is split into (partial sums, fixed order). */
@@ -371,51 +331,31 @@ export async function conv2dBackwardWeight(
   if ((s.pool || s.relu) && !a.aux) {
     throw new Error("conv2dBackwardWeight: needs the code map or output");
   }
-  const reads = [a.grad, a.x, ...(a.aux ? [a.aux] : [])];
   const chunk = Math.ceil(s.batch / chunks);
   const nchunk = Math.ceil(s.batch / chunk);
-  const base = {
-    ...constants(s, t),
-    CHUNK: chunk,
-    NCHUNK: nchunk,
-    T0_BASE: a.grad.base,
-    T1_BASE: a.x.base,
-    T2_BASE: a.aux?.base ?? 0,
+  const call = {
+    shader: SHADER,
+    entryPoint: "conv2d_backward_weight",
+    constants: { ...constants(s, t), CHUNK: chunk, NCHUNK: nchunk },
+    reads: { grad: a.grad, x: a.x, aux: a.aux },
+    sharedWrites: true, // dW and db usually share the gradient arena
+    size: { lanes: nchunk * s.kernel * Math.max(1, s.inStored / 4) * (g.cop / 4) },
   };
-  const lanes = nchunk * s.kernel * Math.max(1, s.inStored / 4) * (g.cop / 4);
-  const aux = a.aux ?? dummyStore(ctx, "read");
-  // dW and db usually share the gradient arena: then db is written through dW's binding
-  const shared = a.dw.store === a.db.store;
-  const db = shared ? dummyStore(ctx, "write") : a.db;
-  if (nchunk === 1) {
-    expectDistinct("conv2dBackwardWeight", reads, [a.dw, a.db]);
-    const k = await kernel(ctx, "conv2d_backward_weight", {
-      ...base,
-      OUT0_BASE: a.dw.base,
-      OUT1_BASE: a.db.base,
-    }, shared);
-    return [
-      makeDispatch(ctx, k, [a.grad, a.x, aux, dummyStore(ctx, "read"), a.dw, db], { lanes }),
-    ];
-  }
+  if (nchunk === 1) return [await makeDispatch(ctx, { ...call, writes: { dw: a.dw, db: a.db } })];
   const p = a.partial;
   if (!p) throw new Error("conv2dBackwardWeight: chunks > 1 needs a partial-sum tensor");
   if (p.rows < nchunk || p.pitch !== partialCols(s)) {
     throw new Error(`conv2dBackwardWeight: partial tensor must be ${nchunk} x ${partialCols(s)}`);
   }
-  expectDistinct("conv2dBackwardWeight", reads, [p]);
-  expectDistinct("conv2dBackwardWeight", [p], [a.dw, a.db]);
-  const k1 = await kernel(ctx, "conv2d_backward_weight", { ...base, OUT0_BASE: p.base });
-  const k2 = await kernel(ctx, "conv2d_backward_weight_reduce", {
-    ...base,
-    T0_BASE: p.base,
-    OUT0_BASE: a.dw.base,
-    OUT1_BASE: a.db.base,
-  }, shared);
-  const rd = dummyStore(ctx, "read"), wd = dummyStore(ctx, "write");
   return [
-    makeDispatch(ctx, k1, [a.grad, a.x, aux, rd, p, wd], { lanes }),
-    makeDispatch(ctx, k2, [p, rd, rd, rd, a.dw, db], { lanes: partialCols(s) / 4 }),
+    await makeDispatch(ctx, { ...call, writes: { dw: p, db: undefined } }),
+    await makeDispatch(ctx, {
+      ...call,
+      entryPoint: "conv2d_backward_weight_reduce",
+      reads: { partial: p },
+      writes: { dw: a.dw, db: a.db },
+      size: { lanes: partialCols(s) / 4 },
+    }),
   ];
 }
 
@@ -451,6 +391,35 @@ export function unpackNHWC(
 }
 
 /**
+ * Where weight (ky, kx, ci, co) lives in each layout: PyTorch's (CO, CI, KS, KS), the logical
+ * channels-last (KS, KS, CI, CO), and the internal rows (KS, KS, CIP) x CO.
+ */
+type WeightLayout = "torch" | "logical" | "internal";
+
+/** Copies every real weight from one layout to another; `out`'s other values stay 0. */
+function remapWeights<T extends Float32Array | Float64Array>(
+  out: T,
+  w: ArrayLike<number>,
+  from: WeightLayout,
+  to: WeightLayout,
+  d: { CO: number; CI: number; KS: number; CIP: number },
+): T {
+  const { CO, CI, KS, CIP } = d;
+  const at = (layout: WeightLayout, ky: number, kx: number, ci: number, co: number) =>
+    layout === "torch"
+      ? ((co * CI + ci) * KS + ky) * KS + kx
+      : ((ky * KS + kx) * (layout === "internal" ? CIP : CI) + ci) * CO + co;
+  for (let ky = 0; ky < KS; ky++) {
+    for (let kx = 0; kx < KS; kx++) {
+      for (let ci = 0; ci < CI; ci++) {
+        for (let co = 0; co < CO; co++) out[at(to, ky, kx, ci, co)] = w[at(from, ky, kx, ci, co)];
+      }
+    }
+  }
+  return out;
+}
+
+/**
  * Logical channels-last weights (KS, KS, CI, CO) -> internal rows (KS, KS, CIP) x CO, the input
  * channels padded with zero rows to the stored count CIP.
  */
@@ -462,12 +431,7 @@ export function padWeightRows(
   CIP: number,
 ): Float32Array {
   const out = new Float32Array(KS * KS * CIP * CO);
-  for (let t = 0; t < KS * KS; t++) {
-    for (let ci = 0; ci < CI; ci++) {
-      for (let co = 0; co < CO; co++) out[(t * CIP + ci) * CO + co] = w[(t * CI + ci) * CO + co];
-    }
-  }
-  return out;
+  return remapWeights(out, w, "logical", "internal", { CO, CI, KS, CIP });
 }
 
 /** Inverse of {@link padWeightRows}: drops the padding rows. */
@@ -479,12 +443,7 @@ export function unpadWeightRows(
   CIP: number,
 ): Float64Array {
   const out = new Float64Array(KS * KS * CI * CO);
-  for (let t = 0; t < KS * KS; t++) {
-    for (let ci = 0; ci < CI; ci++) {
-      for (let co = 0; co < CO; co++) out[(t * CI + ci) * CO + co] = w[(t * CIP + ci) * CO + co];
-    }
-  }
-  return out;
+  return remapWeights(out, w, "internal", "logical", { CO, CI, KS, CIP });
 }
 
 /** PyTorch weight (CO, CI, KS, KS) -> internal rows (ky, kx, ci) of CO values (CIP >= CI). */
@@ -496,16 +455,7 @@ export function weightFromTorch(
   CIP: number,
 ): Float32Array {
   const out = new Float32Array(KS * KS * CIP * CO);
-  for (let co = 0; co < CO; co++) {
-    for (let ci = 0; ci < CI; ci++) {
-      for (let ky = 0; ky < KS; ky++) {
-        for (let kx = 0; kx < KS; kx++) {
-          out[((ky * KS + kx) * CIP + ci) * CO + co] = w[((co * CI + ci) * KS + ky) * KS + kx];
-        }
-      }
-    }
-  }
-  return out;
+  return remapWeights(out, w, "torch", "internal", { CO, CI, KS, CIP });
 }
 
 /** Internal weight rows -> PyTorch (CO, CI, KS, KS). */
@@ -517,16 +467,7 @@ export function weightToTorch(
   CIP: number,
 ): Float32Array {
   const out = new Float32Array(CO * CI * KS * KS);
-  for (let co = 0; co < CO; co++) {
-    for (let ci = 0; ci < CI; ci++) {
-      for (let ky = 0; ky < KS; ky++) {
-        for (let kx = 0; kx < KS; kx++) {
-          out[((co * CI + ci) * KS + ky) * KS + kx] = w[((ky * KS + kx) * CIP + ci) * CO + co];
-        }
-      }
-    }
-  }
-  return out;
+  return remapWeights(out, w, "internal", "torch", { CO, CI, KS, CIP });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { dummyStore, expectDistinct, expectShape } from "./common.ts";
+import { expectShape } from "./common.ts";
 import SOURCE from "../../shaders/dense.wgsl" with { type: "text" };
 
 /** Register block of one invocation: `rm` rows by `rn4` texels (4 columns each). */
@@ -41,25 +41,29 @@ export const denseTileCandidates: readonly DenseTile[] = [
   { rm: 4, rn4: 4 },
 ];
 
-const BINDINGS = ["read", "read", "read", "write", "write"] as const;
-
-function kernel(
-  ctx: GpuContext,
-  entryPoint: string,
-  constants: Record<string, number | boolean>,
-  out1InOut0 = false,
-) {
-  return ctx.kernel({
-    shader: "dense.wgsl",
-    source: SOURCE,
-    entryPoint,
-    bindings: BINDINGS,
-    constants,
-    out1InOut0,
-  });
-}
+const SHADER = { name: "dense.wgsl", source: SOURCE };
 
 const blocks = (n: number, b: number) => Math.ceil(n / b);
+
+/**
+ * The dispatch size: a 16x16 workgroup per 64x64 output tile (workgroup variant), else one
+ * invocation per rm x 4*rn4 register block.
+ */
+function gemmSize(t: DenseTile, rows: number, cols: number) {
+  return t.variant === "workgroup"
+    ? { workgroups: [Math.ceil(cols / 64), Math.ceil(rows / 64)] as const }
+    : { lanes: blocks(Math.ceil(cols / 4), t.rn4) * blocks(rows, t.rm) };
+}
+
+/** The entry point of a GEMM and its tile constants (none for the workgroup variant). */
+function gemmKernel(
+  entryPoint: string,
+  t: DenseTile,
+): { entryPoint: string; tile: Record<string, number> } {
+  return t.variant === "workgroup"
+    ? { entryPoint: `${entryPoint}_tiled`, tile: {} }
+    : { entryPoint, tile: { RM: t.rm, RN4: t.rn4 } };
+}
 
 /** Y = act(X W^T + b). */
 export async function denseForward(
@@ -70,37 +74,16 @@ export async function denseForward(
   expectShape("denseForward", "weight", a.w, N, K);
   expectShape("denseForward", "bias", a.b, 1, N);
   expectShape("denseForward", "output", a.y, M, N);
-  expectDistinct("denseForward", [a.x, a.w, a.b], [a.y]);
   const t: DenseTile = a.tile ?? DENSE_TILES.forward;
-  if (t.variant === "workgroup") {
-    const kt = await kernel(ctx, "dense_forward_tiled", {
-      M,
-      N,
-      K,
-      RELU: a.relu,
-      T0_BASE: a.x.base,
-      T1_BASE: a.w.base,
-      T2_BASE: a.b.base,
-      OUT0_BASE: a.y.base,
-    });
-    return makeDispatch(ctx, kt, [a.x, a.w, a.b, a.y, dummyStore(ctx, "write")], {
-      workgroups: [Math.ceil(N / 64), Math.ceil(M / 64)],
-    });
-  }
-  const k = await kernel(ctx, "dense_forward", {
-    M,
-    N,
-    K,
-    RELU: a.relu,
-    RM: t.rm,
-    RN4: t.rn4,
-    T0_BASE: a.x.base,
-    T1_BASE: a.w.base,
-    T2_BASE: a.b.base,
-    OUT0_BASE: a.y.base,
+  const { entryPoint, tile } = gemmKernel("dense_forward", t);
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint,
+    constants: { M, N, K, RELU: a.relu, ...tile },
+    reads: { x: a.x, w: a.w, bias: a.b },
+    writes: { y: a.y },
+    size: gemmSize(t, M, N),
   });
-  const lanes = blocks(Math.ceil(N / 4), t.rn4) * blocks(M, t.rm);
-  return makeDispatch(ctx, k, [a.x, a.w, a.b, a.y, dummyStore(ctx, "write")], { lanes });
 }
 
 /** dX = dZ W, optionally masked by (X > 0) to give the producer's pre-activation gradient. */
@@ -112,40 +95,16 @@ export async function denseBackwardInput(
   expectShape("denseBackwardInput", "weight", a.w, N, K);
   expectShape("denseBackwardInput", "dX", a.dx, M, K);
   if (a.reluMaskFrom) expectShape("denseBackwardInput", "mask", a.reluMaskFrom, M, K);
-  const mask = a.reluMaskFrom ?? dummyStore(ctx, "read");
-  expectDistinct("denseBackwardInput", [a.dz, a.w, ...(a.reluMaskFrom ? [a.reluMaskFrom] : [])], [
-    a.dx,
-  ]);
   const t: DenseTile = a.tile ?? DENSE_TILES.backwardInput;
-  if (t.variant === "workgroup") {
-    const kt = await kernel(ctx, "dense_backward_input_tiled", {
-      M,
-      N,
-      K,
-      RELU: !!a.reluMaskFrom,
-      T0_BASE: a.dz.base,
-      T1_BASE: a.w.base,
-      T2_BASE: a.reluMaskFrom?.base ?? 0,
-      OUT0_BASE: a.dx.base,
-    });
-    return makeDispatch(ctx, kt, [a.dz, a.w, mask, a.dx, dummyStore(ctx, "write")], {
-      workgroups: [Math.ceil(K / 64), Math.ceil(M / 64)],
-    });
-  }
-  const k = await kernel(ctx, "dense_backward_input", {
-    M,
-    N,
-    K,
-    RELU: !!a.reluMaskFrom,
-    RM: t.rm,
-    RN4: t.rn4,
-    T0_BASE: a.dz.base,
-    T1_BASE: a.w.base,
-    T2_BASE: a.reluMaskFrom?.base ?? 0,
-    OUT0_BASE: a.dx.base,
+  const { entryPoint, tile } = gemmKernel("dense_backward_input", t);
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint,
+    constants: { M, N, K, RELU: !!a.reluMaskFrom, ...tile },
+    reads: { dz: a.dz, w: a.w, x: a.reluMaskFrom },
+    writes: { dx: a.dx },
+    size: gemmSize(t, M, K),
   });
-  const lanes = blocks(Math.ceil(K / 4), t.rn4) * blocks(M, t.rm);
-  return makeDispatch(ctx, k, [a.dz, a.w, mask, a.dx, dummyStore(ctx, "write")], { lanes });
 }
 
 /** dW = dZ^T X and db = sum over rows of dZ, in a fixed order (deterministic). */
@@ -157,25 +116,18 @@ export async function denseBackwardWeight(
   expectShape("denseBackwardWeight", "input", a.x, M, K);
   expectShape("denseBackwardWeight", "dW", a.dw, N, K);
   expectShape("denseBackwardWeight", "db", a.db, 1, N);
-  expectDistinct("denseBackwardWeight", [a.dz, a.x], [a.dw, a.db]);
   const t: DenseTile = a.tile ?? DENSE_TILES.backwardWeight;
   if (t.rm % 4 !== 0) throw new Error("denseBackwardWeight: tile.rm must be a multiple of 4");
   if (t.variant === "workgroup") throw new Error("denseBackwardWeight: no workgroup-tiled variant");
-  const shared = a.dw.store === a.db.store; // both in the gradient arena
-  const k = await kernel(ctx, "dense_backward_weight", {
-    M,
-    N,
-    K,
-    RM: t.rm,
-    RN4: t.rn4,
-    T0_BASE: a.dz.base,
-    T1_BASE: a.x.base,
-    OUT0_BASE: a.dw.base,
-    OUT1_BASE: a.db.base,
-  }, shared);
-  const lanes = blocks(Math.ceil(K / 4), t.rn4) * blocks(N, t.rm) + Math.ceil(N / 4);
-  const db = shared ? dummyStore(ctx, "write") : a.db;
-  return makeDispatch(ctx, k, [a.dz, a.x, dummyStore(ctx, "read"), a.dw, db], { lanes });
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint: "dense_backward_weight",
+    constants: { M, N, K, RM: t.rm, RN4: t.rn4 },
+    reads: { dz: a.dz, x: a.x },
+    writes: { dw: a.dw, db: a.db },
+    sharedWrites: true, // dW and db usually share the gradient arena
+    size: { lanes: blocks(Math.ceil(K / 4), t.rn4) * blocks(N, t.rm) + Math.ceil(N / 4) },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

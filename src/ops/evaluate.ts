@@ -7,32 +7,29 @@
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { dummyStore, expectDistinct, expectShape } from "./common.ts";
-import { STEP_PARAMS_WGSL, type StepParamsBuffer } from "../gpu/step_params.ts";
+import { expectShape } from "./common.ts";
+import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import SOURCE from "../../shaders/evaluate.wgsl" with { type: "text" };
 
-// predict does not use the step parameters, so its layout leaves binding 4 out
-const PREDICT_BINDINGS = ["read", "read", "write", "storage"] as const;
-const CONFUSION_BINDINGS = ["read", "read", "write", "storage", "uniform-dynamic"] as const;
-const source = () => `${STEP_PARAMS_WGSL}\n${SOURCE}`;
+const SHADER = { name: "evaluate.wgsl", source: SOURCE };
 
-/** preds (1, B) = argmax of each logits row (first maximum). */
+/**
+ * preds (1, B) = argmax of each logits row (first maximum). `counts` is not touched here; the
+ * confusion kernel accumulates into it.
+ */
 export async function predictClasses(
   ctx: GpuContext,
   a: { logits: Tensor; preds: Tensor; counts: GPUBuffer },
 ): Promise<Dispatch> {
   const B = a.logits.rows, N = a.logits.cols;
   expectShape("predictClasses", "preds", a.preds, 1, B);
-  expectDistinct("predictClasses", [a.logits], [a.preds]);
-  const k = await ctx.kernel({
-    shader: "evaluate.wgsl",
-    source: source(),
+  return await makeDispatch(ctx, {
+    shader: SHADER,
     entryPoint: "predict",
-    bindings: PREDICT_BINDINGS,
-    constants: { B, N, T0_BASE: a.logits.base, OUT0_BASE: a.preds.base },
-  });
-  return makeDispatch(ctx, k, [a.logits, dummyStore(ctx, "read"), a.preds, a.counts], {
-    lanes: Math.ceil(B / 4),
+    constants: { B, N },
+    reads: { logits: a.logits },
+    writes: { preds: a.preds },
+    size: { lanes: Math.ceil(B / 4) },
   });
 }
 
@@ -52,21 +49,13 @@ export async function accumulateConfusion(
 ): Promise<Dispatch> {
   const B = a.preds.cols;
   expectShape("accumulateConfusion", "labels", a.labels, 1, B);
-  const k = await ctx.kernel({
-    shader: "evaluate.wgsl",
-    source: source(),
+  return await makeDispatch(ctx, {
+    shader: SHADER,
     entryPoint: "confusion_accumulate",
-    bindings: CONFUSION_BINDINGS,
-    constants: { B, N: a.classes, T0_BASE: a.preds.base, T1_BASE: a.labels.base },
-  });
-  return makeDispatch(ctx, k, [
-    a.preds,
-    a.labels,
-    dummyStore(ctx, "write"),
-    a.counts,
-    a.params.binding,
-  ], {
-    lanes: a.classes * a.classes,
+    constants: { B, N: a.classes },
+    reads: { predicted: a.preds, labels: a.labels },
+    buffers: { counts: a.counts, params: a.params },
+    size: { lanes: a.classes * a.classes },
   });
 }
 

@@ -7,7 +7,7 @@
 import type { GpuContext } from "../gpu/context.ts";
 import { GpuLimitError } from "../gpu/errors.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
-import { STEP_PARAMS_WGSL, type StepParamsBuffer } from "../gpu/step_params.ts";
+import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import { type Tensor, TexelStore, writeTexels } from "../gpu/tensor.ts";
 import { counterUniform } from "../util/rng.ts";
 import { expectShape } from "./common.ts";
@@ -80,7 +80,7 @@ export interface PixelNoise {
   seed: number;
 }
 
-const BINDINGS = ["bytes", "uints", "uints", "write", "write", "uniform-dynamic"] as const;
+const SHADER = { name: "batch_gather.wgsl", source: SOURCE };
 
 /**
  * Gathers rows perm[batch_start + i] of the data set into `x` (B, pixels) scaled to [0, 1] and
@@ -104,29 +104,15 @@ export async function gatherBatch(
   if (!(sigma >= 0) || !Number.isFinite(sigma)) {
     throw new Error(`noise sigma must be >= 0, got ${sigma}`);
   }
-  const k = await ctx.kernel({
-    shader: "batch_gather.wgsl",
-    source: `${STEP_PARAMS_WGSL}\n${SOURCE}`,
+  return await makeDispatch(ctx, {
+    shader: SHADER,
     entryPoint: "gather_batch",
-    bindings: BINDINGS,
-    constants: {
-      B,
-      PIX: a.data.pixels,
-      SIGMA: sigma,
-      NOISE_SEED: (a.noise?.seed ?? 0) >>> 0,
-      OUT0_BASE: a.x.base,
-      OUT1_BASE: a.labels.base,
-    },
+    constants: { B, PIX: a.data.pixels, SIGMA: sigma, NOISE_SEED: (a.noise?.seed ?? 0) >>> 0 },
+    reads: { images: a.data.images, image_labels: a.data.labels, perm: a.perm },
+    writes: { x: a.x, labels: a.labels },
+    buffers: { params: a.params },
+    size: { lanes: Math.ceil(B / 4) + (B * a.data.pixels) / 4 },
   });
-  const lanes = Math.ceil(B / 4) + (B * a.data.pixels) / 4;
-  return makeDispatch(ctx, k, [
-    a.data.images,
-    a.data.labels,
-    a.perm,
-    a.x,
-    a.labels,
-    a.params.binding,
-  ], { lanes });
 }
 
 /** Standard normal for (seed, image, pixel), as the shader computes it (in float64). */

@@ -7,7 +7,7 @@
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { dummyStore, expectDistinct, expectShape } from "./common.ts";
+import { expectShape } from "./common.ts";
 import SOURCE from "../../shaders/maxpool.wgsl" with { type: "text" };
 
 /** Shape of a pooled map: `stored` channels per position, a multiple of 4. */
@@ -22,21 +22,48 @@ export interface PoolShape {
   stored: number;
 }
 
-const BINDINGS = ["read", "read", "write", "write"] as const;
+const SHADER = { name: "maxpool.wgsl", source: SOURCE };
 
-function check(op: string, s: PoolShape): { inCols: number; outCols: number } {
+/** Each binding's name in messages and whether it is input-sized or output-sized. */
+const TENSORS = {
+  x: ["input", "in"],
+  y: ["output", "out"],
+  code: ["code", "out"],
+  dy: ["dY", "out"],
+  fwd_code: ["code", "out"],
+  dx: ["dX", "in"],
+} as const;
+
+type PoolTensors = Partial<Record<keyof typeof TENSORS, Tensor>>;
+
+/** Checks the shape and every tensor's size; one invocation per texel of the `lanes` side. */
+async function poolDispatch(
+  ctx: GpuContext,
+  op: string,
+  s: PoolShape,
+  entryPoint: string,
+  io: { reads: PoolTensors; writes: PoolTensors; lanes: "in" | "out" },
+): Promise<Dispatch> {
   if (s.stored % 4 !== 0) throw new Error(`${op}: stored channels must be a multiple of 4`);
   if (s.height < 2 || s.width < 2) {
     throw new Error(`${op}: input ${s.height}x${s.width} is too small to pool`);
   }
-  return {
-    inCols: s.height * s.width * s.stored,
-    outCols: Math.floor(s.height / 2) * Math.floor(s.width / 2) * s.stored,
+  const cols = {
+    in: s.height * s.width * s.stored,
+    out: Math.floor(s.height / 2) * Math.floor(s.width / 2) * s.stored,
   };
-}
-
-function consts(s: PoolShape) {
-  return { B: s.batch, H: s.height, W: s.width, CP: s.stored };
+  for (const [name, t] of Object.entries({ ...io.reads, ...io.writes })) {
+    const [label, side] = TENSORS[name as keyof typeof TENSORS];
+    expectShape(op, label, t, s.batch, cols[side]);
+  }
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint,
+    constants: { B: s.batch, H: s.height, W: s.width, CP: s.stored },
+    reads: io.reads,
+    writes: io.writes,
+    size: { lanes: (s.batch * cols[io.lanes]) / 4 },
+  });
 }
 
 /** Y = maxpool2x2(X), code = first argmax in each window (0..3). */
@@ -44,24 +71,11 @@ export async function maxPoolForward(
   ctx: GpuContext,
   a: { shape: PoolShape; x: Tensor; y: Tensor; code: Tensor },
 ): Promise<Dispatch> {
-  const { inCols, outCols } = check("maxPoolForward", a.shape);
-  expectShape("maxPoolForward", "input", a.x, a.shape.batch, inCols);
-  expectShape("maxPoolForward", "output", a.y, a.shape.batch, outCols);
-  expectShape("maxPoolForward", "code", a.code, a.shape.batch, outCols);
-  expectDistinct("maxPoolForward", [a.x], [a.y, a.code]);
-  const k = await ctx.kernel({
-    shader: "maxpool.wgsl",
-    source: SOURCE,
-    entryPoint: "maxpool_forward",
-    bindings: BINDINGS,
-    constants: {
-      ...consts(a.shape),
-      T0_BASE: a.x.base,
-      OUT0_BASE: a.y.base,
-      OUT1_BASE: a.code.base,
-    },
+  return await poolDispatch(ctx, "maxPoolForward", a.shape, "maxpool_forward", {
+    reads: { x: a.x },
+    writes: { y: a.y, code: a.code },
+    lanes: "out",
   });
-  return makeDispatch(ctx, k, [a.x, a.x, a.y, a.code], { lanes: (a.shape.batch * outCols) / 4 });
 }
 
 /** dX gathered from dY through the codes. */
@@ -69,27 +83,10 @@ export async function maxPoolBackward(
   ctx: GpuContext,
   a: { shape: PoolShape; dy: Tensor; code: Tensor; dx: Tensor },
 ): Promise<Dispatch> {
-  const { inCols, outCols } = check("maxPoolBackward", a.shape);
-  expectShape("maxPoolBackward", "dY", a.dy, a.shape.batch, outCols);
-  expectShape("maxPoolBackward", "code", a.code, a.shape.batch, outCols);
-  expectShape("maxPoolBackward", "dX", a.dx, a.shape.batch, inCols);
-  expectDistinct("maxPoolBackward", [a.dy, a.code], [a.dx]);
-  const k = await ctx.kernel({
-    shader: "maxpool.wgsl",
-    source: SOURCE,
-    entryPoint: "maxpool_backward",
-    bindings: BINDINGS,
-    constants: {
-      ...consts(a.shape),
-      T0_BASE: a.dy.base,
-      T1_BASE: a.code.base,
-      OUT0_BASE: a.dx.base,
-    },
-  });
-  // the unused second output gets its own texture: WebGPU forbids binding one texture to two
-  // writable storage bindings (Chromium rejects it; Deno's wgpu did not check)
-  return makeDispatch(ctx, k, [a.dy, a.code, a.dx, dummyStore(ctx, "write")], {
-    lanes: (a.shape.batch * inCols) / 4,
+  return await poolDispatch(ctx, "maxPoolBackward", a.shape, "maxpool_backward", {
+    reads: { dy: a.dy, fwd_code: a.code },
+    writes: { dx: a.dx },
+    lanes: "in",
   });
 }
 

@@ -5,7 +5,7 @@
  */
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
-import { STEP_PARAMS_WGSL, type StepParamsBuffer } from "../gpu/step_params.ts";
+import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import type { TexelStore } from "../gpu/tensor.ts";
 import SOURCE from "../../shaders/optimizer.wgsl" with { type: "text" };
 
@@ -79,7 +79,7 @@ export function optimizerStepValues(
   return { lr, bias1: 1, bias2: 1 };
 }
 
-const BINDINGS = ["read", "read", "read", "write", "write", "uniform-dynamic"] as const;
+const SHADER = { name: "optimizer.wgsl", source: SOURCE };
 
 /** One update of every parameter: reads (P, G, S), writes (P', S'). */
 export async function optimizerUpdate(
@@ -96,24 +96,23 @@ export async function optimizerUpdate(
   },
 ): Promise<Dispatch> {
   const c = a.config;
-  const constants: Record<string, number> = c.kind === "adam"
-    ? { TEXELS: a.texels, BETA1: c.beta1, BETA2: c.beta2, EPS: c.eps, WEIGHT_DECAY: c.weightDecay }
-    : { TEXELS: a.texels, BETA1: c.momentum, WEIGHT_DECAY: c.weightDecay };
-  const k = await ctx.kernel({
-    shader: "optimizer.wgsl",
-    source: `${STEP_PARAMS_WGSL}\n${SOURCE}`,
+  return await makeDispatch(ctx, {
+    shader: SHADER,
     entryPoint: c.kind === "adam" ? "adam_update" : "sgd_update",
-    bindings: BINDINGS,
-    constants,
+    constants: c.kind === "adam"
+      ? {
+        TEXELS: a.texels,
+        BETA1: c.beta1,
+        BETA2: c.beta2,
+        EPS: c.eps,
+        WEIGHT_DECAY: c.weightDecay,
+      }
+      : { TEXELS: a.texels, BETA1: c.momentum, WEIGHT_DECAY: c.weightDecay },
+    reads: { param: a.params, grad: a.grads, state: a.state },
+    writes: { param_out: a.paramsOut, state_out: a.stateOut },
+    buffers: { params: a.step },
+    size: { lanes: a.texels },
   });
-  return makeDispatch(
-    ctx,
-    k,
-    [a.params, a.grads, a.state, a.paramsOut, a.stateOut, a.step.binding],
-    {
-      lanes: a.texels,
-    },
-  );
 }
 
 /** Reference update of p (in place) with state m, v (in place), step t (1-based). */

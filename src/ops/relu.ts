@@ -6,10 +6,9 @@
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { expectDistinct } from "./common.ts";
 import SOURCE from "../../shaders/activation.wgsl" with { type: "text" };
 
-const BINDINGS = ["read", "read", "write"] as const;
+const SHADER = { name: "activation.wgsl", source: SOURCE };
 
 function sameShape(op: string, a: Tensor, b: Tensor): void {
   if (a.rows !== b.rows || a.pitch !== b.pitch) {
@@ -20,15 +19,14 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
 /** Y = max(X, 0). */
 export async function reluForward(ctx: GpuContext, a: { x: Tensor; y: Tensor }): Promise<Dispatch> {
   sameShape("reluForward", a.x, a.y);
-  expectDistinct("reluForward", [a.x], [a.y]);
-  const k = await ctx.kernel({
-    shader: "activation.wgsl",
-    source: SOURCE,
+  return await makeDispatch(ctx, {
+    shader: SHADER,
     entryPoint: "relu_forward",
-    bindings: BINDINGS,
-    constants: { TEXELS: a.x.texels, T0_BASE: a.x.base, OUT0_BASE: a.y.base },
+    constants: { TEXELS: a.x.texels },
+    reads: { x: a.x },
+    writes: { y: a.y },
+    size: { lanes: a.x.texels },
   });
-  return makeDispatch(ctx, k, [a.x, a.x, a.y], { lanes: a.x.texels });
 }
 
 /** dX = dY * (Y > 0), with Y the forward output. */
@@ -38,15 +36,14 @@ export async function reluBackward(
 ): Promise<Dispatch> {
   sameShape("reluBackward", a.dy, a.y);
   sameShape("reluBackward", a.dy, a.dx);
-  expectDistinct("reluBackward", [a.dy, a.y], [a.dx]);
-  const k = await ctx.kernel({
-    shader: "activation.wgsl",
-    source: SOURCE,
+  return await makeDispatch(ctx, {
+    shader: SHADER,
     entryPoint: "relu_backward",
-    bindings: BINDINGS,
-    constants: { TEXELS: a.dy.texels, T0_BASE: a.dy.base, T1_BASE: a.y.base, OUT0_BASE: a.dx.base },
+    constants: { TEXELS: a.dy.texels },
+    reads: { dy: a.dy, fwd_y: a.y },
+    writes: { dx: a.dx },
+    size: { lanes: a.dy.texels },
   });
-  return makeDispatch(ctx, k, [a.dy, a.y, a.dx], { lanes: a.dy.texels });
 }
 
 /** Float64 reference of {@link reluForward}: max(x, 0) elementwise. */

@@ -6,13 +6,12 @@
  */
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
-import { STEP_PARAMS_WGSL, type StepParamsBuffer } from "../gpu/step_params.ts";
+import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import type { Tensor } from "../gpu/tensor.ts";
-import { dummyBuffer, dummyStore, expectDistinct, expectShape } from "./common.ts";
+import { expectShape } from "./common.ts";
 import SOURCE from "../../shaders/softmax_xent.wgsl" with { type: "text" };
 
-const BINDINGS = ["read", "read", "write", "write", "storage", "uniform-dynamic"] as const;
-const source = () => `${STEP_PARAMS_WGSL}\n${SOURCE}`;
+const SHADER = { name: "softmax_xent.wgsl", source: SOURCE };
 
 /**
  * dZ = (softmax(Z) - onehot) / B, per-sample losses, and the batch mean loss stored at
@@ -33,23 +32,14 @@ export async function softmaxCrossEntropy(
   expectShape("softmaxCrossEntropy", "labels", a.labels, 1, B);
   expectShape("softmaxCrossEntropy", "dZ", a.dz, B, N);
   expectShape("softmaxCrossEntropy", "losses", a.losses, 1, B);
-  expectDistinct("softmaxCrossEntropy", [a.logits, a.labels], [a.dz, a.losses]);
-  const k = await ctx.kernel({
-    shader: "softmax_xent.wgsl",
-    source: source(),
+  return await makeDispatch(ctx, {
+    shader: SHADER,
     entryPoint: "softmax_xent",
-    bindings: BINDINGS,
-    constants: {
-      B,
-      N,
-      T0_BASE: a.logits.base,
-      T1_BASE: a.labels.base,
-      OUT0_BASE: a.dz.base,
-      OUT1_BASE: a.losses.base,
-    },
-  });
-  return makeDispatch(ctx, k, [a.logits, a.labels, a.dz, a.losses, a.lossLog, a.params.binding], {
-    workgroups: [1],
+    constants: { B, N },
+    reads: { logits: a.logits, labels: a.labels },
+    writes: { dz: a.dz, losses: a.losses },
+    buffers: { loss_log: a.lossLog, params: a.params },
+    size: { workgroups: [1] },
   });
 }
 
@@ -60,27 +50,14 @@ export async function softmaxForward(
 ): Promise<Dispatch> {
   const B = a.logits.rows, N = a.logits.cols;
   expectShape("softmaxForward", "probs", a.probs, B, N);
-  expectDistinct("softmaxForward", [a.logits], [a.probs]);
-  const k = await ctx.kernel({
-    shader: "softmax_xent.wgsl",
-    source: source(),
+  return await makeDispatch(ctx, {
+    shader: SHADER,
     entryPoint: "softmax_forward",
-    bindings: BINDINGS,
-    constants: { B, N, T0_BASE: a.logits.base, OUT0_BASE: a.probs.base },
+    constants: { B, N },
+    reads: { logits: a.logits },
+    writes: { probs: a.probs },
+    size: { lanes: B },
   });
-  return makeDispatch(
-    ctx,
-    k,
-    [
-      a.logits,
-      dummyStore(ctx, "read"),
-      a.probs,
-      dummyStore(ctx, "write"),
-      dummyBuffer(ctx, "storage"),
-      dummyBuffer(ctx, "uniform"),
-    ],
-    { lanes: B },
-  );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@
 
 /** The text of `chart.js/dist/chart.umd.js` (a UMD script defining the global `Chart`). */
 export async function readChartJsSource(): Promise<string> {
-  const entry = import.meta.resolve("chart.js");
+  const entry = import.meta.resolve("npm:chart.js@4.5.1");
   if (!entry.startsWith("file:")) {
     throw new Error(
       `chart.js resolved to ${entry}, not a file; run \`deno install\` (nodeModulesDir) first`,

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import type { Chart, Plugin } from "chart.js";
+import type { Chart, Plugin } from "npm:chart.js@4.5.1";
 
 /** Names of the plugins in {@link reportPlugins}. */
 export type PluginName = "background" | "errorBars" | "matrixCells";

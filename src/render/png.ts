@@ -14,8 +14,8 @@
  *
  * @module
  */
-import { Chart, type ChartConfiguration, type ChartItem, registerables } from "chart.js";
-import { createCanvas, GlobalFonts } from "@napi-rs/canvas";
+import { Chart, type ChartConfiguration, type ChartItem, registerables } from "npm:chart.js@4.5.1";
+import { createCanvas, GlobalFonts } from "npm:@napi-rs/canvas@0.1.82";
 import { type ChartSpec, pluginsFor } from "./charts.ts";
 
 Chart.register(...registerables);

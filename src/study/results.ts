@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { EngineError } from "../util/errors.ts";
 import type { ClassMetrics } from "../train/metrics.ts";
 import { summarize, type Summary } from "../util/stats.ts";
 
@@ -211,9 +212,8 @@ export function summarizeRuns<R extends RunRecord>(runs: R[]): ConditionSummary<
 }
 
 /** A result file that is not what the report generator expects. */
-export class MetricsFormatError extends Error {
+export class MetricsFormatError extends EngineError {
   override name = "MetricsFormatError";
-  expected = true;
 }
 
 type Json = Record<string, unknown>;

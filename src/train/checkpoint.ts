@@ -15,6 +15,7 @@ import {
   type NamedTensor,
   SafetensorsError,
 } from "../io/safetensors.ts";
+import { EngineError } from "../util/errors.ts";
 import { pad4 } from "../gpu/tensor.ts";
 import type { LrSchedule, OptimizerConfig } from "../ops/optimizer.ts";
 import type { Model } from "../nn/model.ts";
@@ -50,7 +51,7 @@ export interface CheckpointInfo {
 }
 
 /** A checkpoint that cannot be used; the message says why. */
-export class CheckpointError extends Error {
+export class CheckpointError extends EngineError {
   override name = "CheckpointError";
 }
 
@@ -96,8 +97,10 @@ export async function encodeCheckpoint(
     step_in_epoch: String(info.state.stepInEpoch),
     global_step: String(info.state.globalStep),
     test_error: info.testError === null ? "" : String(info.testError),
-    // wall-clock times would make the bytes differ between identical runs
+    // the times live in their own keys, so everything else is identical between identical runs
     state: JSON.stringify({ ...info.state, trainSeconds: 0, evalSeconds: 0 }),
+    train_seconds: String(info.state.trainSeconds),
+    eval_seconds: String(info.state.evalSeconds),
     pending_losses: JSON.stringify(info.pendingLosses),
     extra: JSON.stringify(info.extra),
   };
@@ -126,8 +129,9 @@ export function decodeCheckpoint(
       }', expected '${CHECKPOINT_FORMAT}')`,
     );
   }
+  let info: CheckpointInfo;
   try {
-    const info: CheckpointInfo = {
+    info = {
       format: metadata.format,
       model: JSON.parse(metadata.model),
       recipe: JSON.parse(metadata.recipe),
@@ -137,10 +141,84 @@ export function decodeCheckpoint(
       extra: JSON.parse(metadata.extra ?? "{}"),
     };
     planModel(info.model); // the architecture must still be valid
-    return { info, tensors };
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     throw new CheckpointError(`${name}: damaged checkpoint metadata (${(e as Error).message})`);
+  }
+  // Checkpoints written before the times were kept have none: they count from zero.
+  info.state.trainSeconds = Number(metadata.train_seconds ?? 0);
+  info.state.evalSeconds = Number(metadata.eval_seconds ?? 0);
+  checkRanges(info, name);
+  for (const [key, tensor] of tensors) checkFinite(key, tensor, name);
+  return { info, tensors };
+}
+
+/** Largest batch the trainer accepts (the --batch option's limit). */
+const MAX_BATCH = 4096;
+/** Far above any real run; a bigger number is damage. */
+const MAX_COUNT = 1e9;
+
+function isIntegerIn(v: unknown, lo: number, hi: number): boolean {
+  return typeof v === "number" && Number.isInteger(v) && v >= lo && v <= hi;
+}
+
+/** Rejects metadata numbers that no run could have written (a damaged or hand-edited file). */
+function checkRanges(info: CheckpointInfo, name: string): void {
+  const fail = (what: string, value: unknown, range: string): never => {
+    throw new CheckpointError(
+      `${name}: damaged checkpoint metadata: ${what} is ${JSON.stringify(value)}, expected ` +
+        `${range}; use another checkpoint or retrain`,
+    );
+  };
+  const { recipe, state } = info;
+  if (typeof recipe !== "object" || recipe === null) fail("the recipe", recipe, "an object");
+  if (typeof state !== "object" || state === null) fail("the state", state, "an object");
+  if (!isIntegerIn(recipe.batchSize, 1, MAX_BATCH)) {
+    fail("the batch size", recipe.batchSize, `an integer 1..${MAX_BATCH}`);
+  }
+  if (!isIntegerIn(recipe.epochs, 1, MAX_COUNT)) {
+    fail("the number of epochs", recipe.epochs, "an integer >= 1");
+  }
+  if (!isIntegerIn(recipe.seed, 0, 2 ** 32 - 1)) fail("the seed", recipe.seed, "a u32 integer");
+  if (!isIntegerIn(state.epoch, 0, recipe.epochs)) {
+    fail("the epoch", state.epoch, `an integer 0..${recipe.epochs} (the recipe's epochs)`);
+  }
+  if (!isIntegerIn(state.stepInEpoch, 0, MAX_COUNT)) {
+    fail("the step in the epoch", state.stepInEpoch, "an integer >= 0");
+  }
+  if (!isIntegerIn(state.globalStep, 0, MAX_COUNT)) {
+    fail("the global step", state.globalStep, "an integer >= 0");
+  }
+  if (!Array.isArray(state.lossCurve) || !Array.isArray(state.testCurve)) {
+    fail("a learning curve", null, "a list");
+  }
+  if (!Array.isArray(info.pendingLosses) || !info.pendingLosses.every(Number.isFinite)) {
+    fail("the pending losses", info.pendingLosses, "a list of finite numbers");
+  }
+  for (
+    const [what, v] of [["training time", state.trainSeconds], [
+      "evaluation time",
+      state.evalSeconds,
+    ]] as const
+  ) {
+    if (!(Number.isFinite(v) && v >= 0)) fail(`the ${what}`, v, "seconds >= 0");
+  }
+  if (info.testError !== null && !(info.testError >= 0 && info.testError <= 1)) {
+    fail("the test error", info.testError, "a fraction 0..1");
+  }
+}
+
+/** NaN or infinite weights (a diverged run, a damaged file) would classify or train garbage. */
+function checkFinite(key: string, tensor: NamedTensor, name: string): void {
+  if (!(tensor.data instanceof Float32Array || tensor.data instanceof Float64Array)) return;
+  const data = tensor.data;
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      throw new CheckpointError(
+        `${name}: tensor '${key}' holds ${data[i]} at element ${i}; the checkpoint is damaged ` +
+          `or its training diverged: use another checkpoint or retrain`,
+      );
+    }
   }
 }
 

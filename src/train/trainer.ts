@@ -36,6 +36,7 @@ import type { Model } from "../nn/model.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 import type { Evaluator } from "./evaluator.ts";
 import { type ClassMetrics, metricsFromConfusion } from "./metrics.ts";
+import { CheckpointError } from "./checkpoint.ts";
 
 /** Training recipe. */
 export interface TrainOptions {
@@ -553,10 +554,15 @@ export class Trainer {
   /** Restores a state saved by a checkpoint (the arena must be restored separately). */
   restore(state: TrainState, pendingLosses: readonly number[] = []): void {
     if (state.stepInEpoch < 0 || state.stepInEpoch > this.stepsPerEpoch) {
-      throw new Error("checkpoint step out of range");
+      throw new CheckpointError(
+        `checkpoint is at step ${state.stepInEpoch} of an epoch, but this data gives ` +
+          `${this.stepsPerEpoch} steps per epoch; resume with the data and batch size it was trained with`,
+      );
     }
     if (state.epoch < 0 || state.epoch > this.options.epochs) {
-      throw new Error("checkpoint epoch out of range");
+      throw new CheckpointError(
+        `checkpoint is at epoch ${state.epoch}, outside this run's ${this.options.epochs} epoch(s)`,
+      );
     }
     this.state = { ...state, lossCurve: [...state.lossCurve], testCurve: [...state.testCurve] };
     this.#baseTrain = state.trainSeconds;
@@ -564,7 +570,7 @@ export class Trainer {
     // the losses of the unfinished window go back into their loss-log slots
     const start = this.#windowStart(state.stepInEpoch);
     if (pendingLosses.length !== state.stepInEpoch - start) {
-      throw new Error(
+      throw new CheckpointError(
         `checkpoint has ${pendingLosses.length} pending losses, expected ${
           state.stepInEpoch - start
         }`,

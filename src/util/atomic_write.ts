@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { EngineError } from "./errors.ts";
 import { basename, dirname, isAbsolute, join } from "node:path";
 
 const encoder = new TextEncoder();
@@ -30,6 +31,26 @@ function randomSuffix(): string {
  */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.tmp-${Deno.pid}-${randomSuffix()}`);
+}
+
+/**
+ * Deno refused to write (its --allow-write does not cover the folder). The message is one line
+ * that names the folder and the flag; the CLI prints it without a stack trace.
+ */
+export class WritePermissionError extends EngineError {
+  /** Always `"WritePermissionError"`. */
+  override name = "WritePermissionError";
+}
+
+/** `error` as a {@link WritePermissionError} when it is Deno's missing write permission. */
+function permissionError(error: unknown, target: string): unknown {
+  if (!(error instanceof Deno.errors.NotCapable)) return error;
+  const dir = dirname(target);
+  return new WritePermissionError(
+    `cannot write ${target}: no permission to write in ${dir} (results are written to a ` +
+      `temporary file beside the target, then renamed, so the whole folder must be writable); ` +
+      `run with --allow-write=${dir}`,
+  );
 }
 
 async function removeQuietly(path: string): Promise<void> {
@@ -60,7 +81,7 @@ async function writeTemp(target: string, bytes: Uint8Array): Promise<string> {
       file.close();
       await removeQuietly(temp);
     }
-    throw error;
+    throw permissionError(error, target);
   }
 }
 
@@ -85,7 +106,7 @@ export async function writeFileAtomic(path: string, data: Uint8Array | string): 
     await Deno.rename(temp, path);
   } catch (error) {
     await removeQuietly(temp);
-    throw error;
+    throw permissionError(error, path);
   }
   await syncDir(dirname(path));
 }
@@ -231,7 +252,7 @@ export class OutputDir {
       // Remove the folders this commit created, innermost first; one that received a file is not
       // empty, so its removal fails quietly and it stays.
       for (const dir of createdDirs.reverse()) await removeQuietly(dir);
-      throw error;
+      throw permissionError(error, files[Math.min(renamed, files.length - 1)]?.path ?? this.dir);
     }
     for (const dir of new Set(files.map(({ path }) => dirname(path)))) await syncDir(dir);
     this.#staged.clear();

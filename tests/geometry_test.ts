@@ -1,0 +1,44 @@
+/** Image geometry is checked across the training and test files and against the model's input. */
+import assert from "node:assert/strict";
+import { checkImageGeometry, type Dataset } from "../src/data/dataset.ts";
+import { DataFormatError } from "../src/data/idx.ts";
+import { lenet5 } from "../src/nn/spec.ts";
+import { expectError } from "./data_helpers.ts";
+
+function images(name: string, rows: number, cols: number, count = 2): Dataset {
+  return {
+    name,
+    count,
+    rows,
+    cols,
+    images: new Uint8Array(count * rows * cols),
+    labels: new Uint8Array(count),
+  };
+}
+
+Deno.test("checkImageGeometry accepts matching 28x28 sets for LeNet-5", () => {
+  assert.doesNotThrow(() =>
+    checkImageGeometry(images("a-train", 28, 28), images("a-test", 28, 28), lenet5())
+  );
+});
+
+Deno.test("checkImageGeometry: test images of another size than the training images", async () => {
+  await expectError(
+    () => checkImageGeometry(images("a-train", 28, 28), images("b-test", 14, 56), lenet5()),
+    DataFormatError,
+    "a-train",
+    "28x28",
+    "b-test",
+    "14x56",
+  );
+});
+
+Deno.test("checkImageGeometry: images of another size than the model's input", async () => {
+  await expectError(
+    () => checkImageGeometry(images("c-train", 32, 32), images("c-test", 32, 32), lenet5()),
+    DataFormatError,
+    "32x32",
+    "28x28",
+    "lenet5",
+  );
+});
