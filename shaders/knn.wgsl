@@ -25,12 +25,6 @@ const RM: u32 = 16u; // knn_distance: test rows per invocation
 const RN4: u32 = 2u; // knn_distance: texels (4 train rows each) per invocation
 const KSEL: u32 = 5u; // neighbours kept per test row
 const WG: u32 = 16u; // invocations per workgroup (small groups balance CPU adapters' threads)
-const T0_BASE: u32 = 0u;
-const T1_BASE: u32 = 0u;
-const T2_BASE: u32 = 0u;
-const T3_BASE: u32 = 0u;
-const OUT0_BASE: u32 = 0u;
-const OUT1_BASE: u32 = 0u;
 
 const KT: u32 = PIX / 4u; // texels per image row
 const NT: u32 = CN / 4u; // texels per row of dist
@@ -47,19 +41,22 @@ struct KnnChunk {
   first: u32, // 1 for the first train chunk: the state is not read
 }
 
-// One binding layout for the three kernels (WGSL forbids two variables on one binding);
-// each kernel leaves the others bound to dummies.
-@group(0) @binding(0) var images: texture_storage_2d<rgba8unorm, read>;
-@group(0) @binding(1) var t0: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(2) var t1: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(3) var t2: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(4) var t3: texture_storage_2d<rgba32float, read>;
-@group(0) @binding(5) var out0: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(6) var out1: texture_storage_2d<rgba32float, write>;
-@group(0) @binding(7) var<uniform> chunk: KnnChunk;
+// Each kernel binds only the names it uses (src/ops/knn.ts).
+@group(0) @binding(0) var images: texture_storage_2d<rgba8unorm, read>; // the data set (bytes)
+@group(0) @binding(1) var test: texture_storage_2d<rgba32float, read>; // test rows (CM, PIX)
+@group(0) @binding(2) var train: texture_storage_2d<rgba32float, read>; // train rows (CN, PIX)
+@group(0) @binding(3) var test_norms: texture_storage_2d<rgba32float, read>; // (CM, 4)
+@group(0) @binding(4) var train_norms: texture_storage_2d<rgba32float, read>; // (CN, 4)
+@group(0) @binding(5) var dist: texture_storage_2d<rgba32float, read>; // (CM, CN)
+@group(0) @binding(6) var state_in: texture_storage_2d<rgba32float, read>; // (tests, 8 * KP4)
+@group(0) @binding(7) var rows: texture_storage_2d<rgba32float, write>; // (ER, PIX)
+@group(0) @binding(8) var norms: texture_storage_2d<rgba32float, write>; // (ER, 4)
+@group(0) @binding(9) var dist_out: texture_storage_2d<rgba32float, write>; // (CM, CN)
+@group(0) @binding(10) var state_out: texture_storage_2d<rgba32float, write>; // (tests, 8 * KP4)
+@group(0) @binding(11) var<uniform> chunk: KnnChunk;
 
-// out0 = rows (ER, PIX) of the chunk as floats 0..255 (zeros past the valid rows),
-// out1 = norms (ER, 4). One invocation per row.
+// rows (ER, PIX) := the chunk's rows as floats 0..255 (zeros past the valid rows), norms (ER, 4)
+// := their squared norms. One invocation per row.
 @compute @workgroup_size(64)
 fn knn_expand(@builtin(global_invocation_id) gid: vec3u) {
   let r = gid.x;
@@ -71,24 +68,23 @@ fn knn_expand(@builtin(global_invocation_id) gid: vec3u) {
     var v = vec4f(0.0);
     if (valid) { v = round(textureLoad(images, texel_xy((row0 + r) * KT + t)) * 255.0); }
     norm += i32(dot(v, v)); // <= 4 * 255^2: exact
-    textureStore(out0, texel_xy(OUT0_BASE + r * KT + t), v);
+    st(rows, r * KT + t, v);
   }
-  textureStore(out1, texel_xy(OUT1_BASE + r), vec4f(f32(norm & 0xffffi), f32(norm >> 16u), 0.0, 0.0));
+  st(norms, r, vec4f(f32(norm & 0xffffi), f32(norm >> 16u), 0.0, 0.0));
 }
 
-fn norm_at_t2(i: u32) -> i32 {
-  let q = ld(t2, T2_BASE + i);
+fn test_norm(i: u32) -> i32 {
+  let q = ld(test_norms, i);
   return i32(q.x) + (i32(q.y) << 16u);
 }
 
-fn norm_at_t3(i: u32) -> i32 {
-  let q = ld(t3, T3_BASE + i);
+fn train_norm(i: u32) -> i32 {
+  let q = ld(train_norms, i);
   return i32(q.x) + (i32(q.y) << 16u);
 }
 
-// dist (CM, CN) = ||a||^2 + ||b||^2 - 2 a.b. t0 = test rows (CM, PIX), t1 = train rows (CN, PIX),
-// t2 = test norms (CM, 4), t3 = train norms (CN, 4), out0 = dist. Each invocation computes an
-// RM x (4 * RN4) block.
+// dist_out (CM, CN) = ||a||^2 + ||b||^2 - 2 a.b for a in the test rows, b in the train rows.
+// Each invocation computes an RM x (4 * RN4) block.
 @compute @workgroup_size(WG)
 fn knn_distance(@builtin(global_invocation_id) gid: vec3u) {
   let col_blocks = NT / RN4;
@@ -109,7 +105,7 @@ fn knn_distance(@builtin(global_invocation_id) gid: vec3u) {
       var xv: array<vec4f, RM>;
       var lit = vec4f(0.0);
       /* unroll */ for (var i = 0u; i < RM; i++) {
-        xv[i] = ld(t0, T0_BASE + (m0 + i) * KT + k4);
+        xv[i] = ld(test, (m0 + i) * KT + k4);
         lit = max(lit, xv[i]);
       }
       // skip 4 pixels that are 0 in all RM test rows (often: digits leave borders dark); the
@@ -117,10 +113,10 @@ fn knn_distance(@builtin(global_invocation_id) gid: vec3u) {
       if (all(lit == vec4f(0.0))) { continue; }
       /* unroll */ for (var j = 0u; j < RN4; j++) {
         let n = (n4 + j) * 4u;
-        let w0 = ld(t1, T1_BASE + n * KT + k4);
-        let w1 = ld(t1, T1_BASE + (n + 1u) * KT + k4);
-        let w2 = ld(t1, T1_BASE + (n + 2u) * KT + k4);
-        let w3 = ld(t1, T1_BASE + (n + 3u) * KT + k4);
+        let w0 = ld(train, n * KT + k4);
+        let w1 = ld(train, (n + 1u) * KT + k4);
+        let w2 = ld(train, (n + 2u) * KT + k4);
+        let w3 = ld(train, (n + 3u) * KT + k4);
         /* unroll */ for (var i = 0u; i < RM; i++) {
           acc[i][j] += vec4f(dot(xv[i], w0), dot(xv[i], w1), dot(xv[i], w2), dot(xv[i], w3));
         }
@@ -134,15 +130,15 @@ fn knn_distance(@builtin(global_invocation_id) gid: vec3u) {
   }
   /* unroll */ for (var j = 0u; j < RN4; j++) {
     let n = (n4 + j) * 4u;
-    let nb = vec4i(norm_at_t3(n), norm_at_t3(n + 1u), norm_at_t3(n + 2u), norm_at_t3(n + 3u));
+    let nb = vec4i(train_norm(n), train_norm(n + 1u), train_norm(n + 2u), train_norm(n + 3u));
     /* unroll */ for (var i = 0u; i < RM; i++) {
-      let d = vec4i(norm_at_t2(m0 + i)) + nb - 2i * dots[i][j];
-      textureStore(out0, texel_xy(OUT0_BASE + (m0 + i) * NT + n4 + j), vec4f(d));
+      let d = vec4i(test_norm(m0 + i)) + nb - 2i * dots[i][j];
+      st(dist_out, (m0 + i) * NT + n4 + j, vec4f(d));
     }
   }
 }
 
-// t0 = dist (CM, CN) of this chunk pair, t1 = state in, out0 = state out; a state is
+// state_out rows of the test chunk := the k best of state_in's and of dist (CM, CN); a state is
 // (test rows, 8 * KP4): KSEL distances (padded to whole texels), then KSEL train indices. Train
 // rows are scanned in increasing index after the state, which holds lower indices only, so a
 // candidate that ties the k-th distance is rejected and ties keep the lower index.
@@ -158,14 +154,14 @@ fn knn_select(@builtin(global_invocation_id) gid: vec3u) {
       bd[s] = BIG;
       bi[s] = BIG;
     } else {
-      bd[s] = ld1(t1, T1_BASE + srow, s);
-      bi[s] = ld1(t1, T1_BASE + srow + KP4, s);
+      bd[s] = ld(state_in, srow + s / 4u)[s % 4u];
+      bi[s] = ld(state_in, srow + KP4 + s / 4u)[s % 4u];
     }
   }
-  let row = T0_BASE + m * NT;
+  let row = m * NT;
   let cols = min(chunk.train_rows, CN);
   for (var n4 = 0u; n4 < (cols + 3u) / 4u; n4++) {
-    let v = ld(t0, row + n4);
+    let v = ld(dist, row + n4);
     /* unroll */ for (var c = 0u; c < 4u; c++) {
       if (v[c] < bd[KSEL - 1u] && n4 * 4u + c < cols) {
         // insert (v[c], index) into the sorted list, comparing (distance, index) pairs
@@ -183,7 +179,7 @@ fn knn_select(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   }
-  let orow = OUT0_BASE + srow;
+  let orow = srow;
   /* unroll */ for (var t = 0u; t < KP4; t++) {
     var dv = vec4f(BIG);
     var iv = vec4f(BIG);
@@ -193,7 +189,7 @@ fn knn_select(@builtin(global_invocation_id) gid: vec3u) {
         iv[c] = bi[min(t * 4u + c, KSEL - 1u)];
       }
     }
-    textureStore(out0, texel_xy(orow + t), dv);
-    textureStore(out0, texel_xy(orow + KP4 + t), iv);
+    st(state_out, orow + t, dv);
+    st(state_out, orow + KP4 + t, iv);
   }
 }

@@ -12,8 +12,8 @@
  */
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
-import { pad4, type Tensor, TexelStore } from "../gpu/tensor.ts";
-import { dummyBuffer, dummyStore, expectDistinct, expectShape } from "./common.ts";
+import { pad4, type Tensor } from "../gpu/tensor.ts";
+import { expectShape } from "./common.ts";
 import type { GpuDataset } from "./gather.ts";
 import SOURCE from "../../shaders/knn.wgsl" with { type: "text" };
 
@@ -88,68 +88,7 @@ export class KnnChunkParams {
   }
 }
 
-// One layout for the three kernels (see knn.wgsl): images, t0..t3, out0, out1, chunk.
-const BINDINGS = ["bytes", "read", "read", "read", "read", "write", "write", "uniform"] as const;
-
-const dummyImages = new WeakMap<GpuContext, TexelStore>();
-
-/** A 1-texel rgba8unorm store for kernels that do not read images. */
-function noImages(ctx: GpuContext): TexelStore {
-  let s = dummyImages.get(ctx);
-  if (!s) {
-    s = new TexelStore(ctx, 1, "unused images binding", "rgba8unorm");
-    dummyImages.set(ctx, s);
-  }
-  return s;
-}
-
-/** The resources a knn kernel binds; those left out get dummies. */
-interface KnnResources {
-  images?: TexelStore;
-  t0?: Tensor;
-  t1?: Tensor;
-  t2?: Tensor;
-  t3?: Tensor;
-  out0: Tensor;
-  out1?: Tensor;
-  chunk?: GPUBufferBinding;
-}
-
-/** Compiles a knn kernel and binds its resources: the one place that builds knn dispatches. */
-async function knnDispatch(
-  ctx: GpuContext,
-  entryPoint: string,
-  constants: Record<string, number | boolean>,
-  r: KnnResources,
-  lanes: number,
-): Promise<Dispatch> {
-  const k = await ctx.kernel({
-    shader: "knn.wgsl",
-    source: SOURCE,
-    entryPoint,
-    bindings: BINDINGS,
-    constants: {
-      ...constants,
-      T0_BASE: r.t0?.base ?? 0,
-      T1_BASE: r.t1?.base ?? 0,
-      T2_BASE: r.t2?.base ?? 0,
-      T3_BASE: r.t3?.base ?? 0,
-      OUT0_BASE: r.out0.base,
-      OUT1_BASE: r.out1?.base ?? 0,
-    },
-  });
-  const read = dummyStore(ctx, "read");
-  return makeDispatch(ctx, k, [
-    r.images ?? noImages(ctx),
-    r.t0 ?? read,
-    r.t1 ?? read,
-    r.t2 ?? read,
-    r.t3 ?? read,
-    r.out0,
-    r.out1 ?? dummyStore(ctx, "write"),
-    r.chunk ?? dummyBuffer(ctx, "uniform"),
-  ], { lanes });
-}
+const SHADER = { name: "knn.wgsl", source: SOURCE };
 
 /**
  * rows (R, P) := the chunk's rows of `data` as floats 0..255 (zeros past its valid rows) and
@@ -163,15 +102,15 @@ export async function knnExpand(
   const R = a.rows.rows, P = a.data.pixels;
   expectShape("knnExpand", "rows", a.rows, R, P);
   expectShape("knnExpand", "norms", a.norms, R, 4);
-  if (a.rows.store === a.norms.store) {
-    throw new Error("knnExpand: rows and norms must live in different textures");
-  }
-  return await knnDispatch(ctx, "knn_expand", { PIX: P, ER: R, TRAIN: a.train }, {
-    images: a.data.images,
-    out0: a.rows,
-    out1: a.norms,
-    chunk: a.chunk,
-  }, R);
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint: "knn_expand",
+    constants: { PIX: P, ER: R, TRAIN: a.train },
+    reads: { images: a.data.images },
+    writes: { rows: a.rows, norms: a.norms },
+    buffers: { chunk: a.chunk },
+    size: { lanes: R },
+  });
 }
 
 /** dist (CM, CN) := squared distances between the test rows (CM, P) and train rows (CN, P). */
@@ -193,20 +132,20 @@ export async function knnDistance(
   expectShape("knnDistance", "test norms", a.testNorms, CM, 4);
   expectShape("knnDistance", "train norms", a.trainNorms, CN, 4);
   expectShape("knnDistance", "distances", a.dist, CM, CN);
-  expectDistinct("knnDistance", [a.test, a.train, a.testNorms, a.trainNorms], [a.dist]);
   if (CM % t.rm !== 0 || CN % (4 * t.rn4) !== 0) {
     throw new Error(
       `knnDistance: chunks of ${CM} test x ${CN} train rows do not divide into blocks of ` +
         `${t.rm} x ${4 * t.rn4}; use multiples of those`,
     );
   }
-  return await knnDispatch(ctx, "knn_distance", { PIX: P, CM, CN, RM: t.rm, RN4: t.rn4 }, {
-    t0: a.test,
-    t1: a.train,
-    t2: a.testNorms,
-    t3: a.trainNorms,
-    out0: a.dist,
-  }, (CN / (4 * t.rn4)) * (CM / t.rm));
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint: "knn_distance",
+    constants: { PIX: P, CM, CN, RM: t.rm, RN4: t.rn4 },
+    reads: { test: a.test, train: a.train, test_norms: a.testNorms, train_norms: a.trainNorms },
+    writes: { dist_out: a.dist },
+    size: { lanes: (CN / (4 * t.rn4)) * (CM / t.rm) },
+  });
 }
 
 /** Columns of a selection state for k neighbours: k distances and k indices, each padded to 4. */
@@ -228,14 +167,16 @@ export async function knnSelect(
   }
   expectShape("knnSelect", "state out", a.stateOut, a.stateIn.rows, knnStateCols(a.k));
   expectShape("knnSelect", "state in", a.stateIn, a.stateOut.rows, knnStateCols(a.k));
-  expectDistinct("knnSelect", [a.dist, a.stateIn], [a.stateOut]);
   if (CN % 4 !== 0) throw new Error(`knnSelect: ${CN} train rows per chunk: use a multiple of 4`);
-  return await knnDispatch(ctx, "knn_select", { CM, CN, KSEL: a.k }, {
-    t0: a.dist,
-    t1: a.stateIn,
-    out0: a.stateOut,
-    chunk: a.chunk,
-  }, CM);
+  return await makeDispatch(ctx, {
+    shader: SHADER,
+    entryPoint: "knn_select",
+    constants: { CM, CN, KSEL: a.k },
+    reads: { dist: a.dist, state_in: a.stateIn },
+    writes: { state_out: a.stateOut },
+    buffers: { chunk: a.chunk },
+    size: { lanes: CM },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------
