@@ -32,9 +32,12 @@ export { readChartJsSource } from "./src/render/chartjs_source.ts";
 
 // Files written whole or not at all
 export {
+  checkOutputFile,
+  checkOutputFolder,
   ensureDir,
   jsonText,
   OutputDir,
+  OutputPathError,
   tempPathFor,
   writeFileAtomic,
   writeJsonAtomic,

@@ -97,7 +97,10 @@ async function main(): Promise<number> {
     program: PROGRAM.name,
   });
   const dir = options.results;
-  await checkWritable(dir);
+  await checkWritable(dir, ["REPORT.md", "report.html"], "--results");
+  for (const part of ["part1", "part2", "part3"]) {
+    await checkWritable(join(dir, part), ["metrics.json"], "--results");
+  }
   const s = await setup(options);
   const times: string[] = [];
   const step = async (name: string, run: () => Promise<unknown>) => {

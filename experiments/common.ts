@@ -38,6 +38,7 @@ import {
   uploadDataset,
 } from "../mod.ts";
 import {
+  checkOutputFolder,
   ensureDir,
   expectedError,
   formatCount,
@@ -178,15 +179,16 @@ export function markExpected(e: unknown): never {
   throw e;
 }
 
-/** Fails before any work when the output folder cannot be written (permissions). */
-export async function checkWritable(dir: string): Promise<void> {
-  const status = await Deno.permissions.query({ name: "write", path: dir });
-  if (status.state !== "granted") {
-    throw new UsageError(
-      `--out ${dir}: no permission to write there; the deno tasks may write under results/ only ` +
-        `(or run the script with 'deno run --allow-write=${dir}')`,
-    );
-  }
+/**
+ * Fails before any work when output folder `dir` cannot take the files `names` (a file on the
+ * way, a folder where a file goes, no permission): one line, exit code 2.
+ */
+export async function checkWritable(
+  dir: string,
+  names: readonly string[] = [],
+  flag = "--out",
+): Promise<void> {
+  await checkOutputFolder(dir, flag, names);
 }
 
 /** Runs an experiment's main function with the CLI's exit codes and clear messages. */

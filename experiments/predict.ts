@@ -63,6 +63,11 @@ const PROGRAM = {
  * be writable: the submission goes to a temporary file beside it first, then is renamed.
  */
 async function checkOutputFolder(out: string): Promise<void> {
+  let target: Deno.FileInfo | undefined;
+  try {
+    target = await Deno.stat(out);
+  } catch { /* missing: written new */ }
+  if (target?.isDirectory) throw new UsageError(`--out ${out}: that is a folder; name a file`);
   const dir = dirname(resolve(out));
   const status = await Deno.permissions.query({ name: "write", path: dir });
   if (status.state !== "granted") {

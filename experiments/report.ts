@@ -146,7 +146,7 @@ async function main(): Promise<number> {
     console.log(formatHelp(REPORT_SPEC, PROGRAM));
     return 0;
   }
-  await checkWritable(options.results);
+  await checkWritable(options.results, ["REPORT.md", "report.html"], "--results");
   await runReport(options);
   return 0;
 }

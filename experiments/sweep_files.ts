@@ -290,7 +290,7 @@ export function studyMain<O extends { out: string }>(
   return async () => {
     const options = parse(Deno.args);
     if (!options) return 0;
-    await checkWritable(options.out);
+    await checkWritable(options.out, ["metrics.json"]);
     await run(options);
     return 0;
   };
