@@ -21,7 +21,7 @@ export interface StudyResults {
   allSeconds?: number;
 }
 
-/** Options of {@link buildReport}. */
+/** Options of `buildReport`. */
 export interface ReportOptions {
   /**
    * The example error budget for "how much noise could a production classifier tolerate":
@@ -57,7 +57,7 @@ export interface ReportSectionOut {
   figures: ReportFigure[];
 }
 
-/** The built report, rendered by {@link reportMarkdown} and {@link reportHtml}. */
+/** The built report, rendered by `reportMarkdown` and `reportHtml`. */
 export interface StudyReport {
   /** Report title (the page's top heading). */
   title: string;
