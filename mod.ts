@@ -278,13 +278,29 @@ export {
   compare as compareWithReference,
   compareBits,
 } from "./src/check/compare.ts";
-export { checkConv2d, type ConvCase, convCase, convShape } from "./src/check/conv2d.ts";
-export { checkDense, type DenseCase, denseInputs, type DenseKernels } from "./src/check/dense.ts";
-export type { CaseRun } from "./src/check/family.ts";
-export { checkMaxPool } from "./src/check/maxpool.ts";
-export { checkOptimizer } from "./src/check/optimizer.ts";
-export { checkRelu } from "./src/check/relu.ts";
-export { checkSoftmax } from "./src/check/softmax_xent.ts";
+export {
+  checkConv2d,
+  type ConvCase,
+  convCase,
+  type ConvKernels,
+  convShape,
+} from "./src/check/conv2d.ts";
+export {
+  checkDense,
+  type DenseCase,
+  type DenseInputs,
+  denseInputs,
+  type DenseKernels,
+} from "./src/check/dense.ts";
+export type { CaseRun, FamilyCase, KernelFamily } from "./src/check/family.ts";
+export { checkMaxPool, type PoolCase, type PoolKernels } from "./src/check/maxpool.ts";
+export {
+  checkOptimizer,
+  type OptimizerCase,
+  type OptimizerKernels,
+} from "./src/check/optimizer.ts";
+export { checkRelu, type ReluCase, type ReluKernels } from "./src/check/relu.ts";
+export { checkSoftmax, type SoftmaxCase, type SoftmaxKernels } from "./src/check/softmax_xent.ts";
 export {
   FAMILIES,
   KERNEL_FAMILIES,
@@ -347,6 +363,8 @@ export {
   kFoldSplits,
   type LabelSuspect,
   type ProbabilityMatrix,
+  type SuspectMethod,
+  type SuspectRanking,
 } from "./src/study/confident_learning.ts";
 export {
   compare,
@@ -388,13 +406,34 @@ export {
   sweepPerClassChart,
 } from "./src/study/charts.ts";
 export { buildReport, reportHtml, reportMarkdown } from "./src/study/report/index.ts";
-export type { StudyResults } from "./src/study/report/types.ts";
+export type {
+  ReportFigure,
+  ReportOptions,
+  ReportSectionOut,
+  StudyReport,
+  StudyResults,
+} from "./src/study/report/types.ts";
 export {
   barChart,
+  type BarChartOptions,
   type ChartSpec,
   confusionMatrixChart,
+  type ConfusionMatrixOptions,
   learningCurveChart,
+  type LearningCurveOptions,
+  type LearningCurveRun,
   lineChart,
+  type LineChartOptions,
+  type LineSeries,
   type PluginName,
 } from "./src/render/charts.ts";
-export { escapeHtml, htmlReport, markdownToHtml, pngDataUrl } from "./src/render/html.ts";
+export {
+  escapeHtml,
+  htmlReport,
+  type HtmlReportOptions,
+  type MarkdownOptions,
+  markdownToHtml,
+  pngDataUrl,
+  type ReportChart,
+  type ReportSection,
+} from "./src/render/html.ts";

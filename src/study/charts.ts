@@ -15,6 +15,7 @@ import {
 } from "../render/charts.ts";
 import type { ConditionSummary, RunRecord } from "./results.ts";
 
+/** Class labels for charts: the digits "0" to "9". */
 export const CLASS_NAMES: string[] = Array.from({ length: 10 }, (_, i) => String(i));
 
 const toPct = (values: number[]) => values.map((v) => v * 100);
@@ -86,6 +87,7 @@ export interface SweepCondition {
   label: string;
   /** The x value, e.g. 32. */
   value: number;
+  /** Statistics of the condition's runs (test error, per class, curves). */
   summary: ConditionSummary;
 }
 
