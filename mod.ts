@@ -152,6 +152,25 @@ export {
 } from "./src/ops/corrupt.ts";
 
 // ---------------------------------------------------------------------------------------------
+// Classical baselines: k-nearest neighbours on the GPU (distance GEMM + top-k), Gaussian naive Bayes
+export { knnDistance, knnExpand, knnRef, knnSelect, type Neighbours } from "./src/ops/knn.ts";
+export {
+  classifyKnn,
+  type KnnClassification,
+  knnNeighbours,
+  type KnnOptions,
+  type KnnTiming,
+  majorityVote,
+} from "./src/baselines/knn.ts";
+export {
+  fitGaussianNb,
+  type GaussianNb,
+  gaussianNbLogLikelihoods,
+  NB_VAR_SMOOTHING,
+  predictGaussianNb,
+} from "./src/baselines/naive_bayes.ts";
+
+// ---------------------------------------------------------------------------------------------
 // Models: layer specs, the planner that fuses layers into GPU blocks, parameters, the model
 export {
   conv2d,

@@ -8,13 +8,16 @@
  * `--test N` / `--train N` use the first N images of each split (for a quick look). A script,
  * not a `*_bench.ts` file, so that `deno task bench` does not run it.
  */
-import { classifyKnn } from "../src/baselines/knn.ts";
-import { fitGaussianNb, predictGaussianNb } from "../src/baselines/naive_bayes.ts";
-import { loadMnist } from "../src/data/files.ts";
-import { subset } from "../src/data/dataset.ts";
-import { acquireGpu } from "../src/gpu/context.ts";
-import { uploadDataset } from "../src/ops/gather.ts";
-import { knnRef } from "../src/ops/knn.ts";
+import {
+  acquireGpu,
+  classifyKnn,
+  fitGaussianNb,
+  knnRef,
+  predictGaussianNb,
+  subset,
+  uploadDataset,
+} from "../mod.ts";
+import { loadMnist } from "../mod_deno.ts";
 
 function countArg(name: string, max: number): number {
   const at = Deno.args.indexOf(name);
