@@ -153,7 +153,14 @@ export {
 
 // ---------------------------------------------------------------------------------------------
 // Classical baselines: k-nearest neighbours on the GPU (distance GEMM + top-k), Gaussian naive Bayes
-export { knnDistance, knnExpand, knnRef, knnSelect, type Neighbours } from "./src/ops/knn.ts";
+export {
+  knnDistance,
+  knnExpand,
+  knnRef,
+  knnSelect,
+  type KnnTile,
+  type Neighbours,
+} from "./src/ops/knn.ts";
 export {
   classifyKnn,
   type KnnClassification,
