@@ -139,17 +139,43 @@ export {
 } from "./src/ops/gather.ts";
 export { accumulateConfusion, confusionRef, predictClasses } from "./src/ops/evaluate.ts";
 export {
+  corruptBatch,
+  corruptBatchRef,
   type Corruption,
   type CorruptionInfo,
   type CorruptionIo,
   type CorruptionLevel,
   type CorruptionName,
   CORRUPTIONS,
-  corruptBatch,
-  corruptBatchRef,
-  type ResolvedCorruption,
   resolveCorruption,
+  type ResolvedCorruption,
 } from "./src/ops/corrupt.ts";
+
+// ---------------------------------------------------------------------------------------------
+// Classical baselines: k-nearest neighbours on the GPU (distance GEMM + top-k), Gaussian naive Bayes
+export {
+  knnDistance,
+  knnExpand,
+  knnRef,
+  knnSelect,
+  type KnnTile,
+  type Neighbours,
+} from "./src/ops/knn.ts";
+export {
+  classifyKnn,
+  type KnnClassification,
+  knnNeighbours,
+  type KnnOptions,
+  type KnnTiming,
+  majorityVote,
+} from "./src/baselines/knn.ts";
+export {
+  fitGaussianNb,
+  type GaussianNb,
+  gaussianNbLogLikelihoods,
+  NB_VAR_SMOOTHING,
+  predictGaussianNb,
+} from "./src/baselines/naive_bayes.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Models: layer specs, the planner that fuses layers into GPU blocks, parameters, the model
@@ -205,8 +231,8 @@ export {
   trainSession,
 } from "./src/train/session.ts";
 export {
-  divergenceLimit,
   DivergenceError,
+  divergenceLimit,
   type EvalPoint,
   type LossPoint,
   Trainer,
@@ -265,8 +291,8 @@ export {
   decodeSafetensors,
   encodeSafetensors,
   type NamedTensor,
-  SafetensorsError,
   type SafetensorsDtype,
+  SafetensorsError,
 } from "./src/io/safetensors.ts";
 export { counterUniform, deriveSeed, hash32, Rng } from "./src/util/rng.ts";
 
@@ -278,6 +304,29 @@ export {
   compare as compareWithReference,
   compareBits,
 } from "./src/check/compare.ts";
+export {
+  checkConv2d,
+  type ConvCase,
+  convCase,
+  type ConvKernels,
+  convShape,
+} from "./src/check/conv2d.ts";
+export {
+  checkDense,
+  type DenseCase,
+  type DenseInputs,
+  denseInputs,
+  type DenseKernels,
+} from "./src/check/dense.ts";
+export type { CaseRun, FamilyCase, KernelFamily } from "./src/check/family.ts";
+export { checkMaxPool, type PoolCase, type PoolKernels } from "./src/check/maxpool.ts";
+export {
+  checkOptimizer,
+  type OptimizerCase,
+  type OptimizerKernels,
+} from "./src/check/optimizer.ts";
+export { checkRelu, type ReluCase, type ReluKernels } from "./src/check/relu.ts";
+export { checkSoftmax, type SoftmaxCase, type SoftmaxKernels } from "./src/check/softmax_xent.ts";
 export {
   FAMILIES,
   KERNEL_FAMILIES,
@@ -299,8 +348,8 @@ export {
   pairedDifference,
   samplingError,
   std,
-  type Summary,
   summarize,
+  type Summary,
   tCdf,
   tQuantile,
 } from "./src/util/stats.ts";
@@ -312,8 +361,8 @@ export {
   configDifferences,
   type PlannedRun,
   RUN_SCHEMA,
-  runSweep,
   type RunStore,
+  runSweep,
   type StoredRun,
   type SweepOptions,
   type SweepOutcome,
@@ -327,23 +376,25 @@ export {
   toBytes,
 } from "./src/study/image_noise.ts";
 export {
-  type CorruptedLabels,
   corruptedCount,
+  type CorruptedLabels,
   corruptLabels,
   LABEL_MODES,
   type LabelMode,
 } from "./src/study/label_noise.ts";
 export {
+  confidentLearning,
   type ConfidentLearningOptions,
   type ConfidentLearningResult,
-  confidentLearning,
   kFoldSplits,
   type LabelSuspect,
   type ProbabilityMatrix,
+  type SuspectMethod,
+  type SuspectRanking,
 } from "./src/study/confident_learning.ts";
 export {
-  type Comparison,
   compare,
+  type Comparison,
   type Measured,
   toleratedUpTo,
   type Trend,
@@ -381,13 +432,34 @@ export {
   sweepPerClassChart,
 } from "./src/study/charts.ts";
 export { buildReport, reportHtml, reportMarkdown } from "./src/study/report/index.ts";
-export type { StudyResults } from "./src/study/report/types.ts";
+export type {
+  ReportFigure,
+  ReportOptions,
+  ReportSectionOut,
+  StudyReport,
+  StudyResults,
+} from "./src/study/report/types.ts";
 export {
   barChart,
+  type BarChartOptions,
   type ChartSpec,
   confusionMatrixChart,
+  type ConfusionMatrixOptions,
   learningCurveChart,
+  type LearningCurveOptions,
+  type LearningCurveRun,
   lineChart,
+  type LineChartOptions,
+  type LineSeries,
   type PluginName,
 } from "./src/render/charts.ts";
-export { escapeHtml, htmlReport, markdownToHtml, pngDataUrl } from "./src/render/html.ts";
+export {
+  escapeHtml,
+  htmlReport,
+  type HtmlReportOptions,
+  type MarkdownOptions,
+  markdownToHtml,
+  pngDataUrl,
+  type ReportChart,
+  type ReportSection,
+} from "./src/render/html.ts";

@@ -5,12 +5,16 @@
  *
  * @module
  */
-import { acquireGpu, type GpuContext } from "../src/gpu/context.ts";
-import { type Dispatch, recordDispatches } from "../src/gpu/program.ts";
-import { profileDispatches } from "../src/gpu/profiler.ts";
-import { Rng } from "../src/util/rng.ts";
-import { assertPassed } from "../src/check/compare.ts";
-import type { CaseRun } from "../src/check/family.ts";
+import {
+  acquireGpu,
+  assertPassed,
+  type CaseRun,
+  type Dispatch,
+  type GpuContext,
+  profileDispatches,
+  recordDispatches,
+  Rng,
+} from "../mod.ts";
 
 let shared: Promise<GpuContext> | null = null;
 

@@ -2,8 +2,7 @@
  * conv2d at LeNet-5's two layers (batch 64): forward (fused bias, ReLU, max-pool), input gradient
  * and weight gradient; validated by the kernel-check suite before timing.
  */
-import { convGeometry } from "../src/ops/conv2d.ts";
-import { checkConv2d, type ConvCase, convCase, convShape } from "../src/check/conv2d.ts";
+import { checkConv2d, type ConvCase, convCase, convGeometry, convShape } from "../mod.ts";
 import { benchRng, kernelBench, type KernelCase, validated } from "./common.ts";
 
 const B = 64;

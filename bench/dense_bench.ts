@@ -3,18 +3,21 @@
  * backward products. LeNet's shapes are validated by the kernel-check suite before timing; the
  * 1024^3 reference would take a minute in float64 (the suite checks every variant on odd shapes).
  */
-import { type Dispatch } from "../src/gpu/program.ts";
-import { Tensor } from "../src/gpu/tensor.ts";
 import {
+  checkDense,
   denseBackwardInput,
   denseBackwardWeight,
+  type DenseCase,
   denseForward,
+  denseInputs,
+  type DenseKernels,
   type DenseTile,
   denseTileCandidates,
-} from "../src/ops/dense.ts";
-import { profileDispatches } from "../src/gpu/profiler.ts";
-import type { GpuContext } from "../src/gpu/context.ts";
-import { checkDense, type DenseCase, denseInputs, type DenseKernels } from "../src/check/dense.ts";
+  type Dispatch,
+  type GpuContext,
+  profileDispatches,
+  Tensor,
+} from "../mod.ts";
 import { benchRng, kernelBench, type KernelCase, validated } from "./common.ts";
 
 const SHAPES: DenseCase[] = [

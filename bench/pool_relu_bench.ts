@@ -2,9 +2,7 @@
  * Standalone max-pool (forward with codes, gather backward) and ReLU at LeNet's conv1 map size,
  * validated by the kernel-check suite before timing.
  */
-import { pad4 } from "../src/gpu/tensor.ts";
-import { checkMaxPool } from "../src/check/maxpool.ts";
-import { checkRelu } from "../src/check/relu.ts";
+import { checkMaxPool, checkRelu, pad4 } from "../mod.ts";
 import { benchRng, kernelBench, validated } from "./common.ts";
 
 const [B, H, W, C] = [64, 28, 28, 6];

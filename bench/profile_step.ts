@@ -6,18 +6,18 @@
  *
  * @module
  */
-import { formatHelp, parseOptions, runCli } from "../src/cli/args.ts";
-import { loadMnistSplit } from "../src/data/files.ts";
-import { subset } from "../src/data/dataset.ts";
-import { acquireGpu } from "../src/gpu/context.ts";
-import { profileDispatches } from "../src/gpu/profiler.ts";
-import { Tuner } from "../src/gpu/tuner.ts";
-import { FileTuningStore } from "../src/gpu/tuning_file.ts";
-import { uploadDataset } from "../src/ops/gather.ts";
-import { ADAM_DEFAULTS } from "../src/ops/optimizer.ts";
-import { Model } from "../src/nn/model.ts";
-import { lenet5 } from "../src/nn/spec.ts";
-import { Trainer } from "../src/train/trainer.ts";
+import {
+  acquireGpu,
+  ADAM_DEFAULTS,
+  lenet5,
+  Model,
+  profileDispatches,
+  subset,
+  Trainer,
+  Tuner,
+  uploadDataset,
+} from "../mod.ts";
+import { FileTuningStore, formatHelp, loadMnistSplit, parseOptions, runCli } from "../mod_deno.ts";
 
 const SPEC = {
   batch: { type: "int", default: 64, min: 1, max: 4096, description: "batch size" },

@@ -2,12 +2,15 @@
  * Softmax + cross-entropy (batch 64, 10 classes) and the optimizer updates over LeNet-5's
  * parameters, validated by the kernel-check suite before timing.
  */
-import { ADAM_DEFAULTS, SGD_DEFAULTS } from "../src/ops/optimizer.ts";
-import { paramLayout } from "../src/nn/params.ts";
-import { planModel } from "../src/nn/plan.ts";
-import { lenet5 } from "../src/nn/spec.ts";
-import { checkSoftmax } from "../src/check/softmax_xent.ts";
-import { checkOptimizer } from "../src/check/optimizer.ts";
+import {
+  ADAM_DEFAULTS,
+  checkOptimizer,
+  checkSoftmax,
+  lenet5,
+  paramLayout,
+  planModel,
+  SGD_DEFAULTS,
+} from "../mod.ts";
 import { benchRng, kernelBench, validated } from "./common.ts";
 
 const [B, N] = [64, 10];

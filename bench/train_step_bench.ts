@@ -2,13 +2,8 @@
  * One full LeNet-5 training step at batch 64 (gather, forward, loss, backward, Adam): the whole
  * recorded program, timed with the GPU finishing; plus the per-kernel breakdown.
  */
-import { loadMnistSplit } from "../src/data/files.ts";
-import { subset } from "../src/data/dataset.ts";
-import { uploadDataset } from "../src/ops/gather.ts";
-import { ADAM_DEFAULTS } from "../src/ops/optimizer.ts";
-import { Model } from "../src/nn/model.ts";
-import { lenet5 } from "../src/nn/spec.ts";
-import { Trainer } from "../src/train/trainer.ts";
+import { ADAM_DEFAULTS, lenet5, Model, subset, Trainer, uploadDataset } from "../mod.ts";
+import { loadMnistSplit } from "../mod_deno.ts";
 import { kernelBench } from "./common.ts";
 
 const title = "full training step (GPU time of all its dispatches)";

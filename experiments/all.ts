@@ -20,11 +20,8 @@
  * @module
  */
 import { join } from "node:path";
-import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
-import { formatDuration } from "../src/cli/progress.ts";
-import type { LabelMode } from "../src/study/label_noise.ts";
-import type { RunRecord } from "../src/study/results.ts";
-import { canonicalJson } from "../src/study/sweep.ts";
+import { canonicalJson, type LabelMode, type RunRecord } from "../mod.ts";
+import { formatDuration, formatHelp, type OptionSpec, parseOptions } from "../mod_deno.ts";
 import {
   checkWritable,
   runExperiment,
@@ -100,7 +97,10 @@ async function main(): Promise<number> {
     program: PROGRAM.name,
   });
   const dir = options.results;
-  await checkWritable(dir);
+  await checkWritable(dir, ["REPORT.md", "report.html"], "--results");
+  for (const part of ["part1", "part2", "part3"]) {
+    await checkWritable(join(dir, part), ["metrics.json"], "--results");
+  }
   const s = await setup(options);
   const times: string[] = [];
   const step = async (name: string, run: () => Promise<unknown>) => {

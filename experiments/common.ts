@@ -4,51 +4,58 @@
  *
  * @module
  */
-import { EngineError } from "../src/util/errors.ts";
-import { expectedError, type OptionSpec, runCli, UsageError } from "../src/cli/args.ts";
-import { formatCount, formatDuration, ProgressBar } from "../src/cli/progress.ts";
-import type { Dataset } from "../src/data/dataset.ts";
-import { subset } from "../src/data/dataset.ts";
-import { DataFileError, loadKaggleCsv, loadMnistSplit } from "../src/data/files.ts";
-import { DataFormatError } from "../src/data/idx.ts";
-import { acquireGpu, type GpuContext } from "../src/gpu/context.ts";
 import {
-  GpuDeviceLostError,
-  GpuLimitError,
-  GpuUnavailableError,
-  ShaderCompileError,
-} from "../src/gpu/errors.ts";
-import { type GpuDataset, type PixelNoise, uploadDataset } from "../src/ops/gather.ts";
-import {
+  acquireGpu,
   ADAM_DEFAULTS,
+  type ChartSpec,
+  checkImageGeometry,
+  type ClassMetrics,
+  type Dataset,
+  type DecodedCheckpoint,
+  deriveSeed,
+  EngineError,
+  type EvalPoint,
+  type GpuContext,
+  type GpuDataset,
+  lenet5,
+  type LossPoint,
   type LrSchedule,
+  type Model,
+  type ModelSpec,
   type OptimizerConfig,
+  type PixelNoise,
+  type RunRecord,
   SGD_DEFAULTS,
-} from "../src/ops/optimizer.ts";
-import type { Model } from "../src/nn/model.ts";
-import { lenet5, type ModelSpec, torchModuleSource } from "../src/nn/spec.ts";
-import type { ClassMetrics } from "../src/train/metrics.ts";
-import { DivergenceError, type EvalPoint, type LossPoint } from "../src/train/trainer.ts";
-import { type DecodedCheckpoint, type StopSignal, trainSession } from "../src/train/session.ts";
-import { deriveSeed } from "../src/util/rng.ts";
-import type { OutputDir } from "../src/util/atomic_write.ts";
-import type { ChartSpec } from "../src/render/charts.ts";
-import { renderChartPng } from "../src/render/png.ts";
-import {
+  splitHoldout,
+  type StopSignal,
+  subset,
   type SweepCondition,
   sweepCurvesChart,
   sweepErrorChart,
   sweepPerClassChart,
-} from "../src/study/charts.ts";
-import { CheckpointError } from "../src/train/checkpoint.ts";
-import { ensureDir, writeFileAtomic } from "../src/util/atomic_write.ts";
+  torchModuleSource,
+  trainSession,
+  uploadDataset,
+} from "../mod.ts";
+import {
+  checkOutputFolder,
+  ensureDir,
+  expectedError,
+  formatCount,
+  formatDuration,
+  loadKaggleCsv,
+  loadMnistSplit,
+  type OptionSpec,
+  type OutputDir,
+  ProgressBar,
+  renderChartPng,
+  runCli,
+  UsageError,
+  writeFileAtomic,
+} from "../mod_deno.ts";
 import { dirname } from "node:path";
-import { checkImageGeometry, splitHoldout } from "../src/data/dataset.ts";
 
 export type { DecodedCheckpoint };
-import { SafetensorsError } from "../src/io/safetensors.ts";
-import { DigitImageError } from "../src/data/preprocess.ts";
-import type { RunRecord } from "../src/study/results.ts";
 
 /** Options every part accepts. */
 export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
@@ -172,15 +179,16 @@ export function markExpected(e: unknown): never {
   throw e;
 }
 
-/** Fails before any work when the output folder cannot be written (permissions). */
-export async function checkWritable(dir: string): Promise<void> {
-  const status = await Deno.permissions.query({ name: "write", path: dir });
-  if (status.state !== "granted") {
-    throw new UsageError(
-      `--out ${dir}: no permission to write there; the deno tasks may write under results/ only ` +
-        `(or run the script with 'deno run --allow-write=${dir}')`,
-    );
-  }
+/**
+ * Fails before any work when output folder `dir` cannot take the files `names` (a file on the
+ * way, a folder where a file goes, no permission): one line, exit code 2.
+ */
+export async function checkWritable(
+  dir: string,
+  names: readonly string[] = [],
+  flag = "--out",
+): Promise<void> {
+  await checkOutputFolder(dir, flag, names);
 }
 
 /** Runs an experiment's main function with the CLI's exit codes and clear messages. */

@@ -11,19 +11,22 @@
  * @module
  */
 import {
+  CLASS_NAMES,
+  decodeCheckpoint,
+  lenet5,
+  part1ChartSpecs,
+  summarize,
+  topConfusions,
+} from "../mod.ts";
+import {
   formatHelp,
   optionFlag,
   type OptionSpec,
+  OutputDir,
   parseOptions,
+  renderChartPng,
   UsageError,
-} from "../src/cli/args.ts";
-import { decodeCheckpoint } from "../src/train/checkpoint.ts";
-import { lenet5 } from "../src/nn/spec.ts";
-import { topConfusions } from "../src/train/metrics.ts";
-import { OutputDir } from "../src/util/atomic_write.ts";
-import { summarize } from "../src/util/stats.ts";
-import { CLASS_NAMES, part1ChartSpecs } from "../src/study/charts.ts";
-import { renderChartPng } from "../src/render/png.ts";
+} from "../mod_deno.ts";
 import {
   checkWritable,
   dataRecord,
@@ -58,12 +61,19 @@ export const PART1_SPEC: Record<string, OptionSpec> = {
     description:
       "with --val: also keep OUT/best.safetensors, the epoch with the lowest validation error",
   },
+  force: {
+    type: "boolean",
+    description:
+      "start over although OUT holds the checkpoint of an unfinished run (it is replaced); " +
+      "without it such a folder is refused, so an interrupted run is never lost by accident",
+  },
 };
 
 export type Part1Options = TrainingOptions & {
   out: string;
   resume?: string;
   keep?: "last" | "best";
+  force?: boolean;
 };
 
 /** Recipe options a resumed run takes from its checkpoint; giving one on the command line conflicts. */
@@ -298,6 +308,10 @@ export async function runPart1(
     charts: charts.specs,
   });
   const written = await out.commit();
+  await removeStaleCheckpoints(options.out, [
+    ...(seeds.length === 1 ? ["checkpoint.safetensors"] : []),
+    ...(options.keep === "best" && seeds.length === 1 ? ["best.safetensors"] : []),
+  ]);
   printSummary(r);
   if (runs.length > 1) {
     console.log(
@@ -308,13 +322,63 @@ export async function runPart1(
   return runs;
 }
 
+/**
+ * A new run in a folder that holds an unfinished run's checkpoint would overwrite it: refuse,
+ * naming the two ways on (resume it, or --force to start over).
+ */
+async function refuseUnfinishedRun(out: string): Promise<void> {
+  const path = `${out}/checkpoint.safetensors`;
+  let bytes: Uint8Array;
+  try {
+    bytes = await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return;
+    throw e;
+  }
+  let where = "a checkpoint that cannot be read";
+  try {
+    const { info } = decodeCheckpoint(bytes, path);
+    if (info.state.epoch >= info.recipe.epochs) return; // a finished run: replaced by this one
+    where = `an unfinished run (seed ${info.recipe.seed}, ${info.state.epoch} of ` +
+      `${info.recipe.epochs} epochs done)`;
+  } catch { /* damaged: refuse as well */ }
+  throw new UsageError(
+    `--out ${out} holds ${where}: continue it with 'deno task part1 --resume ${path}', or start ` +
+      `over with --force (its files are replaced)`,
+  );
+}
+
+/** Checkpoint files of an earlier run that this run did not write: removed once it succeeds. */
+async function removeStaleCheckpoints(out: string, kept: readonly string[]): Promise<void> {
+  for (const name of ["checkpoint.safetensors", "best.safetensors"]) {
+    if (kept.includes(name)) continue;
+    try {
+      await Deno.remove(`${out}/${name}`);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+  }
+}
+
+/** Every file Part 1 writes into its output folder. */
+const PART1_FILES = [
+  "metrics.json",
+  "model.safetensors",
+  "checkpoint.safetensors",
+  "best.safetensors",
+  "learning_curve.png",
+  "per_class_error.png",
+  "confusion_matrix.png",
+];
+
 async function main(): Promise<number> {
   const { options, help } = parseOptions<Part1Options>(Deno.args, PART1_SPEC, PROGRAM);
   if (help) {
     console.log(formatHelp(PART1_SPEC, PROGRAM));
     return 0;
   }
-  await checkWritable(options.out);
+  await checkWritable(options.out, PART1_FILES);
+  if (!options.resume && !options.force) await refuseUnfinishedRun(options.out);
   const prepared = options.resume ? await prepareResume(options, Deno.args) : undefined;
   const o = prepared?.options ?? options;
 

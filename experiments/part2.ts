@@ -19,21 +19,18 @@
  *
  * @module
  */
-import type { OptionSpec } from "../src/cli/args.ts";
-import { digitGridPng } from "../src/render/png.ts";
 import {
   firstOfEachClass,
   gatherImages,
   noiseStatistics,
-  runNoise,
-  toBytes,
-} from "../src/study/image_noise.ts";
-import {
   type Part2Condition,
   type Part2Run,
+  runNoise,
   type RunRecord,
   summarizeRuns,
-} from "../src/study/results.ts";
+  toBytes,
+} from "../mod.ts";
+import { digitGridPng, type OptionSpec } from "../mod_deno.ts";
 import {
   pct,
   recipeOf,

@@ -21,18 +21,19 @@
  *
  * @module
  */
-import type { OptionSpec } from "../src/cli/args.ts";
-import { formatCount } from "../src/cli/progress.ts";
-import { corruptLabels, LABEL_MODES, type LabelMode } from "../src/study/label_noise.ts";
 import {
+  corruptLabels,
+  deriveSeed,
+  Evaluator,
+  LABEL_MODES,
+  type LabelMode,
   type Part3Condition,
   type Part3Run,
   type RunRecord,
+  summarize,
   summarizeRuns,
-} from "../src/study/results.ts";
-import { Evaluator } from "../src/train/evaluator.ts";
-import { deriveSeed } from "../src/util/rng.ts";
-import { summarize } from "../src/util/stats.ts";
+} from "../mod.ts";
+import { formatCount, type OptionSpec } from "../mod_deno.ts";
 import {
   pct,
   recipeOf,

@@ -10,15 +10,23 @@
  *
  * @module
  */
-import { formatHelp, type OptionSpec, parseOptions, UsageError } from "../src/cli/args.ts";
-import { writeKaggleSubmission } from "../src/data/csv.ts";
-import { loadKaggleCsv } from "../src/data/files.ts";
-import { loadImageAsMnist } from "../src/data/image_file.ts";
-import { acquireGpu } from "../src/gpu/context.ts";
-import { Model } from "../src/nn/model.ts";
-import { decodeCheckpoint, restoreCheckpoint } from "../src/train/checkpoint.ts";
-import { Predictor } from "../src/train/predictor.ts";
-import { writeFileAtomic } from "../src/util/atomic_write.ts";
+import {
+  acquireGpu,
+  decodeCheckpoint,
+  Model,
+  Predictor,
+  restoreCheckpoint,
+  writeKaggleSubmission,
+} from "../mod.ts";
+import {
+  formatHelp,
+  loadImageAsMnist,
+  loadKaggleCsv,
+  type OptionSpec,
+  parseOptions,
+  UsageError,
+  writeFileAtomic,
+} from "../mod_deno.ts";
 import { NO_ADAPTER_ENV, runExperiment } from "./common.ts";
 import { dirname, resolve } from "node:path";
 
@@ -55,6 +63,11 @@ const PROGRAM = {
  * be writable: the submission goes to a temporary file beside it first, then is renamed.
  */
 async function checkOutputFolder(out: string): Promise<void> {
+  let target: Deno.FileInfo | undefined;
+  try {
+    target = await Deno.stat(out);
+  } catch { /* missing: written new */ }
+  if (target?.isDirectory) throw new UsageError(`--out ${out}: that is a folder; name a file`);
   const dir = dirname(resolve(out));
   const status = await Deno.permissions.query({ name: "write", path: dir });
   if (status.state !== "granted") {

@@ -11,19 +11,26 @@
  *
  * @module
  */
-import { EngineError } from "../src/util/errors.ts";
-import { join } from "node:path";
-import { formatHelp, type OptionSpec, parseOptions } from "../src/cli/args.ts";
-import { readChartJsSource } from "../src/render/chartjs_source.ts";
-import { pngDataUrl } from "../src/render/html.ts";
 import {
+  asPart1,
+  asPart2,
+  asPart3,
   buildReport,
+  EngineError,
+  MetricsFormatError,
+  pngDataUrl,
   reportHtml,
   reportMarkdown,
   type StudyResults,
-} from "../src/study/report/index.ts";
-import { asPart1, asPart2, asPart3, MetricsFormatError } from "../src/study/results.ts";
-import { OutputDir } from "../src/util/atomic_write.ts";
+} from "../mod.ts";
+import {
+  formatHelp,
+  type OptionSpec,
+  OutputDir,
+  parseOptions,
+  readChartJsSource,
+} from "../mod_deno.ts";
+import { join } from "node:path";
 import { checkWritable, runExperiment } from "./common.ts";
 
 export const REPORT_SPEC: Record<string, OptionSpec> = {
@@ -139,7 +146,7 @@ async function main(): Promise<number> {
     console.log(formatHelp(REPORT_SPEC, PROGRAM));
     return 0;
   }
-  await checkWritable(options.results);
+  await checkWritable(options.results, ["REPORT.md", "report.html"], "--results");
   await runReport(options);
   return 0;
 }

@@ -8,11 +8,24 @@
  * @module
  */
 import { join } from "node:path";
-import { formatHelp, type OptionSpec, parseOptions, type ProgramInfo } from "../src/cli/args.ts";
-import type { ChartSpec } from "../src/render/charts.ts";
-import type { ConditionSummary, RunRecord } from "../src/study/results.ts";
-import { type PlannedRun, type RunStore, runSweep, type StoredRun } from "../src/study/sweep.ts";
-import { ensureDir, OutputDir, writeJsonAtomic } from "../src/util/atomic_write.ts";
+import {
+  type ChartSpec,
+  type ConditionSummary,
+  type PlannedRun,
+  type RunRecord,
+  type RunStore,
+  runSweep,
+  type StoredRun,
+} from "../mod.ts";
+import {
+  ensureDir,
+  formatHelp,
+  type OptionSpec,
+  OutputDir,
+  parseOptions,
+  type ProgramInfo,
+  writeJsonAtomic,
+} from "../mod_deno.ts";
 import {
   checkWritable,
   dataRecord,
@@ -277,7 +290,7 @@ export function studyMain<O extends { out: string }>(
   return async () => {
     const options = parse(Deno.args);
     if (!options) return 0;
-    await checkWritable(options.out);
+    await checkWritable(options.out, ["metrics.json"]);
     await run(options);
     return 0;
   };

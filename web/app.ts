@@ -33,7 +33,7 @@ import {
   toMnistInput,
   type TrainProgress,
 } from "../mod.ts";
-import { modelFromCheckpoint, trainSession } from "../src/train/session.ts";
+import { modelFromCheckpoint, trainSession } from "../mod.ts";
 import { describeError, pageGpu, showNoWebGpu, webGpuMissingReason } from "./gpu_page.ts";
 
 /** chart.js's UMD build (vendor/chart.umd.js) registers every chart type on this global. */

@@ -14,13 +14,7 @@
  */
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  expectedError,
-  formatHelp,
-  type OptionSpec,
-  parseOptions,
-  runCli,
-} from "../src/cli/args.ts";
+import { expectedError, formatHelp, type OptionSpec, parseOptions, runCli } from "../mod_deno.ts";
 
 const REPO = new URL("../", import.meta.url);
 

@@ -7,16 +7,16 @@
  * @module
  */
 import type { GpuContext } from "../mod.ts";
-import { type CheckResult, runKernelChecks, type SuiteSummary } from "../src/check/suite.ts";
+import { type CheckResult, runKernelChecks, type SuiteSummary } from "../mod.ts";
 
-export type { CheckResult } from "../src/check/suite.ts";
-export { compare } from "../src/check/compare.ts";
+export type { CheckResult } from "../mod.ts";
+export { compareWithReference as compare } from "../mod.ts";
 
 /** What {@link runSelftest} returns (JSON-serializable). */
 export type SelftestSummary = SuiteSummary;
 
 /** Every family the self-test covers; a summary missing one is incomplete. */
-export { KERNEL_FAMILIES as SELFTEST_FAMILIES } from "../src/check/suite.ts";
+export { KERNEL_FAMILIES as SELFTEST_FAMILIES } from "../mod.ts";
 
 /**
  * Runs the quick tier of every kernel family against its float64 reference. A case that throws

@@ -12,13 +12,7 @@
  */
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
-import {
-  expectedError,
-  formatHelp,
-  type OptionSpec,
-  parseOptions,
-  runCli,
-} from "../src/cli/args.ts";
+import { expectedError, formatHelp, type OptionSpec, parseOptions, runCli } from "../mod_deno.ts";
 
 const REPO = new URL("../", import.meta.url);
 

@@ -12,9 +12,11 @@ export interface CheckResult {
   family: string;
   /** What was compared, with the shape. */
   name: string;
+  /** Whether the check passed: `error` within `tolerance` (for counted checks, at most it). */
   ok: boolean;
   /** max|got - want| / max|want| (for counted checks, the count of bad elements). */
   error: number;
+  /** Largest `error` allowed (0: exact; for counted checks, the bad elements allowed). */
   tolerance: number;
   /** Why it failed: the first mismatches, or the exception that stopped the check. */
   detail?: string;

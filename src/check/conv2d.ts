@@ -34,17 +34,27 @@ import { arenaPair, type CaseRun, Checks, defineFamily, randomArray } from "./fa
 
 /** A block: input (B, H, W, CI), CO filters of KS x KS with padding PAD, then ReLU and pool. */
 export interface ConvCase {
+  /** Batch size. */
   B: number;
+  /** Input height, in pixels. */
   H: number;
+  /** Input width, in pixels. */
   W: number;
+  /** Input channels. */
   CI: number;
+  /** Output channels (filters). */
   CO: number;
+  /** Kernel side (KS x KS). */
   KS: number;
+  /** Zero padding on each side, in pixels. */
   PAD: number;
+  /** Fuse a ReLU after the convolution. */
   relu: boolean;
+  /** Fuse a 2x2 max pool (stride 2) after the convolution (and ReLU). */
   pool: boolean;
   /** Single-channel raw-image layout (1 stored channel; no input gradient). */
   raw: boolean;
+  /** Part of the quick tier (the in-browser self-test); every case runs in the Deno tests. */
   quick?: boolean;
   /** A spread of the tile candidates, each bit-identical to the default tiles. */
   tiles?: boolean;
@@ -111,8 +121,11 @@ export function convBlockRef(c: ConvCase, x: Float64Array, w: Float64Array, b: F
 
 /** The default-tile dispatches a conv case validated (no input gradient for raw images). */
 export interface ConvKernels {
+  /** Forward pass: convolution, then ReLU and pool when the case has them. */
   forward: Dispatch;
+  /** dW and db: partial sums over image chunks, then their reduction (1 dispatch if 1 chunk). */
   backwardWeight: Dispatch[];
+  /** Input gradient (absent for raw images, which need none). */
   backwardInput?: Dispatch;
 }
 

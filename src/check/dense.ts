@@ -23,9 +23,13 @@ import { arenaPair, type CaseRun, Checks, defineFamily, randomArray } from "./fa
 
 /** X (M, K), W (N, K), Y (M, N). */
 export interface DenseCase {
+  /** Rows of X and Y (the batch). */
   M: number;
+  /** Input features: columns of X and W. */
   K: number;
+  /** Output features: rows of W, columns of Y. */
   N: number;
+  /** Part of the quick tier (the in-browser self-test); every case runs in the Deno tests. */
   quick?: boolean;
   /** Every tile candidate, each against the reference and bit-identical to the default. */
   allTiles?: boolean;
@@ -49,13 +53,21 @@ const WORKGROUP_TILE: DenseTile = { rm: 4, rn4: 1, variant: "workgroup" };
 
 /** Host values and their GPU copies: X, W, b and an output gradient dZ (M, N). */
 export interface DenseInputs {
+  /** Input X (M, K), row-major. */
   x: Float64Array;
+  /** Weights W (N, K), row-major. */
   w: Float64Array;
+  /** Bias b (N). */
   b: Float64Array;
+  /** Output gradient dZ (M, N), row-major. */
   dz: Float64Array;
+  /** GPU copy of X (M, K). */
   tx: Tensor;
+  /** GPU copy of W (N, K). */
   tw: Tensor;
+  /** GPU copy of b (1, N). */
   tb: Tensor;
+  /** GPU copy of dZ (M, N). */
   tdz: Tensor;
 }
 
@@ -72,8 +84,11 @@ export function denseInputs(ctx: GpuContext, c: DenseCase, r: Rng): DenseInputs 
 
 /** The default-tile dispatches a dense case validated. */
 export interface DenseKernels {
+  /** Y = X W^T + b. */
   forward: Dispatch;
+  /** dX = dZ W. */
   backwardInput: Dispatch;
+  /** dW = dZ^T X and db = column sums of dZ. */
   backwardWeight: Dispatch;
 }
 

@@ -29,7 +29,9 @@ export type KernelFamilyName = (typeof KERNEL_FAMILIES)[number];
 
 /** What checking one case gives: the comparisons, and the dispatches it validated (to time). */
 export interface CaseRun<K = Record<string, Dispatch[]>> {
+  /** Every comparison the case made. */
   checks: CheckResult[];
+  /** The dispatches the comparisons validated, by role (for the benchmarks to time). */
   kernels: K;
 }
 
@@ -39,14 +41,17 @@ export interface FamilyCase {
   name: string;
   /** Part of the quick tier (the in-browser self-test); every case runs in the Deno tests. */
   quick: boolean;
+  /** Runs the case on fresh random inputs from `r` and returns its comparisons. */
   run(ctx: GpuContext, r: Rng): Promise<CheckResult[]>;
 }
 
 /** A kernel family: its case table bound to its check. */
 export interface KernelFamily {
+  /** The family's name, as in {@link KERNEL_FAMILIES}. */
   name: KernelFamilyName;
   /** What the checks establish (the Deno test's name). */
   title: string;
+  /** The family's cases, in run order. */
   cases: readonly FamilyCase[];
 }
 

@@ -19,12 +19,15 @@ import { type CaseRun, Checks, defineFamily, f32, randomArray } from "./family.t
 
 /** Input (B, H, W, C). */
 export interface PoolCase {
+  /** Batch size. */
   B: number;
   /** Odd heights and widths drop the last row or column. */
   H: number;
+  /** Input width, in pixels (odd drops the last column). */
   W: number;
   /** Channels, stored padded to a multiple of 4. */
   C: number;
+  /** Part of the quick tier (the in-browser self-test); every case runs in the Deno tests. */
   quick?: boolean;
 }
 
@@ -37,7 +40,9 @@ export const POOL_CASES: readonly PoolCase[] = [
 
 /** The dispatches a pool case validated. */
 export interface PoolKernels {
+  /** Forward pass: 2x2 max (stride 2) and the argmax codes. */
   forward: Dispatch;
+  /** Backward pass: the gradient routed to each window's argmax. */
   backward: Dispatch;
 }
 

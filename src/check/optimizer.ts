@@ -19,8 +19,11 @@ import { type CaseRun, Checks, defineFamily, f32, randomArray } from "./family.t
 
 /** An optimizer over an arena of `texels` texels (4 parameters each). */
 export interface OptimizerCase {
+  /** The optimizer and its hyperparameters. */
   config: OptimizerConfig;
+  /** Arena size in texels (4 parameters each). */
   texels: number;
+  /** Part of the quick tier (the in-browser self-test); every case runs in the Deno tests. */
   quick?: boolean;
 }
 
@@ -40,6 +43,7 @@ const STEPS = 3;
 
 /** The dispatch an optimizer case validated (at step 1 with step slot 0). */
 export interface OptimizerKernels {
+  /** One update of every parameter and its optimizer state. */
   update: Dispatch;
 }
 

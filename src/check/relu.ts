@@ -13,9 +13,11 @@ import { type CaseRun, Checks, defineFamily, f32, randomArray } from "./family.t
 
 /** A (rows, cols) tensor; ReLU is elementwise, so only the count and the row padding matter. */
 export interface ReluCase {
+  /** Rows of the tensor. */
   rows: number;
   /** Any count: a row's last texel may be partly padding. */
   cols: number;
+  /** Part of the quick tier (the in-browser self-test); every case runs in the Deno tests. */
   quick?: boolean;
 }
 
@@ -27,7 +29,9 @@ export const RELU_CASES: readonly ReluCase[] = [
 
 /** The dispatches a ReLU case validated. */
 export interface ReluKernels {
+  /** Forward: max(x, 0). */
   forward: Dispatch;
+  /** Backward: the gradient where the input was positive, else 0. */
   backward: Dispatch;
 }
 

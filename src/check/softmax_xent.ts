@@ -18,8 +18,11 @@ import { type CaseRun, Checks, defineFamily, randomArray, readBuffer } from "./f
 
 /** B rows of N logits. */
 export interface SoftmaxCase {
+  /** Batch rows. */
   B: number;
+  /** Logits (classes) per row. */
   N: number;
+  /** Part of the quick tier (the in-browser self-test); every case runs in the Deno tests. */
   quick?: boolean;
 }
 
@@ -34,7 +37,9 @@ export const SOFTMAX_CASES: readonly SoftmaxCase[] = [
 
 /** The dispatches a softmax case validated (the loss at step slot 0). */
 export interface SoftmaxKernels {
+  /** Fused softmax cross-entropy: dZ, per-sample losses and the batch mean loss. */
   crossEntropy: Dispatch;
+  /** Softmax probabilities alone (prediction). */
   softmax: Dispatch;
 }
 

@@ -40,18 +40,25 @@ export const FAMILIES: Readonly<Record<KernelFamilyName, KernelFamily>> = {
 
 /** What {@link runKernelChecks} returns (JSON-serializable). */
 export interface SuiteSummary {
+  /** Name of the WebGPU adapter that ran the checks. */
   adapter: string;
+  /** How the kernels read textures: "storage" or "sampled". */
   textureReads: string;
+  /** Master seed of every case's inputs. */
   seed: number;
   /** "quick" (the browser's tier) or "full" (every case). */
   tier: "quick" | "full";
+  /** Every comparison, in run order. */
   checks: CheckResult[];
+  /** Number of checks that passed. */
   passed: number;
+  /** Number of checks that failed (0: the suite passed). */
   failed: number;
   /** Kernel families that were exercised. */
   families: string[];
   /** Wall time per family (pipeline compilation included). */
   familySeconds: Record<string, number>;
+  /** Wall time of the whole suite, in seconds. */
   seconds: number;
 }
 

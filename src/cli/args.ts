@@ -15,6 +15,7 @@ import { EngineError, isUserFacing } from "../util/errors.ts";
 
 /** A mistake on the command line; {@link runCli} prints it on one line and exits with code 2. */
 export class UsageError extends EngineError {
+  /** Error name shown before the message. */
   override name = "UsageError";
   /** Usage mistakes exit with code 2. */
   override readonly exitCode = 2;
@@ -22,36 +23,48 @@ export class UsageError extends EngineError {
   program?: string;
 }
 
+/** Value kinds an option accepts; "number-list" is comma-separated, "path" non-empty text. */
 export type OptionType = "int" | "number" | "string" | "boolean" | "enum" | "number-list" | "path";
 
+/** One option of a program: its kind, default, bounds and help text. */
 export interface OptionSpec {
+  /** What the value must be, and what it parses to. */
   type: OptionType;
   /** Used when the option is absent; booleans default to false. */
   default?: number | string | boolean | readonly number[];
   /** Inclusive bounds for int, number and each number-list item (see the *Exclusive flags). */
   min?: number;
+  /** Upper bound (inclusive unless `maxExclusive`). */
   max?: number;
+  /** Make `min` exclusive (the value must be greater). */
   minExclusive?: boolean;
+  /** Make `max` exclusive (the value must be smaller). */
   maxExclusive?: boolean;
   /** The accepted values of an enum. */
   values?: readonly string[];
   /** An option with no default that must be given; otherwise an absent option is undefined. */
   required?: boolean;
+  /** One line for `--help`. */
   description: string;
   /** A one-letter alias, e.g. "e" for `-e 10`. */
   short?: string;
 }
 
+/** A program's name, summary and positional arguments, for parsing and `--help`. */
 export interface ProgramInfo {
   /** How the user starts it, e.g. "deno task part2"; used in the usage line and the hint. */
   name: string;
+  /** One sentence saying what the program does, for `--help`. */
   summary: string;
   /** Without this, positional arguments are rejected. */
   positional?: { name: string; description: string; min?: number; max?: number };
 }
 
+/** The result of {@link parseOptions}. */
 export interface ParsedOptions<T> {
+  /** Option values by spec key (camelCase), defaults filled in. */
   options: T;
+  /** Positional arguments, in order. */
   positionals: string[];
   /** `--help`/`-h` was given: print {@link formatHelp} and stop; `options` holds only defaults. */
   help: boolean;

@@ -13,12 +13,17 @@
 
 /** Where the line goes; `Deno.stderr` fits. */
 export interface ProgressStream {
+  /** Writes bytes; returns how many were written. */
   writeSync(bytes: Uint8Array): number;
+  /** Whether the stream is a terminal (redraw in place) or a log. */
   isTerminal?(): boolean;
 }
 
+/** Options of a {@link ProgressBar}. */
 export interface ProgressBarOptions {
+  /** Amount of work when done (e.g. images in the epoch); finite and >= 0. */
   total: number;
+  /** Text before the bar, e.g. "epoch 3". */
   label: string;
   /** What is counted, e.g. "img"; shown after done/total and in the rate. */
   unit?: string;
@@ -85,10 +90,15 @@ interface Sample {
 
 const encoder = new TextEncoder();
 
+/** A progress line that redraws in place on a terminal and logs sparsely elsewhere. */
 export class ProgressBar {
+  /** Amount of work when done. */
   readonly total: number;
+  /** Text before the bar. */
   readonly label: string;
+  /** What is counted (default "items"). */
   readonly unit: string;
+  /** Whether the line is redrawn in place (`\r`) rather than printed as log lines. */
   readonly terminal: boolean;
   #stream: ProgressStream;
   #now: () => number;
@@ -105,6 +115,7 @@ export class ProgressBar {
   #drawnLength = 0;
   #finished = false;
 
+  /** Starts the clock; nothing is printed until the first update. */
   constructor(options: ProgressBarOptions) {
     if (!(options.total >= 0) || !Number.isFinite(options.total)) {
       throw new RangeError(`ProgressBar total must be a finite number >= 0, got ${options.total}`);

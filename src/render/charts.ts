@@ -132,25 +132,36 @@ function checkLengths(what: string, n: number, arrays: Record<string, unknown[] 
   }
 }
 
+/** One line of a {@link lineChart}: points (x[i], y[i]) with optional error bars. */
 export interface LineSeries {
+  /** Legend text. */
   label: string;
+  /** X coordinates, one per point. */
   x: number[];
+  /** Y coordinates, one per point (same length as `x`); non-finite values leave a gap. */
   y: number[];
   /** Half-length of the vertical error bar at each point (e.g. one standard deviation). */
   yErr?: number[];
 }
 
+/** Options of {@link lineChart}. */
 export interface LineChartOptions {
+  /** Chart title, drawn above the plot. */
   title: string;
+  /** X-axis title. */
   xLabel: string;
+  /** Y-axis title. */
   yLabel: string;
+  /** The lines, coloured in order from {@link SERIES_COLORS}. */
   series: LineSeries[];
   /**
    * "linear" (default) places x by value; "category" spaces the distinct x values evenly,
    * which suits sweeps such as sigma = 0, 8, 16, 32, 64.
    */
   xType?: "linear" | "category";
+  /** Lower end of the y axis (default: fitted to the data and error bars). */
   yMin?: number;
+  /** Upper end of the y axis (default: fitted to the data and error bars). */
   yMax?: number;
 }
 
@@ -201,13 +212,21 @@ export function lineChart(o: LineChartOptions): ChartSpec {
   };
 }
 
+/** Options of {@link barChart}. */
 export interface BarChartOptions {
+  /** Chart title, drawn above the plot. */
   title: string;
+  /** X-axis title (under the category groups). */
   xLabel: string;
+  /** Y-axis title. */
   yLabel: string;
+  /** Group names along the x axis, in order. */
   categories: string[];
+  /** One bar per category each: values, optional error half-lengths (both per category). */
   series: { label: string; values: number[]; errors?: number[] }[];
+  /** Lower end of the y axis (default: 0, or below it for negative bars). */
   yMin?: number;
+  /** Upper end of the y axis (default: fitted to the bars and error bars). */
   yMax?: number;
 }
 
@@ -252,7 +271,9 @@ export function barChart(o: BarChartOptions): ChartSpec {
   };
 }
 
+/** One run of a {@link learningCurveChart}: its loss and test-error curves. */
 export interface LearningCurveRun {
+  /** Legend text of the run (both curves). */
   label: string;
   /** Training loss against x (e.g. images seen): drawn solid, on the left axis. */
   loss?: { x: number[]; y: number[] };
@@ -260,12 +281,17 @@ export interface LearningCurveRun {
   testErrorPct?: { x: number[]; y: number[]; yErr?: number[] };
 }
 
+/** Options of {@link learningCurveChart}. */
 export interface LearningCurveOptions {
+  /** Chart title, drawn above the plot. */
   title: string;
   /** Default "images seen". */
   xLabel?: string;
+  /** Left (loss) axis title; default "training loss (cross-entropy)". */
   lossLabel?: string;
+  /** Right (error) axis title; default "test error (%)". */
   errorLabel?: string;
+  /** The runs, coloured in order from {@link SERIES_COLORS}. */
   runs: LearningCurveRun[];
   /** Log-scale loss axis: losses span decades early in training. */
   logLoss?: boolean;
@@ -336,9 +362,13 @@ export function learningCurveChart(o: LearningCurveOptions): ChartSpec {
   };
 }
 
+/** Options of {@link confusionMatrixChart}. */
 export interface ConfusionMatrixOptions {
+  /** Chart title; default "Confusion matrix". */
   title?: string;
+  /** X-axis title; default "predicted class". */
   xLabel?: string;
+  /** Y-axis title; default "true class". */
   yLabel?: string;
 }
 

@@ -47,6 +47,7 @@ export function pngDataUrl(png: Uint8Array): string {
   return `data:image/png;base64,${btoa(binary)}`;
 }
 
+/** A live chart in the HTML report: a chart.js config drawn on a canvas. */
 export interface ReportChart {
   /** Element id of the canvas; default `chart-<section>-<index>`. Letters, digits, - and _. */
   id?: string;
@@ -54,22 +55,29 @@ export interface ReportChart {
   config: object;
   /** Maximum display size in CSS pixels; the chart keeps this aspect ratio. Default 800 x 500. */
   width?: number;
+  /** Maximum display height in CSS pixels (default 500). */
   height?: number;
   /** Plain text shown under the chart. */
   caption?: string;
 }
 
+/** A section of the HTML report: a heading, trusted HTML, then its charts. */
 export interface ReportSection {
+  /** Section heading (plain text, escaped). */
   heading: string;
   /** Trusted HTML (e.g. from {@link markdownToHtml}); inserted as is. */
   html: string;
+  /** Charts drawn after the HTML, in order. */
   charts?: ReportChart[];
 }
 
+/** Options of {@link htmlReport}. */
 export interface HtmlReportOptions {
+  /** Page title and top heading (plain text, escaped). */
   title: string;
   /** Text of chart.js's `dist/chart.umd.js`. */
   chartJsSource: string;
+  /** The report's sections, in order. */
   sections: ReportSection[];
 }
 
@@ -188,6 +196,7 @@ ${scriptSafe(plugins)}
 // numbered lists, pipe tables, images, links, horizontal rules. All text is escaped; only URLs
 // with a safe scheme become src/href.
 
+/** Options of {@link markdownToHtml}. */
 export interface MarkdownOptions {
   /** Maps an image path to its src, e.g. to inline it as a data: URL. Default: as written. */
   resolveImage?: (src: string) => string;

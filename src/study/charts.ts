@@ -100,6 +100,7 @@ export interface SweepCondition {
   label: string;
   /** The x value, e.g. 32. */
   value: number;
+  /** Statistics of the condition's runs (test error, per class, curves). */
   summary: ConditionSummary;
 }
 

@@ -14,8 +14,11 @@ import type { MeanCurve } from "./results.ts";
 
 /** What the rule needs from a condition: a mean, its sample standard deviation and run count. */
 export interface Measured {
+  /** Mean of the measurement over the runs. */
   mean: number;
+  /** Sample standard deviation over the runs (0 for a single run). */
   std: number;
+  /** Number of runs. */
   n: number;
 }
 
@@ -30,11 +33,13 @@ export type Verdict =
   /** At least one condition ran once: there is no spread to judge the difference against. */
   | "single-run";
 
+/** Outcome of {@link compare}: the difference, the spread it is judged by, the verdict. */
 export interface Comparison {
   /** a.mean - b.mean. */
   diff: number;
   /** max(a.std, b.std), or null when a condition ran only once. */
   spread: number | null;
+  /** Whether the difference is real by the spread rule, and its sign. */
   verdict: Verdict;
 }
 
@@ -76,13 +81,19 @@ export function toleratedUpTo(
 
 /** The trend of a curve over its last part (from `fromFraction` of the x range on). */
 export interface Trend {
+  /** Number of curve points in the fitted part. */
   points: number;
+  /** X (images seen) of the first fitted point. */
   fromX: number;
+  /** X (images seen) of the last fitted point. */
   toX: number;
+  /** Mean curve value at the first fitted point. */
   first: number;
+  /** Mean curve value at the last fitted point. */
   last: number;
   /** Least-squares change per 10,000 images (null with fewer than 3 points). */
   slopePer10k: number | null;
+  /** Standard error of `slopePer10k` (null with fewer than 3 points). */
   slopeSePer10k: number | null;
   /** "falling" or "rising" when |slope| > 2 standard errors, "flat" otherwise, null if unknown. */
   direction: "falling" | "rising" | "flat" | null;

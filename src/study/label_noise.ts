@@ -12,6 +12,7 @@ import { deriveSeed, Rng } from "../util/rng.ts";
  */
 export type LabelMode = "uniform" | "different";
 
+/** Every {@link LabelMode}, for option parsing and help. */
 export const LABEL_MODES: readonly LabelMode[] = ["uniform", "different"];
 
 /** Result of {@link corruptLabels}. */

@@ -13,33 +13,51 @@ import { summarize, type Summary } from "../util/stats.ts";
 
 /** One point of a training-loss curve (as the trainer records it). */
 export interface LossPointRecord {
+  /** Epoch (0-based) the loss window belongs to. */
   epoch: number;
+  /** Optimizer steps since the start of training, at the end of the window. */
   step: number;
+  /** Training images processed at the end of the window. */
   imagesSeen: number;
+  /** Mean batch cross-entropy loss over the window (nats). */
   loss: number;
 }
 
 /** One test-error measurement during training. */
 export interface EvalPointRecord {
+  /** Epoch (0-based) in which it was measured. */
   epoch: number;
+  /** Epochs completed, fractional (0.1 after a tenth of the first epoch). */
   epochs: number;
+  /** Training images processed when it was measured. */
   imagesSeen: number;
+  /** Test error: fraction of test images misclassified (0..1). */
   error: number;
 }
 
+/** A run's learning curves: training loss and test error against images seen. */
 export interface LearningCurveRecord {
+  /** Training-loss points, in training order. */
   trainLoss: LossPointRecord[];
+  /** Test-error measurements, in training order. */
   testError: EvalPointRecord[];
 }
 
 /** One training run of a condition. */
 export interface RunRecord {
+  /** Seed of the run (its initialization, batch order and noise derive from it). */
   seed: number;
+  /** Final test error: fraction of test images misclassified (0..1). */
   testError: number;
+  /** Per class (index = true digit): fraction of its test images misclassified. */
   perClassError: number[];
+  /** Test confusion counts, indexed [true class][predicted class]. */
   confusion: number[][];
+  /** The run's training-loss and test-error curves. */
   learningCurve: LearningCurveRecord;
+  /** Wall-clock seconds spent training (evaluation excluded). */
   trainSeconds: number;
+  /** Training throughput in images per second. */
   imagesPerSecond: number;
   /**
    * Set when this run was not trained again but taken from Part 1 (same seed, recipe and data:
@@ -50,8 +68,11 @@ export interface RunRecord {
 
 /** Pointwise mean and standard deviation of a curve over runs. */
 export interface MeanCurve {
+  /** Training images processed at each point (taken from the first run). */
   imagesSeen: number[];
+  /** Mean over the runs at each point. */
   mean: number[];
+  /** Sample standard deviation over the runs at each point (0 for one run). */
   std: number[];
 }
 
@@ -65,27 +86,41 @@ export interface ConditionSummary<R extends RunRecord = RunRecord> {
   confusion: number[][];
   /** Test error and training loss at each measurement point, mean and sd over the runs. */
   testCurve: MeanCurve;
+  /** Training loss at each measurement point, mean and sd over the runs. */
   lossCurve: MeanCurve;
+  /** The condition's runs, one per seed. */
   runs: R[];
 }
 
 /** Facts about the set-up, recorded by every part. */
 export interface SetupRecord {
+  /** File format and version, e.g. "webgpu-mnist/part1@1". */
   schema: string;
+  /** When the file was written (ISO 8601, UTC). */
   createdAt: string;
+  /** Name of the WebGPU adapter that ran the training. */
   adapter: string;
+  /** Whether that adapter is a CPU (software) implementation, e.g. lavapipe. */
   cpuAdapter: boolean;
+  /** Deno version that ran the part. */
   deno: string;
+  /** Name of the model spec, e.g. "lenet5". */
   model: string;
+  /** The model as PyTorch module source, for comparison and reproduction. */
   modelTorch: string;
+  /** Number of training images used. */
   trainImages: number;
+  /** Number of test images evaluated. */
   testImages: number;
+  /** Name of the training set, as shown in logs. */
   trainData: string;
+  /** Name of the test set (or of the held-out split), as shown in logs. */
   testData: string;
   /** The data set by name ("mnist", "fashion-mnist"); absent in older files (MNIST). */
   dataset?: string;
   /** Class names by label, for tables and charts; absent in older files (the digits). */
   classNames?: string[];
+  /** The training recipe every run shared: model, optimizer, LR schedule, batch, epochs. */
   recipe: {
     model: string;
     /** Training-image augmentation ("none", "affine"); absent in older files (none). */
@@ -97,6 +132,7 @@ export interface SetupRecord {
   };
   /** Master seed. */
   seed: number;
+  /** Wall-clock seconds: set-up (data, GPU) and the whole part, plus part-specific entries. */
   timings: { setupSeconds: number; totalSeconds: number; [key: string]: unknown };
 }
 
@@ -105,13 +141,19 @@ export interface Part1Metrics
   extends
     SetupRecord,
     Pick<ClassMetrics, "perClassError" | "precision" | "recall" | "f1" | "support" | "confusion"> {
+  /** Test error of the (first) trained model: fraction misclassified (0..1). */
   testError: number;
+  /** Test error over the seeds' runs: mean, sample sd, min, max, n. */
   testErrorSummary: Summary;
+  /** Learning curves of the (first) trained model. */
   learningCurve: LearningCurveRecord;
+  /** Every run, one per seed. */
   runs: RunRecord[];
 }
 
+/** One Part 2 run: a run on noisy training images. */
 export interface Part2Run extends RunRecord {
+  /** Seed of the run's pixel noise (derived from the run seed). */
   noiseSeed: number;
 }
 
@@ -121,6 +163,7 @@ export interface NoiseStats {
   images: number;
   /** Fraction of pixels whose noisy value fell below 0 / above 255 and was clipped. */
   clippedLow: number;
+  /** Fraction of pixels whose noisy value exceeded 255 and was clipped. */
   clippedHigh: number;
   /** Mean |noisy - clean| on the 0..255 scale. */
   meanAbsChange: number;
@@ -130,23 +173,33 @@ export interface NoiseStats {
   changeStd: number;
 }
 
+/** One Part 2 condition: the runs at one noise level. */
 export interface Part2Condition extends ConditionSummary<Part2Run> {
+  /** Noise standard deviation on the 0..255 pixel scale (0: clean images). */
   sigma: number;
+  /** Pixel statistics of the noisy training images at this sigma. */
   noiseStats: NoiseStats;
 }
 
 /** `results/part2/metrics.json`. */
 export interface Part2Metrics extends SetupRecord {
+  /** Run seeds: every condition trains one run per seed. */
   seeds: number[];
+  /** How the noise was drawn and applied, in words (distribution, clipping, generator). */
   noise: Record<string, unknown>;
+  /** One entry per sigma. */
   conditions: Part2Condition[];
   /** The digit grid: which training images it shows (same images at every sigma). */
   samples: { file: string; indices: number[]; labels: number[] };
 }
 
+/** One Part 3 run: a run on partly randomized training labels. */
 export interface Part3Run extends RunRecord {
+  /** Seed of the run's label corruption (derived from the run seed). */
   labelSeed: number;
+  /** Training images given a random label: round(frac x N). */
   corrupted: number;
+  /** How many of those labels actually differ from the true label. */
   changed: number;
   /**
    * The trained model evaluated on the first `auditImages` training images against the labels
@@ -154,10 +207,13 @@ export interface Part3Run extends RunRecord {
    * Absent for a run reused from Part 1.
    */
   trainDisagreement?: number;
+  /** Training images the disagreement was measured on (min(10,000, N)). */
   auditImages?: number;
 }
 
+/** One Part 3 condition: the runs at one label-noise fraction. */
 export interface Part3Condition extends ConditionSummary<Part3Run> {
+  /** Fraction of training labels randomized (0..1). */
   frac: number;
   /** round(frac x N): the same in every run. */
   corrupted: number;
@@ -165,13 +221,17 @@ export interface Part3Condition extends ConditionSummary<Part3Run> {
   changed: Summary;
   /** changed / N, over the runs. */
   changedFraction: Summary;
+  /** Train disagreement over the runs; absent if any run lacks it (reused from Part 1). */
   trainDisagreement?: Summary;
 }
 
 /** `results/part3/metrics.json`. */
 export interface Part3Metrics extends SetupRecord {
+  /** Run seeds: every condition trains one run per seed. */
   seeds: number[];
+  /** How a new label is drawn: "uniform" over all 10, or "different" (the 9 others). */
   labelMode: "uniform" | "different";
+  /** One entry per fraction. */
   conditions: Part3Condition[];
 }
 
@@ -219,6 +279,7 @@ export function summarizeRuns<R extends RunRecord>(runs: R[]): ConditionSummary<
 
 /** A result file that is not what the report generator expects. */
 export class MetricsFormatError extends EngineError {
+  /** Error name shown before the message. */
   override name = "MetricsFormatError";
 }
 

@@ -34,18 +34,27 @@ export interface CheckpointRecipe {
   model?: string;
   /** The random affine augmentation the images were trained with, if any. */
   augment?: AffineAugment;
+  /** Optimizer and its hyperparameters (Adam or SGD). */
   optimizer: OptimizerConfig;
+  /** Learning-rate schedule over the planned steps (constant or cosine with warm-up). */
   schedule: LrSchedule;
+  /** Images per optimizer step. */
   batchSize: number;
+  /** Epochs planned for the whole run. */
   epochs: number;
+  /** Master seed (initialization, batch order). */
   seed: number;
 }
 
 /** Everything in a checkpoint besides the tensors. */
 export interface CheckpointInfo {
+  /** Always {@link CHECKPOINT_FORMAT}; anything else is rejected on decode. */
   format: string;
+  /** The model architecture the tensors belong to. */
   model: ModelSpec;
+  /** The recipe the model was trained with (needed to resume). */
   recipe: CheckpointRecipe;
+  /** Where training stopped (epoch, step, global step) and its curves and timings so far. */
   state: TrainState;
   /** Losses of the unfinished loss-log window (mid-epoch checkpoints). */
   pendingLosses: number[];
@@ -57,6 +66,7 @@ export interface CheckpointInfo {
 
 /** A checkpoint that cannot be used; the message says why. */
 export class CheckpointError extends EngineError {
+  /** Error name shown before the message. */
   override name = "CheckpointError";
 }
 

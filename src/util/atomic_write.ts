@@ -259,3 +259,111 @@ export class OutputDir {
     return files.map(({ path }) => path);
   }
 }
+
+/**
+ * An output path given on the command line cannot be used (a file where a folder is needed, a
+ * folder where a file is needed, no permission). One line; exit code 2, like a usage mistake, since
+ * a different path fixes it.
+ */
+export class OutputPathError extends EngineError {
+  /** Always `"OutputPathError"`. */
+  override name = "OutputPathError";
+  /** A different path on the command line fixes it. */
+  override readonly exitCode = 2;
+}
+
+async function statOrNull(path: string): Promise<Deno.FileInfo | null> {
+  try {
+    return await Deno.stat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return null;
+    if (error instanceof Deno.errors.NotADirectory) return null; // a file on the way: see below
+    throw error;
+  }
+}
+
+/** The nearest existing ancestor of `path` (itself included), refusing files on the way. */
+async function existingAncestor(path: string, flag: string, given: string): Promise<string> {
+  let dir = path;
+  for (;;) {
+    const info = await statOrNull(dir);
+    if (info) {
+      if (!info.isDirectory) {
+        throw new OutputPathError(
+          dir === path
+            ? `${flag} ${given}: that is a file, not a folder; name a folder`
+            : `${flag} ${given}: ${dir} is a file, so no folder can be made under it`,
+        );
+      }
+      return dir;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return dir;
+    dir = parent;
+  }
+}
+
+/**
+ * Throws an {@link OutputPathError} unless Deno may write `target` and a file can be created in
+ * its nearest existing folder `base` (a probe file, removed at once).
+ */
+async function probeWritable(base: string, target: string, flag: string): Promise<void> {
+  const status = await Deno.permissions.query({ name: "write", path: target });
+  if (status.state !== "granted") {
+    throw new OutputPathError(
+      `${flag} ${target}: this task may not write there (see Permissions in the README); ` +
+        `choose a path under results/, or run the script with 'deno run --allow-write=${target}'`,
+    );
+  }
+  if ((await Deno.permissions.query({ name: "write", path: base })).state !== "granted") return;
+  try {
+    const probe = await Deno.makeTempFile({ dir: base, prefix: ".write-probe-" });
+    await Deno.remove(probe);
+  } catch (error) {
+    if (error instanceof Deno.errors.PermissionDenied || error instanceof Deno.errors.NotCapable) {
+      throw new OutputPathError(`${flag} ${target}: the folder ${base} is not writable`);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Checks before any work that output folder `dir` (given as `flag`) can receive files `names`:
+ * it is a folder or can be made (no file on the way), it is writable, and none of `names` is taken
+ * by a folder. Creates nothing.
+ *
+ * @throws OutputPathError naming the option, the path and what is wrong
+ */
+export async function checkOutputFolder(
+  dir: string,
+  flag: string,
+  names: readonly string[] = [],
+): Promise<void> {
+  const base = await existingAncestor(dir, flag, dir);
+  await probeWritable(base, dir, flag);
+  if (base !== dir) return;
+  for (const name of names) {
+    const info = await statOrNull(join(dir, name));
+    if (info?.isDirectory) {
+      throw new OutputPathError(
+        `${flag} ${dir}: ${join(dir, name)} is a folder, but the results write a file there; ` +
+          `remove it or choose another ${flag}`,
+      );
+    }
+  }
+}
+
+/**
+ * Checks before any work that output file `path` (given as `flag`) can be written: not a folder,
+ * its folder exists or can be made, and is writable. Creates nothing.
+ *
+ * @throws OutputPathError naming the option, the path and what is wrong
+ */
+export async function checkOutputFile(path: string, flag: string): Promise<void> {
+  const info = await statOrNull(path);
+  if (info?.isDirectory) {
+    throw new OutputPathError(`${flag} ${path}: that is a folder; name a file`);
+  }
+  const base = await existingAncestor(dirname(path), flag, path);
+  await probeWritable(base, path, flag);
+}

@@ -10,11 +10,15 @@
  */
 
 export interface Summary {
+  /** Arithmetic mean. */
   mean: number;
   /** Sample standard deviation (n - 1 in the denominator); 0 for a single value. */
   std: number;
+  /** Smallest value. */
   min: number;
+  /** Largest value. */
   max: number;
+  /** Number of values. */
   n: number;
 }
 
@@ -50,6 +54,7 @@ export function std(values: readonly number[]): number {
   return Math.sqrt(squares / (values.length - 1));
 }
 
+/** Mean, sample sd, min, max and count; throws a RangeError for empty or non-finite input. */
 export function summarize(values: readonly number[]): Summary {
   checkValues(values, "summarize");
   // A loop, not Math.min(...values): spreading a long array overflows the call stack.
@@ -69,6 +74,7 @@ export function formatPercent(fraction: number, digits = 1): string {
 
 /** Slope of a least-squares line and the slope's standard error. */
 export interface LinearFit {
+  /** Slope: change in y per unit of x. */
   slope: number;
   /** Standard error of the slope: residual sd / sqrt(sum of squared x deviations). */
   slopeSe: number;
@@ -199,6 +205,7 @@ export interface PairedDifference {
   mean: number;
   /** Confidence interval of the mean difference (t over the pairs); ±Infinity when n < 2. */
   low: number;
+  /** Upper end of the confidence interval; +Infinity when n < 2. */
   high: number;
   /** Number of pairs. */
   n: number;

@@ -9,8 +9,11 @@ import type { Part1Metrics, Part2Metrics, Part3Metrics } from "../results.ts";
 
 /** What the generator reads. A part that is absent gets a "not run" section. */
 export interface StudyResults {
+  /** Part 1 results (clean LeNet-5 baseline), from `part1/metrics.json`. */
   part1?: Part1Metrics;
+  /** Part 2 results (Gaussian image noise sweep), from `part2/metrics.json`. */
   part2?: Part2Metrics;
+  /** Part 3 results (random-label sweep), from `part3/metrics.json`. */
   part3?: Part3Metrics;
   /** Why each absent part is absent (e.g. "results/part2/metrics.json not found"). */
   missingReasons?: Partial<Record<1 | 2 | 3, string>>;
@@ -18,6 +21,7 @@ export interface StudyResults {
   allSeconds?: number;
 }
 
+/** Options of `buildReport`. */
 export interface ReportOptions {
   /**
    * The example error budget for "how much noise could a production classifier tolerate":
@@ -29,24 +33,35 @@ export interface ReportOptions {
 
 /** A figure: a PNG the parts wrote (path relative to the results folder) and its chart spec. */
 export interface ReportFigure {
+  /** Element id of the chart's canvas in the HTML report. */
   id: string;
+  /** One line shown under the figure (Markdown and HTML). */
   caption: string;
   /** Path of the PNG relative to the results folder, e.g. "part2/error_vs_sigma.png". */
   png: string;
   /** The chart configuration, drawn live in the HTML report; absent for images (digit grid). */
   spec?: ChartSpec;
+  /** Width in pixels: the HTML chart's maximum display width. */
   width: number;
+  /** Height in pixels: the HTML chart's maximum display height. */
   height: number;
 }
 
+/** One section of the built report: its Markdown, then its figures. */
 export interface ReportSectionOut {
+  /** Section heading (plain text). */
   heading: string;
+  /** Section body in Markdown; numbers come from the results files. */
   markdown: string;
+  /** Figures shown after the body, in order. */
   figures: ReportFigure[];
 }
 
+/** The built report, rendered by `reportMarkdown` and `reportHtml`. */
 export interface StudyReport {
+  /** Report title (the page's top heading). */
   title: string;
+  /** Sections in order: setup, Parts 1-3 (or "not run"), then both noises compared. */
   sections: ReportSectionOut[];
 }
 
