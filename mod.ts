@@ -110,6 +110,27 @@ export {
   type PoolShape,
 } from "./src/ops/maxpool.ts";
 export { reluBackward, reluBackwardRef, reluForward, reluRef } from "./src/ops/relu.ts";
+// Dropout: inverted, mask keyed by (seed, step, element); and GPU affine augmentation of images
+export {
+  checkDropProbability,
+  type DropoutArgs,
+  dropoutBackward,
+  dropoutBackwardRef,
+  dropoutForward,
+  dropoutKeeps,
+  dropoutRef,
+  layerDropoutSeed,
+  MAX_DROP,
+} from "./src/ops/dropout.ts";
+export {
+  AFFINE_DEFAULTS,
+  type AffineAugment,
+  affineImageRef,
+  type AffineParams,
+  affineParams,
+  type AffineRanges,
+  checkAffineRanges,
+} from "./src/ops/augment.ts";
 export {
   softmaxCrossEntropy,
   softmaxCrossEntropyRef,
@@ -180,14 +201,18 @@ export {
 // ---------------------------------------------------------------------------------------------
 // Models: layer specs, the planner that fuses layers into GPU blocks, parameters, the model
 export {
+  cnn,
   conv2d,
   type Conv2dLayer,
   dense,
   type DenseLayer,
+  dropout,
+  type DropoutLayer,
   flatten,
   type FlattenLayer,
   type LayerSpec,
   lenet5,
+  logreg,
   maxPool2d,
   type MaxPool2dLayer,
   mlp,
@@ -202,6 +227,7 @@ export {
   type Block,
   type ConvBlock,
   type DenseBlock,
+  type DropoutBlock,
   type MapShape,
   ModelSpecError,
   type Plan,
@@ -277,6 +303,16 @@ export {
   subset,
 } from "./src/data/dataset.ts";
 export { type KaggleCsv, parseKaggleCsv, writeKaggleSubmission } from "./src/data/csv.ts";
+// Data sets known by name (--dataset), with their class names
+export {
+  classNounOf,
+  type DatasetInfo,
+  type DatasetName,
+  DATASETS,
+  FASHION_MNIST_CLASS_NAMES,
+  isDatasetName,
+  MNIST_CLASS_NAMES,
+} from "./src/data/catalog.ts";
 export {
   DIGIT_BOX,
   DigitImageError,

@@ -11,9 +11,11 @@ export {
   candidateNames,
   DataFileError,
   DEFAULT_MNIST_DIR,
+  FASHION_MNIST_DIR,
   loadKaggleCsv,
   loadMnist,
   loadMnistSplit,
+  loadNamedDataset,
   MNIST_FILE_NAMES,
   type Split,
 } from "./src/data/files.ts";
