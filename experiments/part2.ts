@@ -32,6 +32,7 @@ import {
 } from "../mod.ts";
 import { digitGridPng, type OptionSpec } from "../mod_deno.ts";
 import {
+  modelSpecOf,
   pct,
   recipeOf,
   reusable,
@@ -123,6 +124,7 @@ function part2(
           const noise = runNoise(sigma, seed);
           const r = await trainRun(s, {
             recipe: recipeOf(options),
+            spec: modelSpecOf(options),
             seed,
             label,
             noise: sigma > 0 ? noise : undefined,

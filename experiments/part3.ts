@@ -35,6 +35,7 @@ import {
 } from "../mod.ts";
 import { formatCount, type OptionSpec } from "../mod_deno.ts";
 import {
+  modelSpecOf,
   pct,
   recipeOf,
   reusable,
@@ -137,6 +138,7 @@ function part3(
           let trainDisagreement: number | undefined;
           const r = await trainRun(s, {
             recipe: recipeOf(options),
+            spec: modelSpecOf(options),
             seed,
             label,
             labels: frac > 0 ? corrupted.labels : undefined,

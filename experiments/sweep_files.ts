@@ -32,6 +32,7 @@ import {
   environmentRecord,
   installInterruptHandler,
   InterruptedError,
+  modelSpecOf,
   pct,
   type Recipe,
   recipeOf,
@@ -210,12 +211,13 @@ export async function runStudyPart<R extends RunRecord, C extends ConditionSumma
   const charts: Record<string, ChartSpec> = await stageSweepCharts(out, sweep, {
     part: part.part,
     ...part.charts,
+    classNames: s.classNames,
   });
   const extra = await part.extra(s, out, conditions, seeds);
   out.stageJson("metrics.json", {
     schema: part.schema,
     createdAt: new Date().toISOString(),
-    ...environmentRecord(s),
+    ...environmentRecord(s, modelSpecOf(options)),
     recipe,
     seed: options.seed,
     seeds,
