@@ -111,7 +111,7 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
   },
   hidden: {
     type: "number-list",
-    default: "300,100",
+    default: [300, 100],
     min: 1,
     max: 65536,
     description: "hidden layer widths of --model mlp",
@@ -194,7 +194,10 @@ export function modelSpecOf(o: Pick<TrainingOptions, "model" | "hidden">): Model
     case "logreg":
       return logreg();
     case "mlp":
-      return mlp(784, o.hidden.map((h) => Math.round(h)));
+      if (o.hidden.some((h) => !Number.isInteger(h))) {
+        throw new UsageError(`--hidden takes whole layer widths, got ${o.hidden.join(",")}`);
+      }
+      return mlp(784, o.hidden);
     case "cnn":
       return cnn();
     default:

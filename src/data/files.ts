@@ -221,11 +221,13 @@ export async function loadMnistSplit(split: Split, dir?: string | URL): Promise<
  * {@link FASHION_MNIST_DIR}; `dir` overrides the folder. Data sets are named
  * "<name>-train"/"<name>-test".
  *
+ * @param installed where the Fashion-MNIST package puts its files (tests point it elsewhere)
  * @throws DataFileError when the data is missing (naming the package to install) or unreadable
  */
 export async function loadNamedDataset(
   name: DatasetName,
   dir?: string | URL,
+  installed: string = FASHION_MNIST_DIR,
 ): Promise<{ train: Dataset; test: Dataset }> {
   if (name === "mnist" || dir !== undefined) {
     const d = await loadMnist(dir);
@@ -236,14 +238,14 @@ export async function loadNamedDataset(
     };
   }
   try {
-    await Deno.stat(FASHION_MNIST_DIR);
+    await Deno.stat(installed);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
-      throw new DataFileError(`Fashion-MNIST not found in ${FASHION_MNIST_DIR}; ${FASHION_HINT}`);
+      throw new DataFileError(`Fashion-MNIST not found in ${installed}; ${FASHION_HINT}`);
     }
-    throw fileError(e, "data folder", FASHION_MNIST_DIR, FASHION_HINT);
+    throw fileError(e, "data folder", installed, FASHION_HINT);
   }
-  const d = await loadMnist(FASHION_MNIST_DIR);
+  const d = await loadMnist(installed);
   return {
     train: { ...d.train, name: "fashion-mnist-train" },
     test: { ...d.test, name: "fashion-mnist-test" },

@@ -19,6 +19,11 @@ import { classNounOf, MNIST_CLASS_NAMES } from "../data/catalog.ts";
 /** MNIST's class names (the digits), the default of every chart. */
 export const CLASS_NAMES: string[] = [...MNIST_CLASS_NAMES];
 
+/** "digit (true class)" for the digits, else "true class". */
+function classAxisLabel(classNames?: readonly string[]): string {
+  return classNounOf(classNames) === "digit" ? "digit (true class)" : "true class";
+}
+
 /** `given` when it names `classes` classes, else "0".."classes-1". */
 function namesFor(classes: number, given?: readonly string[]): string[] {
   return given?.length === classes
@@ -75,7 +80,7 @@ export function part1ChartSpecs(
   };
   const perClass = barChart({
     title: `${title}: test error per class (${runsLabel(runs.length)})`,
-    xLabel: `${classNounOf(classNames)} (true class)`,
+    xLabel: classAxisLabel(classNames),
     yLabel: "test error (%)",
     categories: names,
     series: [{
@@ -137,7 +142,7 @@ export function sweepPerClassChart(o: {
   const classes = o.conditions[0].summary.perClassError.mean.length;
   return barChart({
     title: `${o.title} (${runsLabel(n)})`,
-    xLabel: `${classNounOf(o.classNames)} (true class)`,
+    xLabel: classAxisLabel(o.classNames),
     yLabel: "test error (%)",
     categories: namesFor(classes, o.classNames),
     series: o.conditions.map((c) => ({

@@ -1,0 +1,156 @@
+/**
+ * Models, augmentation and data sets from the command line: `--model`, `--hidden`, `--augment`
+ * and `--dataset` of the part tasks build the right network, record model, augmentation, data
+ * set and class names in metrics.json and in the checkpoint's recipe, and a missing Fashion-MNIST
+ * names the package to install.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { modelSpecOf } from "../experiments/common.ts";
+import { DataFileError, FASHION_MNIST_DIR, loadNamedDataset } from "../src/data/files.ts";
+import { FASHION_MNIST_CLASS_NAMES } from "../src/data/catalog.ts";
+import { planModel } from "../src/nn/plan.ts";
+import { torchModuleSource } from "../src/nn/spec.ts";
+import { decodeCheckpoint } from "../src/train/checkpoint.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const SMALL = ["--train-count", "256", "--test-count", "200", "--batch", "32"];
+
+async function part1(args: string[], outDir: string) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-read=${ROOT},${outDir},/usr/bin/ldd,${FASHION_MNIST_DIR}`,
+      `--allow-write=${outDir}`,
+      `--allow-ffi=${join(ROOT, "node_modules")}`,
+      "--allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD," +
+      "WEBGPU_MNIST_NO_ADAPTER",
+      "--allow-sys=homedir",
+      join(ROOT, "experiments", "part1.ts"),
+      ...args,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+}
+
+async function fashionInstalled(): Promise<boolean> {
+  try {
+    await Deno.stat(FASHION_MNIST_DIR);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("--model and --hidden build the named networks", () => {
+  const logreg = planModel(modelSpecOf({ model: "logreg", hidden: [] }));
+  assert.deepEqual(logreg.blocks.map((b) => b.kind), ["dense"]);
+  const mlp = modelSpecOf({ model: "mlp", hidden: [300, 100] });
+  assert.equal(mlp.name, "mlp-784-300-100-10");
+  assert.deepEqual(
+    planModel(mlp).blocks.map((b) => (b.kind === "dense" ? b.units : b.kind)),
+    [300, 100, 10],
+  );
+  const cnn = modelSpecOf({ model: "cnn", hidden: [] });
+  assert.deepEqual(planModel(cnn).blocks.map((b) => b.name), [
+    "conv1",
+    "conv2",
+    "fc1",
+    "dropout1",
+    "fc2",
+  ]);
+  assert.match(
+    torchModuleSource(cnn),
+    /nn\.Linear\(3136, 256\),\n {2}nn\.ReLU\(\),\n {2}nn\.Dropout\(0\.5\)/,
+  );
+  assert.equal(modelSpecOf({ model: "lenet5", hidden: [] }).name, "lenet5");
+});
+
+Deno.test("part1 --model cnn --augment affine records model and augmentation", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "models_cli_" });
+  try {
+    const out = join(dir, "cnn");
+    const r = await part1([...SMALL, "--model", "cnn", "--augment", "affine", "--out", out], dir);
+    assert.equal(r.code, 0, r.stderr);
+    const m = JSON.parse(await Deno.readTextFile(join(out, "metrics.json")));
+    assert.equal(m.model, "cnn");
+    assert.equal(m.recipe.model, "cnn");
+    assert.equal(m.recipe.augment, "affine");
+    assert.equal(m.dataset, "mnist");
+    assert.deepEqual(m.classNames, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    assert.ok(m.testError < 0.9, `cnn learned something (test error ${m.testError})`);
+    const ck = decodeCheckpoint(await Deno.readFile(join(out, "model.safetensors")));
+    assert.equal(ck.info.model.name, "cnn");
+    assert.equal(ck.info.recipe.model, "cnn");
+    assert.equal(ck.info.recipe.augment?.maxRotation, 10);
+    // dropout has no parameters: the names are those of the conv and dense layers only
+    assert.deepEqual([...ck.tensors.keys()].filter((k) => !k.includes("optimizer")).sort(), [
+      "conv1.bias",
+      "conv1.weight",
+      "conv2.bias",
+      "conv2.weight",
+      "fc1.bias",
+      "fc1.weight",
+      "fc2.bias",
+      "fc2.weight",
+    ]);
+    const mlp = await part1([
+      ...SMALL,
+      "--model",
+      "mlp",
+      "--hidden",
+      "64,32",
+      "--out",
+      join(dir, "mlp"),
+    ], dir);
+    assert.equal(mlp.code, 0, mlp.stderr);
+    const mm = JSON.parse(await Deno.readTextFile(join(dir, "mlp", "metrics.json")));
+    assert.equal(mm.recipe.model, "mlp-784-64-32-10");
+    assert.equal(mm.recipe.augment, "none");
+    const bad = await part1([...SMALL, "--model", "resnet", "--out", join(dir, "bad")], dir);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--model/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "part1 --dataset fashion-mnist labels tables and metrics with the clothing classes",
+  ignore: !(await fashionInstalled()),
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "models_fashion_" });
+    try {
+      const out = join(dir, "f");
+      const r = await part1([...SMALL, "--dataset", "fashion-mnist", "--out", out], dir);
+      assert.equal(r.code, 0, r.stderr);
+      const m = JSON.parse(await Deno.readTextFile(join(out, "metrics.json")));
+      assert.equal(m.dataset, "fashion-mnist");
+      assert.equal(m.trainData, "fashion-mnist-train");
+      assert.deepEqual(m.classNames, FASHION_MNIST_CLASS_NAMES);
+      assert.match(r.stdout, /^class\s+error/m);
+      assert.match(r.stdout, /^Ankle boot\s/m);
+      assert.deepEqual(m.charts.perClass.data.labels, FASHION_MNIST_CLASS_NAMES);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test("a missing Fashion-MNIST names the Debian package on one line", async () => {
+  await assert.rejects(
+    () => loadNamedDataset("fashion-mnist", undefined, "/nonexistent/fashion-mnist/"),
+    (e: unknown) => {
+      assert.ok(e instanceof DataFileError);
+      assert.match(e.message, /sudo apt-get install dataset-fashion-mnist/);
+      assert.ok(!e.message.includes("\n"));
+      return true;
+    },
+  );
+});
