@@ -86,16 +86,31 @@ function reproducibilityCheck(r: StudyResults): string | null {
       "with extra caution.";
 }
 
+/** A short description of a network: LeNet-5's in words, others' layers from their source. */
+function modelText(name: string, torch: string | undefined): string {
+  if (name === "lenet5") {
+    return "modern LeNet-5: two 5×5 convolutions with ReLU and 2×2 max-pooling, dense " +
+      "400-120-84-10";
+  }
+  const layers = (torch ?? "").split("\n").map((l) => l.trim().replace(/,$/, ""))
+    .filter((l) => l.startsWith("nn.") && l !== "nn.Sequential(");
+  return layers.length ? layers.join(", ") : "see metrics.json";
+}
+
 export function setupSection(r: StudyResults): ReportSectionOut {
   const parts = [r.part1, r.part2, r.part3];
   const present = parts.filter((p): p is NonNullable<typeof p> => p !== undefined);
   const first = present[0];
   const lines: string[] = [];
   lines.push(
-    `- **Model**: ${first.model} (modern LeNet-5: two 5×5 convolutions with ReLU and 2×2 ` +
-      `max-pooling, dense 400-120-84-10), trained from scratch; every heavy pass is a WGSL ` +
-      `compute shader.`,
-    `- **Recipe**: ${recipeText(first.recipe)}; cross-entropy loss.`,
+    `- **Model**: ${first.model} (${modelText(first.model, first.modelTorch)}), trained from ` +
+      `scratch; every heavy pass is a WGSL compute shader.`,
+    `- **Recipe**: ${recipeText(first.recipe)}; cross-entropy loss${
+      first.recipe.augment === "affine"
+        ? "; training images randomly distorted on the GPU (shift up to 2 pixels, rotation up " +
+          "to 10°, scale 0.9-1.1, drawn per image and epoch)"
+        : ""
+    }.`,
     `- **Data**: ${intText(first.trainImages)} training images (${first.trainData}), ` +
       `${intText(first.testImages)} test images (${first.testData}); the test set is always clean.`,
     `- **Adapter**: ${first.adapter}${
