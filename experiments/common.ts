@@ -463,6 +463,10 @@ export class InterruptedError extends EngineError {
 /** Everything one training run produced. */
 export interface RunResult {
   seed: number;
+  /** The network's name. */
+  model: string;
+  /** Training-image augmentation ("none", "affine"). */
+  augment: string;
   testError: number;
   metrics: ClassMetrics;
   lossCurve: LossPoint[];
@@ -570,6 +574,8 @@ export async function trainRun(
     return {
       checkpoint: r.checkpoint,
       seed: o.seed,
+      model: o.recipe.model,
+      augment: o.recipe.augment,
       testError: final.error,
       metrics: final,
       lossCurve: r.lossCurve,
@@ -604,6 +610,8 @@ export function runRecord(r: RunResult): RunRecord {
     learningCurve: { trainLoss: r.lossCurve, testError: r.testCurve },
     trainSeconds: r.trainSeconds,
     imagesPerSecond: r.imagesPerSecond,
+    model: r.model,
+    augment: r.augment,
   };
 }
 

@@ -82,6 +82,8 @@ Deno.test("part1 --model cnn --augment affine records model and augmentation", a
     assert.equal(m.model, "cnn");
     assert.equal(m.recipe.model, "cnn");
     assert.equal(m.recipe.augment, "affine");
+    assert.equal(m.runs[0].model, "cnn");
+    assert.equal(m.runs[0].augment, "affine");
     assert.equal(m.dataset, "mnist");
     assert.deepEqual(m.classNames, ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
     assert.ok(m.testError < 0.9, `cnn learned something (test error ${m.testError})`);

@@ -59,6 +59,10 @@ export interface RunRecord {
   trainSeconds: number;
   /** Training throughput in images per second. */
   imagesPerSecond: number;
+  /** The network's name (e.g. "lenet5", "cnn"); absent in older files. */
+  model?: string;
+  /** Training-image augmentation ("none", "affine"); absent in older files. */
+  augment?: string;
   /**
    * Set when this run was not trained again but taken from Part 1 (same seed, recipe and data:
    * `deno task all` reuses Part 1's runs as the sigma-0 and fraction-0 baselines).
