@@ -7,12 +7,9 @@
 import {
   acquireGpu,
   ADAM_DEFAULTS,
-  AFFINE_DEFAULTS,
-  type AffineAugment,
   type ChartSpec,
   checkImageGeometry,
   type ClassMetrics,
-  cnn,
   type Dataset,
   type DatasetName,
   DATASETS,
@@ -23,10 +20,8 @@ import {
   type GpuContext,
   type GpuDataset,
   lenet5,
-  logreg,
   type LossPoint,
   type LrSchedule,
-  mlp,
   type Model,
   type ModelSpec,
   type OptimizerConfig,
@@ -62,6 +57,9 @@ import {
   writeFileAtomic,
 } from "../mod_deno.ts";
 import { dirname } from "node:path";
+import { augmentOf, MODEL_OPTIONS, modelSpecOf } from "./model_options.ts";
+
+export { augmentOf, modelSpecOf };
 
 export type { DecodedCheckpoint };
 
@@ -102,33 +100,7 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
     max: 100,
     description: "runs per condition, with seeds derived from --seed",
   },
-  model: {
-    type: "enum",
-    values: ["lenet5", "logreg", "mlp", "cnn"],
-    default: "lenet5",
-    description: "network: LeNet-5, logistic regression (784-10), an MLP (--hidden), or a wider " +
-      "CNN (conv 32 and 64 @3x3, dense 256, dropout 0.5)",
-  },
-  hidden: {
-    type: "number-list",
-    default: [300, 100],
-    min: 1,
-    max: 65536,
-    description: "hidden layer widths of --model mlp",
-  },
-  augment: {
-    type: "enum",
-    values: ["none", "affine"],
-    default: "none",
-    description: "training-image augmentation on the GPU (affine: shift <= 2 px, rotation <= " +
-      "10 degrees, scale 0.9-1.1, drawn per image and epoch)",
-  },
-  dataset: {
-    type: "enum",
-    values: ["mnist", "fashion-mnist"],
-    default: "mnist",
-    description: "data set (fashion-mnist: from Debian's dataset-fashion-mnist package)",
-  },
+  ...MODEL_OPTIONS,
   data: {
     type: "path",
     description: "folder with the IDX files of --dataset (raw or .gz), or a Kaggle CSV file; " +
@@ -186,30 +158,6 @@ export interface Recipe {
   schedule: LrSchedule;
   batchSize: number;
   epochs: number;
-}
-
-/** The network of `--model` (and `--hidden` for the MLP). */
-export function modelSpecOf(o: Pick<TrainingOptions, "model" | "hidden">): ModelSpec {
-  switch (o.model) {
-    case "logreg":
-      return logreg();
-    case "mlp":
-      if (o.hidden.some((h) => !Number.isInteger(h))) {
-        throw new UsageError(`--hidden takes whole layer widths, got ${o.hidden.join(",")}`);
-      }
-      return mlp(784, o.hidden);
-    case "cnn":
-      return cnn();
-    default:
-      return lenet5();
-  }
-}
-
-/** The augmentation of a run: `--augment affine` with the run's augmentation seed. */
-export function augmentOf(recipe: Recipe, seed: number): AffineAugment | undefined {
-  return recipe.augment === "affine"
-    ? { ...AFFINE_DEFAULTS, seed: deriveSeed(seed, "augment") }
-    : undefined;
 }
 
 export function recipeOf(o: TrainingOptions, spec: ModelSpec = modelSpecOf(o)): Recipe {
@@ -319,6 +267,7 @@ export function dataRecord(s: Setup) {
 /** Acquires the GPU, loads and uploads the data. */
 export async function setup(o: TrainingOptions): Promise<Setup> {
   const t0 = performance.now();
+  modelSpecOf(o); // a bad --hidden is a usage error before the GPU and the data are touched
   let noAdapter = false;
   try {
     noAdapter = Deno.env.get(NO_ADAPTER_ENV) === "1";
