@@ -10,6 +10,7 @@ import {
   checkAffineRanges,
 } from "../src/ops/augment.ts";
 import { AUGMENT_FAMILY } from "../src/check/augment.ts";
+import { ELASTIC_DEFAULTS, elasticFieldRef, elasticImageRef } from "../src/ops/elastic.ts";
 import { assertClose, kernelFamilyTest, rng } from "./helpers.ts";
 
 kernelFamilyTest(AUGMENT_FAMILY);
@@ -82,4 +83,40 @@ Deno.test("affine reference: identity, whole-pixel shifts, a half-turn symmetric
     }
     if (!threw) throw new Error(`ranges ${JSON.stringify(bad)} were accepted`);
   }
+});
+
+Deno.test("elastic field: zero mean, smooth, scaled by alpha, keyed by (seed, epoch, image)", () => {
+  const e = { ...ELASTIC_DEFAULTS, seed: rng(4).int(2 ** 32) }, w = 28;
+  let sum = 0, sq = 0, neighbour = 0, far = 0, n = 0;
+  for (let img = 0; img < 200; img++) {
+    const f = elasticFieldRef(e, img, 1, w, w);
+    for (let p = 0; p < w * w; p++) {
+      sum += f.dx[p];
+      sq += f.dx[p] * f.dx[p];
+      n++;
+      if (p % w < w - 1) neighbour += f.dx[p] * f.dx[p + 1];
+      if (p % w < w - 14) far += f.dx[p] * f.dx[p + 14];
+    }
+  }
+  const sd = Math.sqrt(sq / n);
+  if (Math.abs(sum / n) > 0.1 * sd) throw new Error(`mean ${sum / n} (sd ${sd})`);
+  // Simard's alpha 34, sigma 4 moves pixels by about a pixel or two
+  if (!(sd > 0.5 && sd < 4)) throw new Error(`displacement sd ${sd} pixels`);
+  const corr1 = neighbour / (n * sd * sd), corr14 = far / (n * sd * sd);
+  if (!(corr1 > 0.9)) throw new Error(`neighbouring displacements correlate only ${corr1}`);
+  if (!(Math.abs(corr14) < 0.3)) {
+    throw new Error(`displacements 14 pixels apart correlate ${corr14}`);
+  }
+  const a = elasticFieldRef(e, 3, 1, w, w).dx;
+  if (a[100] !== elasticFieldRef(e, 3, 1, w, w).dx[100]) throw new Error("not keyed");
+  if (a[100] === elasticFieldRef(e, 3, 2, w, w).dx[100]) throw new Error("the epoch is ignored");
+  if (a[100] === elasticFieldRef(e, 4, 1, w, w).dx[100]) throw new Error("the image is ignored");
+  const half = elasticFieldRef({ ...e, alpha: 17 }, 3, 1, w, w).dx;
+  assertClose("alpha scales the field", half, a.map((v) => v / 2), 1e-12);
+  const img = Float64Array.from({ length: w * w }, (_, i) => i % 7);
+  const still = elasticFieldRef({ ...e, alpha: 0 }, 3, 1, w, w);
+  assertClose("alpha 0 is the identity", elasticImageRef(img, w, still), img, 0);
+  const one = { dx: new Float64Array(w * w).fill(1), dy: new Float64Array(w * w) };
+  const moved = elasticImageRef(img, w, one);
+  assertClose("a field of +1 reads the right neighbour", [moved[5]], [img[6]], 0);
 });

@@ -18,6 +18,7 @@ import {
   checkAffineRanges,
   squareWidth,
 } from "./augment.ts";
+import { type ElasticAugment, elasticFieldRef, elasticImageRef } from "./elastic.ts";
 import SOURCE from "../../shaders/batch_gather.wgsl" with { type: "text" };
 
 /** Images (as bytes) and labels resident on the GPU. */
@@ -157,7 +158,8 @@ export function noisyPixelRef(value: number, noise: PixelNoise, img: number, p: 
 
 /**
  * Reference of a gathered batch: (B, pixels) in [0, 1]; with `augment`, each image distorted
- * as drawn for `epoch`, before the noise.
+ * as drawn for `epoch` (affine, then elastic: the gather, then `elasticDistort`), before
+ * the noise.
  */
 export function gatherBatchRef(
   images: Uint8Array,
@@ -166,15 +168,19 @@ export function gatherBatchRef(
   start: number,
   B: number,
   noise?: PixelNoise,
-  augment?: { params: AffineAugment; epoch: number },
+  augment?: { affine?: AffineAugment; elastic?: ElasticAugment; epoch: number },
 ): Float64Array {
   const out = new Float64Array(B * pixels);
   const width = augment ? squareWidth(pixels) : 0;
   for (let i = 0; i < B; i++) {
     const img = perm[start + i];
     let src: ArrayLike<number> = images.subarray(img * pixels, (img + 1) * pixels);
-    if (augment) {
-      src = affineImageRef(src, width, affineParams(augment.params, img, augment.epoch));
+    if (augment?.affine) {
+      src = affineImageRef(src, width, affineParams(augment.affine, img, augment.epoch));
+    }
+    if (augment?.elastic) {
+      const field = elasticFieldRef(augment.elastic, img, augment.epoch, width, pixels / width);
+      src = elasticImageRef(src, width, field);
     }
     for (let p = 0; p < pixels; p++) {
       const v = src[p];
