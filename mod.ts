@@ -110,7 +110,7 @@ export {
   type PoolShape,
 } from "./src/ops/maxpool.ts";
 export { reluBackward, reluBackwardRef, reluForward, reluRef } from "./src/ops/relu.ts";
-// Dropout: inverted, mask keyed by (seed, step, element); and GPU affine augmentation of images
+// Dropout: inverted, mask keyed by (seed, step, element); GPU affine and elastic augmentation
 export {
   checkDropProbability,
   type DropoutArgs,
@@ -131,6 +131,15 @@ export {
   type AffineRanges,
   checkAffineRanges,
 } from "./src/ops/augment.ts";
+export {
+  checkElasticRanges,
+  ELASTIC_DEFAULTS,
+  type ElasticAugment,
+  elasticDistort,
+  elasticFieldRef,
+  elasticImageRef,
+  type ElasticRanges,
+} from "./src/ops/elastic.ts";
 export {
   softmaxCrossEntropy,
   softmaxCrossEntropyRef,

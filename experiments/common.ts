@@ -57,9 +57,9 @@ import {
   writeFileAtomic,
 } from "../mod_deno.ts";
 import { dirname } from "node:path";
-import { augmentOf, MODEL_OPTIONS, modelSpecOf } from "./model_options.ts";
+import { type AugmentName, augmentOf, MODEL_OPTIONS, modelSpecOf } from "./model_options.ts";
 
-export { augmentOf, modelSpecOf };
+export { type AugmentName, augmentOf, modelSpecOf };
 
 export type { DecodedCheckpoint };
 
@@ -141,7 +141,7 @@ export interface TrainingOptions {
   seeds: number;
   model: "lenet5" | "logreg" | "mlp" | "cnn";
   hidden: number[];
-  augment: "none" | "affine";
+  augment: AugmentName;
   dataset: DatasetName;
   data?: string;
   trainCount?: number;
@@ -153,7 +153,7 @@ export interface TrainingOptions {
 export interface Recipe {
   model: string;
   /** Training-image augmentation. */
-  augment: "none" | "affine";
+  augment: AugmentName;
   optimizer: OptimizerConfig;
   schedule: LrSchedule;
   batchSize: number;
@@ -414,7 +414,7 @@ export interface RunResult {
   seed: number;
   /** The network's name. */
   model: string;
-  /** Training-image augmentation ("none", "affine"). */
+  /** Training-image augmentation ("none", "affine", "elastic"). */
   augment: string;
   testError: number;
   metrics: ClassMetrics;
@@ -477,7 +477,8 @@ export async function trainRun(
         seed: o.seed,
         noise: o.noise,
         labels: o.labels,
-        augment: augmentOf(o.recipe, o.seed),
+        augment: augmentOf(o.recipe, o.seed).augment,
+        elastic: augmentOf(o.recipe, o.seed).elastic,
       },
       signal: installInterruptHandler(),
       resume: o.resume,

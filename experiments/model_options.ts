@@ -9,6 +9,8 @@ import {
   type AffineAugment,
   cnn,
   deriveSeed,
+  ELASTIC_DEFAULTS,
+  type ElasticAugment,
   lenet5,
   logreg,
   mlp,
@@ -34,10 +36,11 @@ export const MODEL_OPTIONS: Record<string, OptionSpec> = {
   },
   augment: {
     type: "enum",
-    values: ["none", "affine"],
+    values: ["none", "affine", "elastic"],
     default: "none",
-    description: "training-image augmentation on the GPU (affine: shift <= 2 px, rotation <= " +
-      "10 degrees, scale 0.9-1.1, drawn per image and epoch)",
+    description: "training-image augmentation on the GPU, drawn per image and epoch (affine: " +
+      "shift <= 2 px, rotation <= 10 degrees, scale 0.9-1.1; elastic: affine, then an elastic " +
+      "distortion with alpha 34, sigma 4)",
   },
   dataset: {
     type: "enum",
@@ -46,6 +49,9 @@ export const MODEL_OPTIONS: Record<string, OptionSpec> = {
     description: "data set (fashion-mnist: from Debian's dataset-fashion-mnist package)",
   },
 };
+
+/** A value of `--augment`. */
+export type AugmentName = "none" | "affine" | "elastic";
 
 /** Parsed values of {@link MODEL_OPTIONS}. */
 export interface ModelOptions {
@@ -70,9 +76,23 @@ export function modelSpecOf(o: ModelOptions): ModelSpec {
   }
 }
 
-/** The augmentation of a run: `--augment affine` with the run's augmentation seed. */
-export function augmentOf(recipe: { augment: string }, seed: number): AffineAugment | undefined {
-  return recipe.augment === "affine"
-    ? { ...AFFINE_DEFAULTS, seed: deriveSeed(seed, "augment") }
-    : undefined;
+/**
+ * The augmentation of a run (the session recipe's `augment` and `elastic`), seeded from the
+ * run's seed: `--augment affine`, or `elastic` (affine, then elastic).
+ */
+export function augmentOf(
+  recipe: { augment: string },
+  seed: number,
+): { augment?: AffineAugment; elastic?: ElasticAugment } {
+  const affine = { ...AFFINE_DEFAULTS, seed: deriveSeed(seed, "augment") };
+  if (recipe.augment === "affine") return { augment: affine };
+  if (recipe.augment === "elastic") {
+    return { augment: affine, elastic: { ...ELASTIC_DEFAULTS, seed: deriveSeed(seed, "elastic") } };
+  }
+  return {};
+}
+
+/** `--augment` of a checkpoint's recipe. */
+export function augmentNameOf(recipe: { augment?: unknown; elastic?: unknown }): AugmentName {
+  return recipe.elastic ? "elastic" : recipe.augment ? "affine" : "none";
 }

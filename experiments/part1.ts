@@ -45,6 +45,7 @@ import {
   type TrainingOptions,
   trainRun,
 } from "./common.ts";
+import { augmentNameOf } from "./model_options.ts";
 
 /** Options of `deno task part1`. */
 export const PART1_SPEC: Record<string, OptionSpec> = {
@@ -147,7 +148,7 @@ async function prepareResume(
   const options = {
     ...o,
     ...model,
-    augment: ck.info.recipe.augment ? "affine" as const : "none" as const,
+    augment: augmentNameOf(ck.info.recipe),
   };
   for (const key of DATA_FLAGS) {
     if (!given(argv, key) && key in saved) (options as Record<string, unknown>)[key] = saved[key];
@@ -238,7 +239,7 @@ export async function runPart1(
       weightDecay: r.optimizer.weightDecay,
       momentum: r.optimizer.kind === "sgd" ? r.optimizer.momentum : options.momentum,
       schedule: r.schedule.kind,
-      augment: r.augment ? "affine" : "none",
+      augment: augmentNameOf(r),
       epochs: options.epochs === 1 ? r.epochs : options.epochs,
     };
     if (r.schedule.kind !== "constant" && options.epochs !== r.epochs) {

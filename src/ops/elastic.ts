@@ -35,7 +35,11 @@ export interface ElasticAugment extends ElasticRanges {
 /** alpha 34, sigma 4 (Simard et al.'s values for MNIST-sized images). */
 export const ELASTIC_DEFAULTS: Readonly<ElasticRanges> = { alpha: 34, sigma: 4 };
 
-/** @throws RangeError when alpha or sigma is out of range */
+/**
+ * Checks the strength and smoothness.
+ *
+ * @throws RangeError when alpha or sigma is out of range
+ */
 export function checkElasticRanges(e: ElasticRanges): void {
   if (!(e.alpha >= 0 && e.alpha <= 64)) {
     throw new RangeError(`elastic alpha must be in [0, 64] pixels, got ${e.alpha}`);

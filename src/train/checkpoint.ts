@@ -24,6 +24,7 @@ import { planModel } from "../nn/plan.ts";
 import { type ModelSpec, torchModuleSource } from "../nn/spec.ts";
 import type { TrainState } from "./trainer.ts";
 import type { AffineAugment } from "../ops/augment.ts";
+import type { ElasticAugment } from "../ops/elastic.ts";
 
 /** Identifies the file format in the metadata. */
 export const CHECKPOINT_FORMAT = "webgpu-mnist-checkpoint/1";
@@ -34,6 +35,8 @@ export interface CheckpointRecipe {
   model?: string;
   /** The random affine augmentation the images were trained with, if any. */
   augment?: AffineAugment;
+  /** The elastic distortion the images were trained with, if any. */
+  elastic?: ElasticAugment;
   /** Optimizer and its hyperparameters (Adam or SGD). */
   optimizer: OptimizerConfig;
   /** Learning-rate schedule over the planned steps (constant or cosine with warm-up). */

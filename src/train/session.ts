@@ -13,6 +13,7 @@ import type { Dataset } from "../data/dataset.ts";
 import { type GpuDataset, type PixelNoise, uploadDataset, uploadUints } from "../ops/gather.ts";
 import type { LrSchedule, OptimizerConfig } from "../ops/optimizer.ts";
 import type { AffineAugment } from "../ops/augment.ts";
+import type { ElasticAugment } from "../ops/elastic.ts";
 import { Model } from "../nn/model.ts";
 import type { ModelSpec } from "../nn/spec.ts";
 import { deriveSeed } from "../util/rng.ts";
@@ -54,6 +55,8 @@ export interface SessionRecipe {
   noise?: PixelNoise;
   /** Random affine distortion of the training images (kept in the checkpoint's recipe). */
   augment?: AffineAugment;
+  /** Elastic distortion after the affine one (kept in the checkpoint's recipe). */
+  elastic?: ElasticAugment;
   /** Training labels that replace the data set's (Part 3's corrupted labels), one per image. */
   labels?: ArrayLike<number>;
 }
@@ -206,6 +209,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
       seed: recipe.seed,
       noise: recipe.noise,
       augment: recipe.augment,
+      elastic: recipe.elastic,
       ...(c.lossEvery !== undefined ? { lossEvery: c.lossEvery } : {}),
       ...(c.evalPointsPerEpoch !== undefined ? { evalPointsPerEpoch: c.evalPointsPerEpoch } : {}),
       ...(c.stepsPerSubmit !== undefined ? { stepsPerSubmit: c.stepsPerSubmit } : {}),

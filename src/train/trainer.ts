@@ -33,7 +33,8 @@ import {
   scheduledLr,
 } from "../ops/optimizer.ts";
 import { softmaxCrossEntropy } from "../ops/softmax_xent.ts";
-import type { AffineAugment } from "../ops/augment.ts";
+import { type AffineAugment, squareWidth } from "../ops/augment.ts";
+import { type ElasticAugment, elasticDistort } from "../ops/elastic.ts";
 import type { Model } from "../nn/model.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 import type { Evaluator } from "./evaluator.ts";
@@ -60,6 +61,8 @@ export interface TrainOptions {
   noise?: PixelNoise;
   /** Random affine distortion of the training images, drawn per (seed, image, epoch). */
   augment?: AffineAugment;
+  /** Elastic distortion after the affine one (and before the noise), per (seed, epoch, image). */
+  elastic?: ElasticAugment;
   /** Steps recorded per command buffer (default 25). */
   stepsPerSubmit?: number;
 }
@@ -181,9 +184,10 @@ export class Trainer {
    * The options with defaults filled in: lossEvery 50, evalPointsPerEpoch 10, stepsPerSubmit 25,
    * a constant schedule.
    */
-  readonly options: Required<Omit<TrainOptions, "noise" | "augment" | "schedule">> & {
+  readonly options: Required<Omit<TrainOptions, "noise" | "augment" | "elastic" | "schedule">> & {
     noise?: PixelNoise;
     augment?: AffineAugment;
+    elastic?: ElasticAugment;
     schedule: LrSchedule;
   };
   /** Full batches per epoch, floor(N / batchSize). */
@@ -277,16 +281,32 @@ export class Trainer {
     const dropoutSeed = deriveSeed(opts.seed, "dropout");
     const fwd = await model.forward(B, x, { step: params, dropoutSeed });
     const arena = model.arena;
+    // elastic distortion: the gather writes a raw batch, the elastic kernel x and the noise
+    const raw = opts.elastic ? Tensor.create(ctx, B, model.inputFloats, "raw batch") : x;
+    const gather = await gatherBatch(ctx, {
+      data,
+      perm,
+      x: raw,
+      labels,
+      params,
+      noise: opts.elastic ? undefined : opts.noise,
+      augment: opts.augment,
+    });
     const dispatches = [
-      await gatherBatch(ctx, {
-        data,
-        perm,
-        x,
-        labels,
-        params,
-        noise: opts.noise,
-        augment: opts.augment,
-      }),
+      gather,
+      ...(opts.elastic
+        ? [
+          await elasticDistort(ctx, {
+            x: raw,
+            y: x,
+            perm,
+            params,
+            elastic: opts.elastic,
+            width: squareWidth(data.pixels),
+            noise: opts.noise,
+          }),
+        ]
+        : []),
       ...fwd.dispatches,
       await softmaxCrossEntropy(ctx, {
         logits: fwd.logits,
@@ -320,6 +340,7 @@ export class Trainer {
       lossLog,
     );
     trainer.#owned.push(x.store, labels.store, dlogits.store, losses.store);
+    if (raw !== x) trainer.#owned.push(raw.store);
     return trainer;
   }
 

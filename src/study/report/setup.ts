@@ -106,9 +106,11 @@ export function setupSection(r: StudyResults): ReportSectionOut {
     `- **Model**: ${first.model} (${modelText(first.model, first.modelTorch)}), trained from ` +
       `scratch; every heavy pass is a WGSL compute shader.`,
     `- **Recipe**: ${recipeText(first.recipe)}; cross-entropy loss${
-      first.recipe.augment === "affine"
+      first.recipe.augment === "affine" || first.recipe.augment === "elastic"
         ? "; training images randomly distorted on the GPU (shift up to 2 pixels, rotation up " +
-          "to 10°, scale 0.9-1.1, drawn per image and epoch)"
+          "to 10°, scale 0.9-1.1" +
+          (first.recipe.augment === "elastic" ? ", then elastic with alpha 34, sigma 4" : "") +
+          ", drawn per image and epoch)"
         : ""
     }.`,
     `- **Data**: ${intText(first.trainImages)} training images (${first.trainData}), ` +
