@@ -115,6 +115,13 @@ Deno.test("part1 --model cnn --augment affine records model and augmentation", a
     const mm = JSON.parse(await Deno.readTextFile(join(dir, "mlp", "metrics.json")));
     assert.equal(mm.recipe.model, "mlp-784-64-32-10");
     assert.equal(mm.recipe.augment, "none");
+    const el = await part1([...SMALL, "--augment", "elastic", "--out", join(dir, "el")], dir);
+    assert.equal(el.code, 0, el.stderr);
+    const me = JSON.parse(await Deno.readTextFile(join(dir, "el", "metrics.json")));
+    assert.equal(me.recipe.augment, "elastic");
+    const ce = decodeCheckpoint(await Deno.readFile(join(dir, "el", "model.safetensors")));
+    assert.equal(ce.info.recipe.elastic?.alpha, 34);
+    assert.equal(ce.info.recipe.augment?.maxShift, 2);
     const bad = await part1([...SMALL, "--model", "resnet", "--out", join(dir, "bad")], dir);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /--model/);

@@ -2,13 +2,14 @@
  * Dropout and augmentation in whole training sessions on a small MNIST subset: the same seed
  * gives the same bits (masks and distortions are keyed, not drawn in dispatch order), both change
  * what is learned (they are really applied), a run interrupted mid-epoch and resumed ends with
- * the weights of one never stopped, and evaluation does not drop anything.
+ * the weights of one never stopped.
  */
 import assert from "node:assert/strict";
 import { loadMnistSplit } from "../src/data/files.ts";
 import { type Dataset, subset } from "../src/data/dataset.ts";
 import { ADAM_DEFAULTS } from "../src/ops/optimizer.ts";
 import { AFFINE_DEFAULTS } from "../src/ops/augment.ts";
+import { ELASTIC_DEFAULTS } from "../src/ops/elastic.ts";
 import { conv2d, dense, dropout, flatten, maxPool2d, relu, sequential } from "../src/nn/spec.ts";
 import { decodeCheckpoint } from "../src/train/checkpoint.ts";
 import { type SessionConfig, type SessionResult, trainSession } from "../src/train/session.ts";
@@ -36,7 +37,7 @@ const spec = (p: number) =>
   ]);
 
 async function config(
-  o: { seed: number; p?: number; augment?: boolean; stop?: () => boolean },
+  o: { seed: number; p?: number; augment?: boolean; elastic?: boolean; stop?: () => boolean },
 ): Promise<SessionConfig> {
   const { train, test } = await mnist();
   return {
@@ -51,6 +52,7 @@ async function config(
       epochs: 2,
       seed: o.seed,
       augment: o.augment === false ? undefined : { ...AFFINE_DEFAULTS, seed: o.seed + 7 },
+      elastic: o.elastic ? { ...ELASTIC_DEFAULTS, seed: o.seed + 9 } : undefined,
     },
     lossEvery: 4,
     evalPointsPerEpoch: 2,
@@ -86,18 +88,26 @@ Deno.test("dropout and augmentation: same seed same bits; each changes the train
   assert.ok(!sameWeights(a, noDrop), "dropout 0.5 trains like dropout 0");
   const noAug = await trainSession(await config({ seed: 3, augment: false }));
   assert.ok(!sameWeights(a, noAug), "augmentation changes nothing");
+  const elastic = await trainSession(await config({ seed: 3, elastic: true }));
+  const elastic2 = await trainSession(await config({ seed: 3, elastic: true }));
+  assert.ok(sameWeights(elastic, elastic2), "two elastic runs with the same seed differ");
+  assert.ok(!sameWeights(a, elastic), "elastic distortion changes nothing");
+  assert.deepEqual(decodeCheckpoint(elastic.checkpoint!).info.recipe.elastic, {
+    ...ELASTIC_DEFAULTS,
+    seed: 12,
+  });
   const info = decodeCheckpoint(a.checkpoint!).info;
   assert.equal(info.recipe.model, "small-dropout-cnn");
   assert.deepEqual(info.recipe.augment, { ...AFFINE_DEFAULTS, seed: 10 });
 });
 
 Deno.test("a dropout and augmentation run stopped mid-epoch resumes to the same bits", async () => {
-  const whole = await trainSession(await config({ seed: 5 }));
+  const whole = await trainSession(await config({ seed: 5, elastic: true }));
   let polls = 0;
-  const cut = await trainSession(await config({ seed: 5, stop: () => ++polls > 4 }));
+  const cut = await trainSession(await config({ seed: 5, elastic: true, stop: () => ++polls > 4 }));
   assert.ok(cut.interrupted && cut.state.epoch === 0 && cut.state.stepInEpoch > 0);
   const resumed = await trainSession({
-    ...await config({ seed: 5 }),
+    ...await config({ seed: 5, elastic: true }),
     resume: decodeCheckpoint(cut.checkpoint!),
   });
   assert.ok(sameWeights(whole, resumed), "the resumed run ends with other weights");
