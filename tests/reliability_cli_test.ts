@@ -11,8 +11,8 @@ import { lenet5 } from "../src/nn/spec.ts";
 import { ADAM_DEFAULTS } from "../src/ops/optimizer.ts";
 import { encodeCheckpoint } from "../src/train/checkpoint.ts";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.ts";
+import { reportLines, ROOT, runTask } from "./subprocess.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const SCRATCH = `${ROOT}results/.test-reliability`;
 
 interface Outcome {
@@ -24,19 +24,8 @@ interface Outcome {
 }
 
 async function task(name: string, args: string[]): Promise<Outcome> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", name, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const stderr = dec.decode(out.stderr);
-  const lines = stderr.split(/[\n\r]/).map((l) => l.trim()).filter((l) =>
-    l !== "" && !l.startsWith("adapter:") && !/^train \[/.test(l) && !l.startsWith("Task ")
-  );
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr, lines };
+  const { code, stdout, stderr } = await runTask([name, ...args]);
+  return { code, stdout, stderr, lines: reportLines(stderr) };
 }
 
 function expectOneLine(what: string, o: Outcome, code: number, pattern: RegExp): void {
