@@ -5,11 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { makeIdx } from "./data_helpers.ts";
-import { gpu } from "./helpers.ts";
-import { Model } from "../src/nn/model.ts";
-import { lenet5 } from "../src/nn/spec.ts";
+import { lenetCheckpoint } from "./helpers.ts";
 import { ADAM_DEFAULTS } from "../src/ops/optimizer.ts";
-import { encodeCheckpoint } from "../src/train/checkpoint.ts";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.ts";
 import { reportLines, ROOT, runTask } from "./subprocess.ts";
 
@@ -73,36 +70,14 @@ Deno.test("part1: test images of another size, or images the model cannot take, 
 
 /** A freshly initialised LeNet-5 as a checkpoint file (enough to run predict). */
 async function writeCheckpoint(path: string, batchSize = 32): Promise<void> {
-  const model = Model.create(await gpu(), lenet5(), { seed: 3 });
-  try {
-    await Deno.writeFile(
-      path,
-      await encodeCheckpoint(model, {
-        model: lenet5(),
-        recipe: {
-          optimizer: ADAM_DEFAULTS,
-          schedule: { kind: "constant" },
-          batchSize,
-          epochs: 1,
-          seed: 1,
-        },
-        state: {
-          epoch: 0,
-          stepInEpoch: 0,
-          globalStep: 0,
-          lossCurve: [],
-          testCurve: [],
-          trainSeconds: 0,
-          evalSeconds: 0,
-        },
-        pendingLosses: [],
-        testError: null,
-        extra: {},
-      }),
-    );
-  } finally {
-    model.destroy();
-  }
+  const recipe = {
+    optimizer: ADAM_DEFAULTS,
+    schedule: { kind: "constant" as const },
+    batchSize,
+    epochs: 1,
+    seed: 1,
+  };
+  await Deno.writeFile(path, await lenetCheckpoint(3, recipe));
 }
 
 /** A Kaggle test CSV (no labels) of `count` blank-ish images. */

@@ -122,6 +122,19 @@ export interface TrainState {
 }
 
 /** Result of {@link Trainer.run}. */
+/** The state before the first step: nothing trained, no time spent. */
+export function initialTrainState(): TrainState {
+  return {
+    epoch: 0,
+    stepInEpoch: 0,
+    globalStep: 0,
+    lossCurve: [],
+    testCurve: [],
+    trainSeconds: 0,
+    evalSeconds: 0,
+  };
+}
+
 export interface TrainResult {
   /** The state at the end (after the last epoch, or where training stopped). */
   state: TrainState;
@@ -213,15 +226,7 @@ export class Trainer {
     this.#params = params;
     this.#perm = perm;
     this.#lossLog = lossLog;
-    this.state = {
-      epoch: 0,
-      stepInEpoch: 0,
-      globalStep: 0,
-      lossCurve: [],
-      testCurve: [],
-      trainSeconds: 0,
-      evalSeconds: 0,
-    };
+    this.state = initialTrainState();
   }
 
   /**
