@@ -7,18 +7,9 @@
 import { exists, finish, ROOT, scriptCommand, taskCommand } from "./subprocess.ts";
 
 const DIR = `${ROOT}results/.test-interrupt`;
-const ARGS = [
-  "--train-count",
-  "3200",
-  "--test-count",
-  "300",
-  "--epochs",
-  "3",
-  "--val",
-  "320",
-  "--keep",
-  "best",
-];
+/** The data and length of every run here: the first epoch's checkpoint comes early. */
+const SIZE = ["--train-count", "3200", "--test-count", "300", "--epochs", "3"];
+const ARGS = [...SIZE, "--val", "320", "--keep", "best"];
 
 function part1(args: string[]): Deno.ChildProcess {
   return taskCommand(["part1", ...args]).spawn();
@@ -114,16 +105,7 @@ function part1Direct(args: string[]): Deno.ChildProcess {
 
 /** Starts part1, waits for the first epoch's checkpoint, then sends `signals` `gapMs` apart. */
 async function interruptAfterEpoch1(out: string, signals: Deno.Signal[], gapMs: number) {
-  const run = part1Direct([
-    "--train-count",
-    "3200",
-    "--test-count",
-    "300",
-    "--epochs",
-    "3",
-    "--out",
-    out,
-  ]);
+  const run = part1Direct([...SIZE, "--out", out]);
   const deadline = Date.now() + 120_000;
   while (!(await exists(`${out}/checkpoint.safetensors`))) {
     if (Date.now() > deadline) throw new Error("no checkpoint after the first epoch");
