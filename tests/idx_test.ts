@@ -220,28 +220,33 @@ Deno.test("makeDataset pairs images with labels and checks them", async () => {
   assert.deepEqual([wide.rows, wide.cols], [5, 7]);
 });
 
-Deno.test("makeDataset: image/label count mismatch names both files and counts", async () => {
-  const images = await parseIdx(makeIdx([3, 2, 2]), "i");
-  const labels = await parseIdx(makeIdx([4], [1, 2, 3, 4]), "l");
+/** Asserts that makeDataset refuses images of `dims` with `labels`, naming `fragments`. */
+async function expectDatasetError(dims: number[], labels: number[], ...fragments: string[]) {
+  const images = await parseIdx(makeIdx(dims), "i");
+  const labelFile = await parseIdx(makeIdx([labels.length], labels), "l");
   await expectError(
-    () => makeDataset("x", images, labels, NAMES),
+    () => makeDataset("x", images, labelFile, NAMES),
     DataFormatError,
-    "count mismatch",
-    "imgs.idx has 3 images",
-    "lbls.idx has 4 labels",
-    "same split",
+    ...fragments,
   );
-});
+}
 
-Deno.test("makeDataset: labels outside 0..9 name the first bad index and value", async () => {
-  const images = await parseIdx(makeIdx([4, 2, 2]), "i");
-  const labels = await parseIdx(makeIdx([4], [1, 9, 10, 200]), "l");
-  await expectError(
-    () => makeDataset("x", images, labels, NAMES),
-    DataFormatError,
-    "lbls.idx",
-    "label at index 2 is 10, expected 0..9",
-  );
+Deno.test("makeDataset: a count mismatch or a bad label names the files, counts and values", async (t) => {
+  const cases: [what: string, dims: number[], labels: number[], fragments: string[]][] = [
+    ["image/label count mismatch names both files and counts", [3, 2, 2], [1, 2, 3, 4], [
+      "count mismatch",
+      "imgs.idx has 3 images",
+      "lbls.idx has 4 labels",
+      "same split",
+    ]],
+    ["labels outside 0..9 name the first bad index and value", [4, 2, 2], [1, 9, 10, 200], [
+      "lbls.idx",
+      "label at index 2 is 10, expected 0..9",
+    ]],
+  ];
+  for (const [what, dims, labels, fragments] of cases) {
+    await t.step(what, () => expectDatasetError(dims, labels, ...fragments));
+  }
 });
 
 Deno.test("makeDataset: swapped or empty files", async () => {
@@ -252,13 +257,7 @@ Deno.test("makeDataset: swapped or empty files", async () => {
     DataFormatError,
     "imgs.idx: expected an images file",
   );
-  const none = await parseIdx(makeIdx([0, 28, 28]), "i");
-  const noLabels = await parseIdx(makeIdx([0]), "l");
-  await expectError(
-    () => makeDataset("x", none, noLabels, NAMES),
-    DataFormatError,
-    "holds no image data (0x28x28)",
-  );
+  await expectDatasetError([0, 28, 28], [], "holds no image data (0x28x28)");
 });
 
 Deno.test("subset takes a range sharing memory and rejects bad ranges", async () => {
