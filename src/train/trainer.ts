@@ -121,7 +121,6 @@ export interface TrainState {
   evalSeconds: number;
 }
 
-/** Result of {@link Trainer.run}. */
 /** The state before the first step: nothing trained, no time spent. */
 export function initialTrainState(): TrainState {
   return {
@@ -135,6 +134,7 @@ export function initialTrainState(): TrainState {
   };
 }
 
+/** Result of {@link Trainer.run}. */
 export interface TrainResult {
   /** The state at the end (after the last epoch, or where training stopped). */
   state: TrainState;
