@@ -6,42 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { exists, finish, scriptCommand } from "./subprocess.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const SMALL = ["--train-count", "640", "--test-count", "500", "--batch", "64"];
 
 /** Runs an experiment script as the deno task does, but writing into `outDir`. */
-async function script(name: string, args: string[], outDir: string) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      `--allow-read=${ROOT},${outDir},/usr/bin/ldd`,
-      `--allow-write=${outDir}`,
-      `--allow-ffi=${join(ROOT, "node_modules")}`,
-      "--allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD," +
-      "WEBGPU_MNIST_NO_ADAPTER",
-      "--allow-sys=homedir",
-      join(ROOT, "experiments", `${name}.ts`),
-      ...args,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
+function script(name: string, args: string[], outDir: string) {
+  return finish(scriptCommand(name, args, outDir));
 }
 
 async function assertPng(path: string): Promise<void> {

@@ -121,6 +121,19 @@ export interface TrainState {
   evalSeconds: number;
 }
 
+/** The state before the first step: nothing trained, no time spent. */
+export function initialTrainState(): TrainState {
+  return {
+    epoch: 0,
+    stepInEpoch: 0,
+    globalStep: 0,
+    lossCurve: [],
+    testCurve: [],
+    trainSeconds: 0,
+    evalSeconds: 0,
+  };
+}
+
 /** Result of {@link Trainer.run}. */
 export interface TrainResult {
   /** The state at the end (after the last epoch, or where training stopped). */
@@ -213,15 +226,7 @@ export class Trainer {
     this.#params = params;
     this.#perm = perm;
     this.#lossLog = lossLog;
-    this.state = {
-      epoch: 0,
-      stepInEpoch: 0,
-      globalStep: 0,
-      lossCurve: [],
-      testCurve: [],
-      trainSeconds: 0,
-      evalSeconds: 0,
-    };
+    this.state = initialTrainState();
   }
 
   /**
