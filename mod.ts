@@ -358,6 +358,7 @@ export {
   type Tolerance,
   tolerance,
 } from "./src/study/noise_analysis.ts";
+export { type Part2Figure, part2TestFigures } from "./src/study/noise_figures.ts";
 export {
   corruptedCount,
   type CorruptedLabels,
@@ -412,7 +413,11 @@ export {
   summarizeRuns,
 } from "./src/study/results.ts";
 export {
+  bandBarChart,
+  bandLineChart,
+  type BandSeries,
   CLASS_NAMES,
+  heatmapChart,
   part1ChartSpecs,
   type SweepCondition,
   sweepCurvesChart,
