@@ -40,7 +40,6 @@ import {
   recipeOf,
   runExperiment,
   runRecord,
-  runSeeds,
   type Setup,
   TRAINING_OPTIONS,
   type TrainingOptions,
