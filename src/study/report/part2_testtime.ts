@@ -267,7 +267,7 @@ function compensationMarkdown(m: Part2Metrics, conds: Part2Condition[]): string[
       table(["corruption", "error change", "verdict"], rows, ["l", "l", "l"]),
     );
   } else {
-    out.push("**Compensation by per-epoch noise:** not run (`--compensation-sigma 0`).");
+    out.push("**Compensation by per-epoch noise:** skipped (`--compensation-sigma 0`).");
   }
   // median filter
   const helps: string[] = [], hurts: string[] = [];
