@@ -188,6 +188,7 @@ export function heatmapChart(o: {
 
 /** A measured condition for the test-time charts: label and bands or effects per category. */
 export interface BandSeries {
+  /** Legend label. */
   label: string;
   /** Mean (fraction) and 95% interval per category; null where not measured. */
   values: ({ mean: number; low: number; high: number } | null)[];

@@ -30,12 +30,15 @@ export interface PairedEffect {
   mean: number;
   /** The wider of the two 95% intervals' ends (seed and image). */
   low: number;
+  /** Upper end (see low). */
   high: number;
   /** 95% t interval over seeds (±Infinity with one seed). */
   seedLow: number;
+  /** Upper end of the interval over seeds. */
   seedHigh: number;
   /** 95% normal interval over images (NaN where no per-image data exists). */
   imageLow: number;
+  /** Upper end of the interval over images. */
   imageHigh: number;
   /** Seeds (pairs of runs). */
   seeds: number;
@@ -99,9 +102,13 @@ export function pairedWrong(a: readonly Uint8Array[], b: readonly Uint8Array[]):
 
 /** Mean with a 95% t interval over seeds (the band of a curve). */
 export interface MeanBand {
+  /** Mean over seeds. */
   mean: number;
+  /** Lower end of the 95% interval. */
   low: number;
+  /** Upper end of the 95% interval. */
   high: number;
+  /** Seeds. */
   n: number;
 }
 
@@ -148,6 +155,7 @@ export function gridBands(c: Part2Condition, setup: Part2TestTimeSetup): MeanBan
 
 /** How much test noise a model trained at one sigma tolerates within an error budget. */
 export interface Tolerance {
+  /** Training sigma of the models. */
   trainSigma: number;
   /** Error on the clean grid images (test sigma 0), mean over seeds. */
   clean: number;
@@ -199,7 +207,11 @@ export function tolerance(
 }
 
 /** Suite entry j of a condition against its clean entry (same models, same images). */
-export function suiteVsClean(c: { runs: readonly Part2Run[] }, j: number, images: number) {
+export function suiteVsClean(
+  c: { runs: readonly Part2Run[] },
+  j: number,
+  images: number,
+): PairedEffect {
   return pairedWrong(
     wrongOf(c.runs, (t) => t.suite[j], images),
     wrongOf(c.runs, (t) => t.suite[0], images),

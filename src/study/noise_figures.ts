@@ -22,11 +22,17 @@ import type { Part2Compensation, Part2Condition, Part2TestTimeSetup } from "./re
 
 /** One figure: its PNG file name (in the Part 2 folder), chart spec, size and caption. */
 export interface Part2Figure {
+  /** Key in metrics.json's `testTimeCharts`, e.g. "noiseGrid". */
   key: string;
+  /** PNG file name, e.g. "noise_grid.png". */
   file: string;
+  /** The chart configuration. */
   spec: ChartSpec;
+  /** PNG width in pixels. */
   width: number;
+  /** PNG height in pixels. */
   height: number;
+  /** What the figure shows. */
   caption: string;
 }
 

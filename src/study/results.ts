@@ -348,7 +348,9 @@ export interface Part2TestTime {
 
 /** One corruption level of the suite as the report names it. */
 export interface Part2SuiteEntry {
+  /** "clean" or a corruption name. */
   name: string;
+  /** Severity (1 = mildest; 0 for clean). */
   severity: number;
   /** e.g. "shot c=12". */
   label: string;
@@ -374,15 +376,20 @@ export interface Part2TestTimeSetup {
 export interface Part2CompensationCondition extends ConditionSummary<Part2Run> {
   /** "fixed" or "per-epoch". */
   key: string;
+  /** For tables and legends. */
   label: string;
+  /** True for noise redrawn every epoch. */
   noisePerEpoch: boolean;
 }
 
 /** Noise redrawn every epoch against fixed per-image noise, same sigma, seeds and recipe. */
 export interface Part2Compensation {
+  /** Training noise sigma of both conditions (0..255 scale). */
   sigma: number;
+  /** Epochs of every run. */
   epochs: number;
   /** Training images (the first N of the training set). */
   trainImages: number;
+  /** Fixed, then per-epoch. */
   conditions: Part2CompensationCondition[];
 }
