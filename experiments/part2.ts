@@ -48,6 +48,7 @@ import {
 import {
   evaluateTestTime,
   PART2_TEST_OPTIONS,
+  part2Plan,
   type Part2TestOptions,
   runCompensation,
   testTimeSetup,
@@ -136,7 +137,8 @@ function part2(
     task: "part2",
     describe: (s, seeds) =>
       `part 2: image noise sigma ${options.sigmas.join(", ")} (0..255 scale); ${seeds.length} ` +
-      `seed(s) each; ${s.train.count} training and ${s.test.count} clean test images`,
+      `seed(s) each; ${s.train.count} training and ${s.test.count} clean test images\n` +
+      part2Plan(options, s.train.count, s.test.count, seeds.length).line,
     conditions: (s) => {
       const t = testTimeSetup(options, s.test.count);
       return options.sigmas.map((sigma) => ({
