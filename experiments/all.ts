@@ -3,9 +3,10 @@
  * set up once and shared; each part writes its results folder when it finishes (atomically), so
  * an interruption keeps the parts already done. Prints the total time at the end.
  *
- * Sigma 0 (Part 2) and fraction 0 (Part 3) are Part 1's recipe; with the same seeds and data they
- * would give bit-identical numbers, so `all` reuses Part 1's runs for them (recorded as
- * `reusedFrom: "part1"` and stated in the report); `--rerun-baselines` trains them again.
+ * Fraction 0 (Part 3) is Part 1's recipe; with the same seeds and data it would give
+ * bit-identical numbers, so `all` reuses Part 1's runs for it (recorded as `reusedFrom: "part1"`
+ * and stated in the report); `--rerun-baselines` trains it again. Sigma 0 (Part 2) is trained
+ * again in any case: the test-time evaluation needs its models (same numbers as Part 1).
  *
  *   deno task all [--epochs 1] [--seeds 5] [--seed 1] [--sigmas 0,8,32,128]
  *                 [--fracs 0,0.05,0.15,0.5] [--label-mode uniform] [--rerun-baselines]
