@@ -88,6 +88,12 @@ export function part2Sections(m: Part2Metrics, budget: number): ReportSectionOut
     }.` +
       (cleanBase ? "" : ` No sigma-0 run was included, so comparisons use sigma ${base.sigma}.`),
   );
+  if (conds.length === 1) {
+    a.push(
+      `Only sigma ${base.sigma} was run, so there is nothing to compare it with; run several ` +
+        "values (`--sigmas 0,8,32,128`).",
+    );
+  }
   for (const c of conds.slice(1)) {
     const d = runsDifference(c, base);
     a.push(`- sigma ${c.sigma} vs ${baseName}: ${intervalText(d)}, ${verdictText(d, d.seeds)}.`);
