@@ -93,7 +93,10 @@ export function part2TestTimeMarkdown(m: Part2Metrics): string[] {
       intText(t.gridImages)
     } test images with Gaussian noise of sigma ${t.testSigmas.join(", ")} (clipped, drawn on ` +
       `the GPU from one test seed, the same noise for every model, so comparisons are paired ` +
-      `per image and seed). Mean test error over ${n} seed(s):`,
+      `per image and seed). An effect below is **established** only when both its 95% t ` +
+      `interval over seeds and its 95% interval over images (the per-image differences ` +
+      `averaged over seeds) exclude 0; the interval shown is the wider envelope of the two. ` +
+      `Mean test error over ${n} seed(s):`,
     "",
     table(
       ["training sigma", ...t.testSigmas.map((s) => `test ${s}`)],
