@@ -404,6 +404,10 @@ export async function trainRun(
     seed: number;
     label: string;
     noise?: PixelNoise;
+    /** Draw the noise afresh every epoch instead of once per image. */
+    noisePerEpoch?: boolean;
+    /** Test-error points per epoch of the learning curve (default 10). */
+    evalPointsPerEpoch?: number;
     labels?: ArrayLike<number>;
     spec?: ModelSpec;
     /**
@@ -438,8 +442,15 @@ export async function trainRun(
       ctx: s.ctx,
       spec: o.spec ?? lenet5(),
       data: { train: s.gpuTrain, test: s.gpuTest, validation: s.gpuValidation },
-      recipe: { ...o.recipe, seed: o.seed, noise: o.noise, labels: o.labels },
+      recipe: {
+        ...o.recipe,
+        seed: o.seed,
+        noise: o.noise,
+        labels: o.labels,
+        ...(o.noisePerEpoch ? { noisePerEpoch: true } : {}),
+      },
       signal: installInterruptHandler(),
+      ...(o.evalPointsPerEpoch !== undefined ? { evalPointsPerEpoch: o.evalPointsPerEpoch } : {}),
       resume: o.resume,
       wantCheckpoint: o.wantCheckpoint,
       checkpointExtra: { ...o.checkpointExtra, data: dataRecord(s) },

@@ -51,6 +51,8 @@ export interface SessionRecipe {
   seed: number;
   /** Gaussian pixel noise on the training images (Part 2). */
   noise?: PixelNoise;
+  /** Draw the noise afresh every epoch (see `TrainOptions.noisePerEpoch`); default fixed. */
+  noisePerEpoch?: boolean;
   /** Training labels that replace the data set's (Part 3's corrupted labels), one per image. */
   labels?: ArrayLike<number>;
 }
@@ -202,6 +204,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
       schedule: recipe.schedule,
       seed: recipe.seed,
       noise: recipe.noise,
+      ...(recipe.noisePerEpoch ? { noisePerEpoch: true } : {}),
       ...(c.lossEvery !== undefined ? { lossEvery: c.lossEvery } : {}),
       ...(c.evalPointsPerEpoch !== undefined ? { evalPointsPerEpoch: c.evalPointsPerEpoch } : {}),
       ...(c.stepsPerSubmit !== undefined ? { stepsPerSubmit: c.stepsPerSubmit } : {}),
@@ -221,7 +224,8 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
       lastError = c.resume.info.testError;
     }
     // the recipe fields in the caller's order (the checkpoint bytes depend on it)
-    const { noise: _noise, labels: _labels, ...checkpointRecipe } = recipe;
+    const { noise: _noise, noisePerEpoch: _perEpoch, labels: _labels, ...checkpointRecipe } =
+      recipe;
     const encode = async () =>
       encodeCheckpoint(m, {
         model: spec,
@@ -232,6 +236,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
         extra: {
           ...c.checkpointExtra,
           noise: recipe.noise ?? null,
+          ...(recipe.noisePerEpoch ? { noisePerEpoch: true } : {}),
           corruptedLabels: recipe.labels !== undefined,
           valCurve,
         },

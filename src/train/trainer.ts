@@ -57,8 +57,22 @@ export interface TrainOptions {
   evalPointsPerEpoch?: number;
   /** Gaussian pixel noise applied to training images while gathering. */
   noise?: PixelNoise;
+  /**
+   * Draw the noise afresh every epoch (augmentation): epoch e uses the seed
+   * {@link epochNoiseSeed}(noise.seed, e), so epoch 0 sees the fixed noise and later epochs new
+   * draws. Default false: every epoch sees the same noise per image.
+   */
+  noisePerEpoch?: boolean;
   /** Steps recorded per command buffer (default 25). */
   stepsPerSubmit?: number;
+}
+
+/**
+ * The noise seed of epoch `epoch` with per-epoch noise: the run's noise seed in epoch 0, a seed
+ * derived from it and the epoch afterwards (keyed, so a resumed run draws the same noise).
+ */
+export function epochNoiseSeed(seed: number, epoch: number): number {
+  return epoch === 0 ? seed : deriveSeed(seed, "noise epoch", epoch);
 }
 
 /** One point of the training-loss curve: mean loss over the last `lossEvery` batches. */
@@ -191,8 +205,9 @@ export class Trainer {
    * The options with defaults filled in: lossEvery 50, evalPointsPerEpoch 10, stepsPerSubmit 25,
    * a constant schedule.
    */
-  readonly options: Required<Omit<TrainOptions, "noise" | "schedule">> & {
+  readonly options: Required<Omit<TrainOptions, "noise" | "schedule" | "noisePerEpoch">> & {
     noise?: PixelNoise;
+    noisePerEpoch?: boolean;
     schedule: LrSchedule;
   };
   /** Full batches per epoch, floor(N / batchSize). */
@@ -202,6 +217,10 @@ export class Trainer {
   readonly #params: StepParamsBuffer;
   readonly #perm: TexelStore;
   readonly #lossLog: GPUBuffer;
+  /** Rebuilds the gather dispatch for an epoch's noise seed (per-epoch noise only). */
+  readonly #gatherFor: (noise: PixelNoise) => Promise<Dispatch>;
+  /** The noise seed the step program's gather dispatch draws from now. */
+  #gatherSeed: number | undefined;
   /** Where training stands, with the curves; advanced by `run`, replaced by `restore`. */
   state: TrainState;
 
@@ -215,8 +234,11 @@ export class Trainer {
     params: StepParamsBuffer,
     perm: TexelStore,
     lossLog: GPUBuffer,
+    gatherFor: (noise: PixelNoise) => Promise<Dispatch>,
   ) {
     this.ctx = ctx;
+    this.#gatherFor = gatherFor;
+    this.#gatherSeed = options.noise?.seed;
     this.model = model;
     this.data = data;
     this.options = options;
@@ -276,8 +298,10 @@ export class Trainer {
     const losses = Tensor.create(ctx, 1, B, "per-sample losses");
     const fwd = await model.forward(B, x);
     const arena = model.arena;
+    const gatherFor = (noise?: PixelNoise) =>
+      gatherBatch(ctx, { data, perm, x, labels, params, noise });
     const dispatches = [
-      await gatherBatch(ctx, { data, perm, x, labels, params, noise: opts.noise }),
+      await gatherFor(opts.noise),
       ...fwd.dispatches,
       await softmaxCrossEntropy(ctx, {
         logits: fwd.logits,
@@ -309,6 +333,7 @@ export class Trainer {
       params,
       perm,
       lossLog,
+      gatherFor,
     );
     trainer.#owned.push(x.store, labels.store, dlogits.store, losses.store);
     return trainer;
@@ -337,6 +362,16 @@ export class Trainer {
   /** The permutation of epoch `epoch` (0-based). */
   permutation(epoch: number): Uint32Array {
     return new Rng(deriveSeed(this.options.seed, "shuffle", epoch)).permutation(this.data.count);
+  }
+
+  /** With per-epoch noise: points the gather dispatch at the epoch's noise seed. */
+  async #epochNoise(epoch: number): Promise<void> {
+    const noise = this.options.noise;
+    if (!this.options.noisePerEpoch || !noise || noise.sigma === 0) return;
+    const seed = epochNoiseSeed(noise.seed, epoch);
+    if (seed === this.#gatherSeed) return;
+    this.#stepDispatches[0] = await this.#gatherFor({ sigma: noise.sigma, seed });
+    this.#gatherSeed = seed;
   }
 
   /** Prepares the per-step slots and permutation of an epoch. */
@@ -474,6 +509,7 @@ export class Trainer {
     let evalMs = 0;
     try {
       while (st.epoch < o.epochs && !interrupted) {
+        await this.#epochNoise(st.epoch);
         this.#beginEpoch(st.epoch);
         while (st.stepInEpoch < S) {
           if (hooks.shouldStop?.()) {
