@@ -268,6 +268,7 @@ export {
 export {
   DivergenceError,
   divergenceLimit,
+  epochNoiseSeed,
   type EvalPoint,
   type LossPoint,
   Trainer,
@@ -421,6 +422,31 @@ export {
   toBytes,
 } from "./src/study/image_noise.ts";
 export {
+  confusionOf,
+  decodeWrong,
+  TestTimeEvaluator,
+  type TestTransform,
+  wrongBits,
+} from "./src/study/noise_eval.ts";
+export {
+  confusionRateChange,
+  fromSeeds,
+  gridBands,
+  hasTestTime,
+  type MeanBand,
+  meanBand,
+  medianEffect,
+  type PairedEffect,
+  pairedWrong,
+  perClassChange,
+  runsDifference,
+  suiteVsClean,
+  suiteVsModel,
+  type Tolerance,
+  tolerance,
+} from "./src/study/noise_analysis.ts";
+export { type Part2Figure, part2TestFigures } from "./src/study/noise_figures.ts";
+export {
   corruptedCount,
   type CorruptedLabels,
   corruptLabels,
@@ -458,9 +484,16 @@ export {
   MetricsFormatError,
   type NoiseStats,
   type Part1Metrics,
+  type Part2Compensation,
+  type Part2CompensationCondition,
   type Part2Condition,
   type Part2Metrics,
   type Part2Run,
+  type Part2SuiteEntry,
+  type Part2SuiteResult,
+  type Part2TestResult,
+  type Part2TestTime,
+  type Part2TestTimeSetup,
   type Part3Condition,
   type Part3Metrics,
   type Part3Run,
@@ -469,7 +502,11 @@ export {
   summarizeRuns,
 } from "./src/study/results.ts";
 export {
+  bandBarChart,
+  bandLineChart,
+  type BandSeries,
   CLASS_NAMES,
+  heatmapChart,
   part1ChartSpecs,
   type SweepCondition,
   sweepCurvesChart,

@@ -3,13 +3,20 @@
  * set up once and shared; each part writes its results folder when it finishes (atomically), so
  * an interruption keeps the parts already done. Prints the total time at the end.
  *
- * Sigma 0 (Part 2) and fraction 0 (Part 3) are Part 1's recipe; with the same seeds and data they
- * would give bit-identical numbers, so `all` reuses Part 1's runs for them (recorded as
- * `reusedFrom: "part1"` and stated in the report); `--rerun-baselines` trains them again.
+ * Fraction 0 (Part 3) is Part 1's recipe; with the same seeds and data it would give
+ * bit-identical numbers, so `all` reuses Part 1's runs for it (recorded as `reusedFrom: "part1"`
+ * and stated in the report); `--rerun-baselines` trains it again. Sigma 0 (Part 2) is trained
+ * again in any case: the test-time evaluation needs its models (same numbers as Part 1).
  *
- *   deno task all [--epochs 1] [--seeds 1] [--seed 1] [--sigmas 0,8,32,128]
+ *   deno task all [--epochs 1] [--seeds 5] [--seed 1] [--sigmas 0,8,32,128]
  *                 [--fracs 0,0.05,0.15,0.5] [--label-mode uniform] [--rerun-baselines]
- *                 [--results results]
+ *                 [--full] [--results results]
+ *
+ * Every condition runs over 5 seeds by default (paired: the same seed index shares
+ * initialization and shuffling), so differences get 95% intervals; `--seeds 1` is a quick look
+ * that establishes nothing. The standard profile evaluates subsets of the test set for the
+ * large test-time suites (stated in the report); `--full` evaluates everything at every seed.
+ * Before training, the plan (runs, run-epochs, evaluations) and an estimated time are printed.
  *
  * Every option is checked before any work starts.
  *
@@ -32,13 +39,31 @@ import {
   type TrainingOptions,
 } from "./common.ts";
 import { part1Configuration, runPart1 } from "./part1.ts";
-import { DEFAULT_SIGMAS, PART2_SIGMA_OPTIONS, runPart2 } from "./part2.ts";
+import { checkPart2Test, DEFAULT_SIGMAS, PART2_SIGMA_OPTIONS, runPart2 } from "./part2.ts";
+import {
+  PART2_TEST_OPTIONS,
+  part2Plan,
+  type Part2TestOptions,
+  SECONDS_PER_EVAL_IMAGE,
+  SECONDS_PER_TRAIN_IMAGE,
+} from "./part2_testtime.ts";
 import { DEFAULT_FRACS, PART3_FRAC_OPTIONS, runPart3 } from "./part3.ts";
 import { runReport } from "./report.ts";
 
 export const ALL_SPEC: Record<string, OptionSpec> = {
   ...TRAINING_OPTIONS,
+  seeds: {
+    ...TRAINING_OPTIONS.seeds,
+    default: 5,
+    description: "runs per condition (paired seeds; 1 is a quick look that establishes nothing)",
+  },
   ...PART2_SIGMA_OPTIONS,
+  ...PART2_TEST_OPTIONS,
+  full: {
+    type: "boolean",
+    description: "run everything at every seed on the whole test set (the standard profile " +
+      "uses test subsets for the test-time suites and fewer seeds for the compensation runs)",
+  },
   ...PART3_FRAC_OPTIONS,
   rerunBaselines: {
     type: "boolean",
@@ -58,7 +83,8 @@ const PROGRAM = {
     "the report (results/REPORT.md, results/report.html).",
 };
 
-type AllOptions = TrainingOptions & {
+type AllOptions = TrainingOptions & Part2TestOptions & {
+  full: boolean;
   sigma?: number;
   sigmas?: number[];
   frac?: number;
@@ -67,6 +93,38 @@ type AllOptions = TrainingOptions & {
   rerunBaselines: boolean;
   results: string;
 };
+
+/** Prints what will run and the estimated time of the whole study, before training. */
+function printPlan(
+  o: AllOptions,
+  sigmas: number[],
+  fracs: number[],
+  trainImages: number,
+  testImages: number,
+): void {
+  const perRun = o.epochs * (trainImages * SECONDS_PER_TRAIN_IMAGE +
+    10 * testImages * SECONDS_PER_EVAL_IMAGE);
+  const part1 = o.seeds * perRun;
+  const part2 = part2Plan({ ...o, sigmas }, trainImages, testImages, o.seeds);
+  const part3Runs = fracs.filter((f) => f > 0 || o.rerunBaselines).length * o.seeds;
+  const part3 = part3Runs * perRun;
+  const total = part1 + part2.seconds + part3 + 60;
+  const lines = [
+    o.seeds === 1
+      ? "plan: QUICK LOOK (--seeds 1): one run per condition, no interval, nothing established"
+      : `plan: ${o.seeds} paired seeds per condition${
+        o.full ? " (--full)" : " (standard profile)"
+      }`,
+    `Part 1: ${o.seeds} runs, ${(o.seeds * o.epochs * trainImages / 60_000).toFixed(1)} ` +
+    `run-epochs; about ${(part1 / 60).toFixed(1)} min`,
+    part2.line,
+    `Part 3: ${part3Runs} runs (${fracs.length} fractions x ${o.seeds} seeds, fraction 0 from ` +
+    `Part 1); about ${(part3 / 60).toFixed(1)} min`,
+    `estimated total: about ${(total / 60).toFixed(0)} min on the calibrated 2-core CPU ` +
+    `adapter (15 s per 60,000-image epoch, 0.6 s per 10,000-image evaluation; report 1 min)`,
+  ];
+  for (const l of lines) console.error(l);
+}
 
 /** The runs of `dir/metrics.json` if it records Part 1 with this configuration. */
 async function finishedPart1(dir: string, config: unknown): Promise<RunRecord[] | undefined> {
@@ -96,12 +154,22 @@ async function main(): Promise<number> {
     list: "fracs",
     program: PROGRAM.name,
   });
+  checkPart2Test(options, PROGRAM.name);
+  if (options.full) {
+    const all = 10_000_000; // capped at the test set size
+    Object.assign(options, {
+      gridCount: all,
+      suiteCount: all,
+      compensationSeeds: options.seeds,
+    });
+  }
   const dir = options.results;
   await checkWritable(dir, ["REPORT.md", "report.html"], "--results");
   for (const part of ["part1", "part2", "part3"]) {
     await checkWritable(join(dir, part), ["metrics.json"], "--results");
   }
   const s = await setup(options);
+  printPlan(options, sigmas, fracs, s.train.count, s.test.count);
   const times: string[] = [];
   const step = async (name: string, run: () => Promise<unknown>) => {
     console.error(`\n=== ${name} (${formatDuration((performance.now() - t0) / 1000)} elapsed)`);

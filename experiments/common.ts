@@ -438,6 +438,10 @@ export async function trainRun(
     seed: number;
     label: string;
     noise?: PixelNoise;
+    /** Draw the noise afresh every epoch instead of once per image. */
+    noisePerEpoch?: boolean;
+    /** Test-error points per epoch of the learning curve (default 10). */
+    evalPointsPerEpoch?: number;
     labels?: ArrayLike<number>;
     spec?: ModelSpec;
     /**
@@ -479,8 +483,10 @@ export async function trainRun(
         labels: o.labels,
         augment: augmentOf(o.recipe, o.seed).augment,
         elastic: augmentOf(o.recipe, o.seed).elastic,
+        ...(o.noisePerEpoch ? { noisePerEpoch: true } : {}),
       },
       signal: installInterruptHandler(),
+      ...(o.evalPointsPerEpoch !== undefined ? { evalPointsPerEpoch: o.evalPointsPerEpoch } : {}),
       resume: o.resume,
       wantCheckpoint: o.wantCheckpoint,
       checkpointExtra: { ...o.checkpointExtra, data: dataRecord(s) },

@@ -12,6 +12,7 @@ const B: u32 = 1u; // batch rows
 const W: u32 = 28u; // image width
 const H: u32 = 28u; // image height
 const PITCH: u32 = 784u; // floats per row (a multiple of 4, >= W * H)
+const KIND: u32 = 0u; // which corruption of the entry point's family (see the entry points)
 const SEED: u32 = 0u; // noise seed (random corruptions)
 const SIGMA: f32 = 0.0; // gaussian: noise std, 0..255 scale; poisson_gaussian: read noise std
 const PHOTONS: f32 = 1.0; // shot, poisson_gaussian: c in x' = Poisson(c x) / c
@@ -126,24 +127,10 @@ fn elementwise(lane: u32, which: u32) {
   st(y, lane, result);
 }
 
+// Per-pixel corruptions; KIND: 0 gaussian, 1 shot, 2 poisson-gaussian, 3 impulse.
 @compute @workgroup_size(64)
-fn gaussian_noise(@builtin(global_invocation_id) gid: vec3u) {
-  elementwise(gid.x, 0u);
-}
-
-@compute @workgroup_size(64)
-fn shot_noise(@builtin(global_invocation_id) gid: vec3u) {
-  elementwise(gid.x, 1u);
-}
-
-@compute @workgroup_size(64)
-fn poisson_gaussian_noise(@builtin(global_invocation_id) gid: vec3u) {
-  elementwise(gid.x, 2u);
-}
-
-@compute @workgroup_size(64)
-fn impulse_noise(@builtin(global_invocation_id) gid: vec3u) {
-  elementwise(gid.x, 3u);
+fn pixel_noise(@builtin(global_invocation_id) gid: vec3u) {
+  elementwise(gid.x, KIND);
 }
 
 fn blur_weight(d: i32) -> f32 {
@@ -151,35 +138,40 @@ fn blur_weight(d: i32) -> f32 {
   return w[abs(d)];
 }
 
-// Direct 2D Gaussian blur with clamp-to-edge padding; weights w(dy) w(dx) summed row by row,
-// dy then dx from -R to R (the reference's order).
-@compute @workgroup_size(64)
-fn gaussian_blur(@builtin(global_invocation_id) gid: vec3u) {
-  let lane = gid.x;
-  if (lane >= B * ROW_TEXELS) { return; }
-  let row = lane / ROW_TEXELS;
-  var result = vec4f(0.0);
-  for (var k = 0u; k < 4u; k++) {
-    let p = (lane % ROW_TEXELS) * 4u + k;
-    if (p >= PIX) { continue; }
-    let px = i32(p % W);
-    let py = i32(p / W);
-    var acc = 0.0;
-    for (var dy = -BLUR_R; dy <= BLUR_R; dy++) {
-      for (var dx = -BLUR_R; dx <= BLUR_R; dx++) {
-        acc += blur_weight(dy) * blur_weight(dx) * pixel_clamped(row, px + dx, py + dy);
-      }
+// Direct 2D Gaussian blur with clamp-to-edge padding at pixel (px, py) of batch row `row`:
+// weights w(dy) w(dx) summed row by row, dy then dx from -R to R (the reference's order).
+fn blur_at(row: u32, px: i32, py: i32) -> f32 {
+  var acc = 0.0;
+  for (var dy = -BLUR_R; dy <= BLUR_R; dy++) {
+    for (var dx = -BLUR_R; dx <= BLUR_R; dx++) {
+      acc += blur_weight(dy) * blur_weight(dx) * pixel_clamped(row, px + dx, py + dy);
     }
-    result[k] = clamp(acc, 0.0, 1.0);
   }
-  st(y, lane, result);
+  return acc;
 }
 
 // 3x3 median with clamp-to-edge padding (test-time denoising): selects one of the 9 inputs, so
 // the result is exact.
-@compute @workgroup_size(64)
-fn median3(@builtin(global_invocation_id) gid: vec3u) {
-  let lane = gid.x;
+fn median_at(row: u32, px: i32, py: i32) -> f32 {
+  var a: array<f32, 9>;
+  for (var j = 0; j < 9; j++) {
+    a[j] = pixel_clamped(row, px + j % 3 - 1, py + j / 3 - 1);
+  }
+  // partial selection sort: after 5 passes a[4] is the 5th smallest
+  for (var i = 0; i < 5; i++) {
+    var m = i;
+    for (var j = i + 1; j < 9; j++) {
+      if (a[j] < a[m]) { m = j; }
+    }
+    let t = a[i];
+    a[i] = a[m];
+    a[m] = t;
+  }
+  return a[4];
+}
+
+// One output texel (4 pixels) of a spatial filter: 0 blur, 1 median; clipped to [0, 1].
+fn spatial_filter(lane: u32, kind: u32) {
   if (lane >= B * ROW_TEXELS) { return; }
   let row = lane / ROW_TEXELS;
   var result = vec4f(0.0);
@@ -188,23 +180,17 @@ fn median3(@builtin(global_invocation_id) gid: vec3u) {
     if (p >= PIX) { continue; }
     let px = i32(p % W);
     let py = i32(p / W);
-    var a: array<f32, 9>;
-    for (var j = 0; j < 9; j++) {
-      a[j] = pixel_clamped(row, px + j % 3 - 1, py + j / 3 - 1);
-    }
-    // partial selection sort: after 5 passes a[4] is the 5th smallest
-    for (var i = 0; i < 5; i++) {
-      var m = i;
-      for (var j = i + 1; j < 9; j++) {
-        if (a[j] < a[m]) { m = j; }
-      }
-      let t = a[i];
-      a[i] = a[m];
-      a[m] = t;
-    }
-    result[k] = clamp(a[4], 0.0, 1.0);
+    var v: f32;
+    if (kind == 0u) { v = blur_at(row, px, py); } else { v = median_at(row, px, py); }
+    result[k] = clamp(v, 0.0, 1.0);
   }
   st(y, lane, result);
+}
+
+// Neighbourhood filters; KIND: 0 blur, 1 median.
+@compute @workgroup_size(64)
+fn neighbourhood(@builtin(global_invocation_id) gid: vec3u) {
+  spatial_filter(gid.x, KIND);
 }
 
 const WG: u32 = 64u;

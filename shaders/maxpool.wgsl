@@ -21,16 +21,20 @@ const OUT_ROW: u32 = PH * PW * CT;
 @group(0) @binding(4) var code: texture_storage_2d<rgba32float, write>; // (B, PH, PW, CP)
 @group(0) @binding(5) var dx: texture_storage_2d<rgba32float, write>; // (B, H, W, CP)
 
+// Where texel `t` of a (B, rows, cols, CT) map lies: image, row, column, channel texel.
+struct TexelAt { b: u32, row: u32, col: u32, ct: u32 }
+
+fn texel_at(t: u32, cols: u32, per_image: u32) -> TexelAt {
+  let r = t % per_image;
+  return TexelAt(t / per_image, r / (CT * cols), (r / CT) % cols, r % CT);
+}
+
 // y = maxpool(x) and its code.  One output texel per invocation.
 @compute @workgroup_size(64)
 fn maxpool_forward(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= B * OUT_ROW) { return; }
-  let b = gid.x / OUT_ROW;
-  let r = gid.x % OUT_ROW;
-  let ct = r % CT;
-  let px = (r / CT) % PW;
-  let py = r / (CT * PW);
-  let at = b * IN_ROW + ((2u * py) * W + 2u * px) * CT + ct;
+  let o = texel_at(gid.x, PW, OUT_ROW);
+  let at = o.b * IN_ROW + ((2u * o.row) * W + 2u * o.col) * CT + o.ct;
   var m = ld(x, at);
   var k = vec4f(0.0);
   let v1 = ld(x, at + CT);
@@ -50,14 +54,12 @@ fn maxpool_forward(@builtin(global_invocation_id) gid: vec3u) {
 @compute @workgroup_size(64)
 fn maxpool_backward(@builtin(global_invocation_id) gid: vec3u) {
   if (gid.x >= B * IN_ROW) { return; }
-  let b = gid.x / IN_ROW;
-  let r = gid.x % IN_ROW;
-  let ct = r % CT;
-  let ix = (r / CT) % W;
-  let iy = r / (CT * W);
+  let i = texel_at(gid.x, W, IN_ROW);
+  let iy = i.row;
+  let ix = i.col;
   var g = vec4f(0.0);
   if (iy / 2u < PH && ix / 2u < PW) {
-    let at = b * OUT_ROW + ((iy / 2u) * PW + ix / 2u) * CT + ct;
+    let at = i.b * OUT_ROW + ((iy / 2u) * PW + ix / 2u) * CT + i.ct;
     let k = ld(fwd_code, at);
     g = select(vec4f(0.0), ld(dy, at), k == vec4f(f32((iy & 1u) * 2u + (ix & 1u))));
   }

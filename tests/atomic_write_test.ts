@@ -7,15 +7,17 @@ import {
   writeFileAtomic,
   writeJsonAtomic,
 } from "../src/util/atomic_write.ts";
+import { inTempDir as inFreshDir } from "./data_helpers.ts";
 
 /** Runs `body` in a fresh temporary folder that is removed afterwards. */
-async function inTempDir(body: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "atomic_write_test_" });
-  try {
-    await body(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+const inTempDir = (body: (dir: string) => Promise<void>) => inFreshDir("atomic_write_test_", body);
+
+/** Makes the folder `dir/name` holding the text file `file`; returns the folder's path. */
+async function folderWith(dir: string, name: string, file: string, text: string): Promise<string> {
+  const folder = join(dir, name);
+  await Deno.mkdir(folder);
+  await Deno.writeTextFile(join(folder, file), text);
+  return folder;
 }
 
 /** Every entry under `dir`, as sorted relative paths (folders end in "/"). */
@@ -60,9 +62,7 @@ Deno.test("writing into a missing folder fails and creates nothing", async () =>
 Deno.test("a failed rename keeps the target intact and removes the temporary file", async () => {
   await inTempDir(async (dir) => {
     // A non-empty folder cannot be replaced by a file: the rename step fails.
-    const target = join(dir, "results");
-    await Deno.mkdir(target);
-    await Deno.writeTextFile(join(target, "keep.txt"), "keep");
+    const target = await folderWith(dir, "results", "keep.txt", "keep");
     await assert.rejects(writeFileAtomic(target, "new content"));
     assert.deepEqual(await listTree(dir), ["results/", "results/keep.txt"]);
     assert.equal(await Deno.readTextFile(join(target, "keep.txt")), "keep");
@@ -180,9 +180,7 @@ Deno.test("an experiment that fails before commit leaves the results folder unto
 
 Deno.test("a commit that cannot write one file writes none of them", async () => {
   await inTempDir(async (dir) => {
-    const root = join(dir, "out");
-    await Deno.mkdir(root);
-    await Deno.writeTextFile(join(root, "a.txt"), "old a");
+    const root = await folderWith(dir, "out", "a.txt", "old a");
     await Deno.mkdir(join(root, "taken"));
     // "taken" is a folder: the commit must fail before replacing a.txt.
     const byFolder = new OutputDir(root);

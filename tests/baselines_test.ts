@@ -28,6 +28,13 @@ function randomImages(r: Rng, count: number, pixels: number, padded: number, lo 
   return out;
 }
 
+/** `count` images of `pixels` bytes, drawn one after another by `draw`. */
+function imagesOf(count: number, pixels: number, draw: (image: Uint8Array) => void): Uint8Array {
+  const out = new Uint8Array(count * pixels);
+  for (let i = 0; i < count; i++) draw(out.subarray(i * pixels, (i + 1) * pixels));
+  return out;
+}
+
 function randomLabels(r: Rng, count: number, classes = 10): Uint8Array {
   return Uint8Array.from({ length: count }, () => r.int(classes));
 }
@@ -91,16 +98,13 @@ Deno.test("kNN on the GPU equals knnRef on sparse images (dark texels are skippe
   // 6 x 8 images lit only inside a random rectangle, so whole texels are 0 in every row of a
   // test block (skipped by the GEMM) and others are not
   const H = 6, W = 8, P = H * W;
-  const sparse = (count: number) => {
-    const out = new Uint8Array(count * P);
-    for (let i = 0; i < count; i++) {
+  const sparse = (count: number) =>
+    imagesOf(count, P, (img) => {
       const y0 = r.int(H), y1 = y0 + 1 + r.int(H - y0), x0 = r.int(W), x1 = x0 + 1 + r.int(W - x0);
       for (let y = y0; y < y1; y++) {
-        for (let x = x0; x < x1; x++) out[i * P + y * W + x] = 1 + r.int(255);
+        for (let x = x0; x < x1; x++) img[y * W + x] = 1 + r.int(255);
       }
-    }
-    return out;
-  };
+    });
   const train = sparse(211), test = sparse(37);
   await checkAgainstRef("sparse", train, test, P, 5, { testChunk: 16, trainChunk: 40 });
   await checkAgainstRef("sparse, blocks of 4", train, test, P, 5, { tile: { rm: 4, rn4: 1 } });
@@ -110,14 +114,11 @@ Deno.test("kNN on the GPU: exact ties across chunk boundaries go to the lower tr
   const r = rng(2);
   // every image is one of 3 patterns of 0/1 pixels, so most distances tie
   const P = 12, patterns = randomImages(r, 3, P, P, 0, 2);
-  const pick = (count: number) => {
-    const out = new Uint8Array(count * P);
-    for (let i = 0; i < count; i++) {
+  const pick = (count: number) =>
+    imagesOf(count, P, (img) => {
       const at = r.int(3) * P;
-      out.set(patterns.subarray(at, at + P), i * P);
-    }
-    return out;
-  };
+      img.set(patterns.subarray(at, at + P));
+    });
   const train = pick(97), test = pick(19);
   const got = await checkAgainstRef("ties", train, test, P, 6, { testChunk: 16, trainChunk: 16 });
   // the reference's claim, checked directly: equal distances appear in increasing index order
@@ -132,13 +133,10 @@ Deno.test("kNN on the GPU: exact distances when norms and dot products exceed 2^
   const r = rng(3);
   // bright images (norms about 400 * 230^2 = 2.1e7 > 2^24) that differ by a few grey levels
   const P = 400, base = randomImages(r, 1, P, P, 200, 250);
-  const near = (count: number) => {
-    const out = new Uint8Array(count * P);
-    for (let i = 0; i < count; i++) {
-      for (let p = 0; p < P; p++) out[i * P + p] = base[p] + r.int(6);
-    }
-    return out;
-  };
+  const near = (count: number) =>
+    imagesOf(count, P, (img) => {
+      for (let p = 0; p < P; p++) img[p] = base[p] + r.int(6);
+    });
   await checkAgainstRef("bright", near(150), near(21), P, 3, { trainChunk: 48 });
 });
 

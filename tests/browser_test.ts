@@ -18,6 +18,7 @@
 import { Buffer } from "node:buffer";
 import { chromium } from "playwright-core";
 import type { BrowserContext, ConsoleMessage, Page } from "playwright-core";
+import { finish, scriptCommand } from "./subprocess.ts";
 import { buildWeb } from "../web/build.ts";
 import { serveWeb, type WebServer } from "../web/serve.ts";
 import type { SelftestSummary } from "../web/selftest.ts";
@@ -80,28 +81,11 @@ function watch(page: Page, name: string, problems: Problems, log: string[]): voi
 
 /** model.safetensors of `experiments/part1.ts` trained on 640 images, written under `tmp`. */
 async function part1Checkpoint(tmp: string): Promise<Uint8Array> {
-  const root = new URL("..", import.meta.url).pathname;
   const out = `${tmp}/part1`;
-  const run = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      `--allow-read=${root},${tmp},/usr/bin/ldd`,
-      `--allow-write=${tmp}`,
-      `--allow-ffi=${root}node_modules`,
-      "--allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD," +
-      "WEBGPU_MNIST_NO_ADAPTER",
-      "--allow-sys=homedir",
-      `${root}experiments/part1.ts`,
-      ...["--train-count", "640", "--test-count", "200", "--out", out],
-    ],
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-    stdout: "null",
-    stderr: "piped",
-  }).output();
-  if (run.code !== 0) {
-    throw new Error(`part1 failed:\n${new TextDecoder().decode(run.stderr)}`);
-  }
+  const run = await finish(
+    scriptCommand("part1", ["--train-count", "640", "--test-count", "200", "--out", out], tmp),
+  );
+  if (run.code !== 0) throw new Error(`part1 failed:\n${run.stderr}`);
   return await Deno.readFile(`${out}/model.safetensors`);
 }
 

@@ -15,7 +15,7 @@ import {
 import { decodeSafetensors, encodeSafetensors, type NamedTensor } from "../src/io/safetensors.ts";
 import assert from "node:assert/strict";
 import { expectError } from "./data_helpers.ts";
-import { gpu } from "./helpers.ts";
+import { gpu, lenetCheckpoint } from "./helpers.ts";
 import { deriveSeed, Rng } from "../src/util/rng.ts";
 
 const OPTIONS: TrainOptions = {
@@ -168,29 +168,8 @@ const RECIPE = {
 };
 
 /** A fresh LeNet-5's checkpoint at `state` (defaults: start of training, no time spent). */
-async function freshCheckpoint(state: Partial<TrainState> = {}): Promise<Uint8Array> {
-  const model = Model.create(await gpu(), lenet5(), { seed: 5 });
-  try {
-    return await encodeCheckpoint(model, {
-      model: lenet5(),
-      recipe: RECIPE,
-      state: {
-        epoch: 0,
-        stepInEpoch: 0,
-        globalStep: 0,
-        lossCurve: [],
-        testCurve: [],
-        trainSeconds: 0,
-        evalSeconds: 0,
-        ...state,
-      },
-      pendingLosses: [],
-      testError: null,
-      extra: {},
-    });
-  } finally {
-    model.destroy();
-  }
+function freshCheckpoint(state: Partial<TrainState> = {}): Promise<Uint8Array> {
+  return lenetCheckpoint(5, RECIPE, state);
 }
 
 /** Re-encodes `bytes` after `edit` changed its tensors or metadata. */

@@ -267,7 +267,7 @@ const FIXTURE = new URL("./fixtures/cli_main.ts", import.meta.url).pathname;
 
 async function runFixture(...args: string[]) {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-config", FIXTURE, ...args],
+    args: ["run", "--no-config", "--allow-read", FIXTURE, ...args],
     stdout: "piped",
     stderr: "piped",
     env: { NO_COLOR: "1" },
@@ -312,4 +312,19 @@ Deno.test("runCli: an expected error exits 1 without a stack; others print the s
   const oddName = await runFixture("unexpected-marked-wrong-name");
   assert.equal(oddName.code, 1);
   assert.match(oddName.stderr, /^Oops: odd\n\s+at /);
+});
+
+Deno.test("runCli: engine errors print one line and exit with their code; Deno's file errors are one line", async () => {
+  const engine = await runFixture("engine");
+  assert.equal(engine.code, 130);
+  assert.equal(
+    engine.stderr,
+    "error: stopped at step 3; resume with: deno task part1 --resume x\n",
+  );
+  const file = await runFixture("deno-file");
+  assert.equal(file.code, 1);
+  assert.match(
+    file.stderr,
+    /^error: No such file or directory \(os error 2\): readfile '.*missing\.bin'\n$/,
+  );
 });

@@ -86,6 +86,13 @@ Deno.test("a short or long row says how many values were found vs expected", asy
   );
 });
 
+/** A training CSV of one image (`label`) whose pixel `index` is `value` and all else image(0). */
+function onePixel(index: number, value: number | string, label: number): string {
+  const pixels: (number | string)[] = image(0);
+  pixels[index] = value;
+  return trainCsv([{ label, pixels }]);
+}
+
 Deno.test("a non-number names the line, column and value", async () => {
   const pixels: (number | string)[] = image(0);
   pixels[10] = "abc";
@@ -95,37 +102,26 @@ Deno.test("a non-number names the line, column and value", async () => {
     DataFormatError,
     "train.csv: line 3, column 12 (pixel10): 'abc' is not a number",
   );
-  const empty: (number | string)[] = image(0);
-  empty[0] = "";
   await expectError(
-    () => parseKaggleCsv(trainCsv([{ label: 3, pixels: empty }]), "train.csv"),
+    () => parseKaggleCsv(onePixel(0, "", 3), "train.csv"),
     DataFormatError,
     "column 2 (pixel0): empty value",
   );
 });
 
 Deno.test("pixels outside 0..255 or non-integer are rejected", async () => {
-  const high: (number | string)[] = image(0);
-  high[783] = 256;
-  await expectError(
-    () => parseKaggleCsv(trainCsv([{ label: 1, pixels: high }]), "train.csv"),
-    DataFormatError,
-    "line 2, column 785 (pixel783): pixel 256 is outside 0..255",
-  );
-  const negative: (number | string)[] = image(0);
-  negative[5] = -1;
-  await expectError(
-    () => parseKaggleCsv(trainCsv([{ label: 1, pixels: negative }]), "train.csv"),
-    DataFormatError,
-    "pixel -1 is outside 0..255",
-  );
-  const fraction: (number | string)[] = image(0);
-  fraction[5] = "12.5";
-  await expectError(
-    () => parseKaggleCsv(trainCsv([{ label: 1, pixels: fraction }]), "train.csv"),
-    DataFormatError,
-    "(pixel5): 12.5 is not an integer",
-  );
+  const cases: [number, number | string, string][] = [
+    [783, 256, "line 2, column 785 (pixel783): pixel 256 is outside 0..255"],
+    [5, -1, "pixel -1 is outside 0..255"],
+    [5, "12.5", "(pixel5): 12.5 is not an integer"],
+  ];
+  for (const [index, value, fragment] of cases) {
+    await expectError(
+      () => parseKaggleCsv(onePixel(index, value, 1), "train.csv"),
+      DataFormatError,
+      fragment,
+    );
+  }
 });
 
 Deno.test("a label outside 0..9 is rejected", async () => {
@@ -138,34 +134,27 @@ Deno.test("a label outside 0..9 is rejected", async () => {
 });
 
 Deno.test("header problems: empty file, no header, unknown header, bad columns", async () => {
-  await expectError(() => parseKaggleCsv("", "e.csv"), DataFormatError, "e.csv: file is empty");
-  await expectError(
-    () => parseKaggleCsv([1, ...image(0)].join(",") + "\n", "mnist_train.csv"),
-    DataFormatError,
-    "line 1: no header line",
-    "headerless label-first",
-    "add the header line",
-  );
-  await expectError(
-    () => parseKaggleCsv("ImageId,Label\n1,7\n", "sub.csv"),
-    DataFormatError,
-    "this is a submission file",
-  );
-  await expectError(
-    () => parseKaggleCsv("id,x,y\n1,2,3\n", "odd.csv"),
-    DataFormatError,
-    "line 1: unknown header 'id,x,y'",
-  );
-  await expectError(
-    () => parseKaggleCsv("label,pixel0,pixel2,pixel3\n", "gap.csv"),
-    DataFormatError,
-    "header column 3 is 'pixel2', expected 'pixel1'",
-  );
-  await expectError(
-    () => parseKaggleCsv("label,pixel0,pixel1,pixel2\n1,2,3,4\n", "three.csv"),
-    DataFormatError,
-    "3 pixel columns, which is not a square image",
-  );
+  const cases: [text: string, name: string, ...fragments: string[]][] = [
+    ["", "e.csv", "e.csv: file is empty"],
+    [
+      [1, ...image(0)].join(",") + "\n",
+      "mnist_train.csv",
+      "line 1: no header line",
+      "headerless label-first",
+      "add the header line",
+    ],
+    ["ImageId,Label\n1,7\n", "sub.csv", "this is a submission file"],
+    ["id,x,y\n1,2,3\n", "odd.csv", "line 1: unknown header 'id,x,y'"],
+    ["label,pixel0,pixel2,pixel3\n", "gap.csv", "header column 3 is 'pixel2', expected 'pixel1'"],
+    [
+      "label,pixel0,pixel1,pixel2\n1,2,3,4\n",
+      "three.csv",
+      "3 pixel columns, which is not a square image",
+    ],
+  ];
+  for (const [text, name, ...fragments] of cases) {
+    await expectError(() => parseKaggleCsv(text, name), DataFormatError, ...fragments);
+  }
 });
 
 Deno.test("a header without data rows is an error", async () => {

@@ -1,4 +1,4 @@
-/** Helpers for the data-loader tests: error assertions and in-memory IDX files. */
+/** Helpers for the data-loader tests: error assertions, in-memory IDX files, temporary folders. */
 import assert from "node:assert/strict";
 
 type ErrorClass = new (...args: never[]) => Error;
@@ -54,4 +54,14 @@ export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
   const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
     .pipeThrough(new CompressionStream("gzip"));
   return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+/** Runs `body` in a fresh temporary folder (named `prefix`...) that is removed afterwards. */
+export async function inTempDir<T>(prefix: string, body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    return await body(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 }

@@ -22,23 +22,21 @@ Deno.test("checkImageGeometry accepts matching 28x28 sets for LeNet-5", () => {
   );
 });
 
-Deno.test("checkImageGeometry: test images of another size than the training images", async () => {
-  await expectError(
-    () => checkImageGeometry(images("a-train", 28, 28), images("b-test", 14, 56), lenet5()),
+/** Asserts that checkImageGeometry refuses `train` with `test` for LeNet-5, naming `fragments`. */
+function expectRefused(train: Dataset, test: Dataset, ...fragments: string[]): Promise<string> {
+  return expectError(
+    () => checkImageGeometry(train, test, lenet5()),
     DataFormatError,
-    "a-train",
-    "28x28",
-    "b-test",
-    "14x56",
+    ...fragments,
   );
+}
+
+Deno.test("checkImageGeometry: test images of another size than the training images", async () => {
+  const train = images("a-train", 28, 28), test = images("b-test", 14, 56);
+  await expectRefused(train, test, "a-train", "28x28", "b-test", "14x56");
 });
 
 Deno.test("checkImageGeometry: images of another size than the model's input", async () => {
-  await expectError(
-    () => checkImageGeometry(images("c-train", 32, 32), images("c-test", 32, 32), lenet5()),
-    DataFormatError,
-    "32x32",
-    "28x28",
-    "lenet5",
-  );
+  const train = images("c-train", 32, 32), test = images("c-test", 32, 32);
+  await expectRefused(train, test, "32x32", "28x28", "lenet5");
 });

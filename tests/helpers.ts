@@ -6,6 +6,10 @@ import { acquireGpu, type GpuContext } from "../src/gpu/context.ts";
 import { Rng } from "../src/util/rng.ts";
 import { assertPassed, compare } from "../src/check/compare.ts";
 import { caseRng, type KernelFamily } from "../src/check/family.ts";
+import { Model } from "../src/nn/model.ts";
+import { lenet5 } from "../src/nn/spec.ts";
+import { type CheckpointRecipe, encodeCheckpoint } from "../src/train/checkpoint.ts";
+import { initialTrainState, type TrainState } from "../src/train/trainer.ts";
 
 export { randomArray } from "../src/check/family.ts";
 
@@ -68,4 +72,28 @@ export function numericGrad(
     x[i] = old;
     return (fp - fm) / (2 * h);
   });
+}
+
+/**
+ * A freshly initialised LeNet-5 (weights from `seed`) as checkpoint bytes for `recipe`, at `state`
+ * (default: before the first step).
+ */
+export async function lenetCheckpoint(
+  seed: number,
+  recipe: CheckpointRecipe,
+  state: Partial<TrainState> = {},
+): Promise<Uint8Array> {
+  const model = Model.create(await gpu(), lenet5(), { seed });
+  try {
+    return await encodeCheckpoint(model, {
+      model: lenet5(),
+      recipe,
+      state: { ...initialTrainState(), ...state },
+      pendingLosses: [],
+      testError: null,
+      extra: {},
+    });
+  } finally {
+    model.destroy();
+  }
 }

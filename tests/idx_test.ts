@@ -1,7 +1,7 @@
 /** IDX parsing, Dataset validation and folder loading (needs --allow-read --allow-write). */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DataFormatError, parseIdx } from "../src/data/idx.ts";
+import { DataFormatError, type IdxExpectation, parseIdx } from "../src/data/idx.ts";
 import { type Dataset, makeDataset, subset } from "../src/data/dataset.ts";
 import {
   candidateNames,
@@ -220,28 +220,33 @@ Deno.test("makeDataset pairs images with labels and checks them", async () => {
   assert.deepEqual([wide.rows, wide.cols], [5, 7]);
 });
 
-Deno.test("makeDataset: image/label count mismatch names both files and counts", async () => {
-  const images = await parseIdx(makeIdx([3, 2, 2]), "i");
-  const labels = await parseIdx(makeIdx([4], [1, 2, 3, 4]), "l");
+/** Asserts that makeDataset refuses images of `dims` with `labels`, naming `fragments`. */
+async function expectDatasetError(dims: number[], labels: number[], ...fragments: string[]) {
+  const images = await parseIdx(makeIdx(dims), "i");
+  const labelFile = await parseIdx(makeIdx([labels.length], labels), "l");
   await expectError(
-    () => makeDataset("x", images, labels, NAMES),
+    () => makeDataset("x", images, labelFile, NAMES),
     DataFormatError,
-    "count mismatch",
-    "imgs.idx has 3 images",
-    "lbls.idx has 4 labels",
-    "same split",
+    ...fragments,
   );
-});
+}
 
-Deno.test("makeDataset: labels outside 0..9 name the first bad index and value", async () => {
-  const images = await parseIdx(makeIdx([4, 2, 2]), "i");
-  const labels = await parseIdx(makeIdx([4], [1, 9, 10, 200]), "l");
-  await expectError(
-    () => makeDataset("x", images, labels, NAMES),
-    DataFormatError,
-    "lbls.idx",
-    "label at index 2 is 10, expected 0..9",
-  );
+Deno.test("makeDataset: a count mismatch or a bad label names the files, counts and values", async (t) => {
+  const cases: [what: string, dims: number[], labels: number[], fragments: string[]][] = [
+    ["image/label count mismatch names both files and counts", [3, 2, 2], [1, 2, 3, 4], [
+      "count mismatch",
+      "imgs.idx has 3 images",
+      "lbls.idx has 4 labels",
+      "same split",
+    ]],
+    ["labels outside 0..9 name the first bad index and value", [4, 2, 2], [1, 9, 10, 200], [
+      "lbls.idx",
+      "label at index 2 is 10, expected 0..9",
+    ]],
+  ];
+  for (const [what, dims, labels, fragments] of cases) {
+    await t.step(what, () => expectDatasetError(dims, labels, ...fragments));
+  }
 });
 
 Deno.test("makeDataset: swapped or empty files", async () => {
@@ -252,13 +257,7 @@ Deno.test("makeDataset: swapped or empty files", async () => {
     DataFormatError,
     "imgs.idx: expected an images file",
   );
-  const none = await parseIdx(makeIdx([0, 28, 28]), "i");
-  const noLabels = await parseIdx(makeIdx([0]), "l");
-  await expectError(
-    () => makeDataset("x", none, noLabels, NAMES),
-    DataFormatError,
-    "holds no image data (0x28x28)",
-  );
+  await expectDatasetError([0, 28, 28], [], "holds no image data (0x28x28)");
 });
 
 Deno.test("subset takes a range sharing memory and rejects bad ranges", async () => {
@@ -435,6 +434,21 @@ function countingStream(
   return { stream, pulled: () => at };
 }
 
+/** Asserts that streamed `bytes` are refused (naming `fragments`) within the first 4 chunks. */
+async function expectEarlyRefusal(
+  bytes: Uint8Array,
+  name: string,
+  expect: IdxExpectation,
+  ...fragments: string[]
+): Promise<void> {
+  const source = countingStream(bytes);
+  await expectError(() => parseIdx(source.stream, name, expect), DataFormatError, ...fragments);
+  assert.ok(
+    source.pulled() <= 4 * 16384,
+    `read ${source.pulled()} of ${bytes.length} compressed bytes before refusing`,
+  );
+}
+
 Deno.test("parseIdx: a gzip bomb stops at the header when the labels give the count", async () => {
   const bomb = await gzipBomb(256); // 256 MiB of zeros, about 256 KB compressed
   // the whole file in memory: refused with both counts, before inflating the data
@@ -446,16 +460,7 @@ Deno.test("parseIdx: a gzip bomb stops at the header when the labels give the co
     "60000 labels",
   );
   // streamed: the inflater stops reading after the first chunks
-  const source = countingStream(bomb);
-  await expectError(
-    () => parseIdx(source.stream, "bomb.gz", { kind: "images", count: 60000 }),
-    DataFormatError,
-    "4194304 images",
-  );
-  assert.ok(
-    source.pulled() <= 4 * 16384,
-    `read ${source.pulled()} of ${bomb.length} compressed bytes before refusing`,
-  );
+  await expectEarlyRefusal(bomb, "bomb.gz", { kind: "images", count: 60000 }, "4194304 images");
 });
 
 Deno.test("parseIdx: inflating stops once the output exceeds what the header announces", async () => {
@@ -471,16 +476,12 @@ Deno.test("parseIdx: inflating stops once the output exceeds what the header ann
       },
     }).pipeThrough(new CompressionStream("gzip")),
   ).arrayBuffer();
-  const source = countingStream(new Uint8Array(zipped));
-  await expectError(
-    () => parseIdx(source.stream, "long.gz"),
-    DataFormatError,
+  await expectEarlyRefusal(
+    new Uint8Array(zipped),
+    "long.gz",
+    {},
     "long.gz",
     "2x28x28 = 1568 data bytes",
-  );
-  assert.ok(
-    source.pulled() <= 4 * 16384,
-    `read ${source.pulled()} of ${zipped.byteLength} compressed bytes before refusing`,
   );
 });
 

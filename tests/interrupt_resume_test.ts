@@ -4,43 +4,15 @@
  * same metrics and weights as a run that was never interrupted. Also --val and --keep best.
  * SIGTERM does the same, and two SIGINTs within a second count as one interrupt.
  */
-const ROOT = new URL("../", import.meta.url).pathname;
+import { exists, finish, ROOT, scriptCommand, taskCommand } from "./subprocess.ts";
+
 const DIR = `${ROOT}results/.test-interrupt`;
-const ARGS = [
-  "--train-count",
-  "3200",
-  "--test-count",
-  "300",
-  "--epochs",
-  "3",
-  "--val",
-  "320",
-  "--keep",
-  "best",
-];
+/** The data and length of every run here: the first epoch's checkpoint comes early. */
+const SIZE = ["--train-count", "3200", "--test-count", "300", "--epochs", "3"];
+const ARGS = [...SIZE, "--val", "320", "--keep", "best"];
 
 function part1(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", "part1", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function finish(p: Deno.ChildProcess): Promise<{ code: number; stderr: string }> {
-  const out = await p.output();
-  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return taskCommand(["part1", ...args]).spawn();
 }
 
 /** The metrics that must not depend on an interruption (timings and paths do). */
@@ -128,38 +100,12 @@ Deno.test("Ctrl-C writes a checkpoint and --resume ends bit-identical to an unin
 
 /** Runs experiments/part1.ts directly (no `deno task` in between), so signals reach it alone. */
 function part1Direct(args: string[]): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      `--allow-read=${ROOT},/usr/bin/ldd`,
-      `--allow-write=${ROOT}results`,
-      `--allow-ffi=${ROOT}node_modules`,
-      "--allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD," +
-      "WEBGPU_MNIST_NO_ADAPTER",
-      "--allow-sys=homedir",
-      `${ROOT}experiments/part1.ts`,
-      ...args,
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  return scriptCommand("part1", args, `${ROOT}results`).spawn();
 }
 
 /** Starts part1, waits for the first epoch's checkpoint, then sends `signals` `gapMs` apart. */
 async function interruptAfterEpoch1(out: string, signals: Deno.Signal[], gapMs: number) {
-  const run = part1Direct([
-    "--train-count",
-    "3200",
-    "--test-count",
-    "300",
-    "--epochs",
-    "3",
-    "--out",
-    out,
-  ]);
+  const run = part1Direct([...SIZE, "--out", out]);
   const deadline = Date.now() + 120_000;
   while (!(await exists(`${out}/checkpoint.safetensors`))) {
     if (Date.now() > deadline) throw new Error("no checkpoint after the first epoch");

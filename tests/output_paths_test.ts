@@ -7,8 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.ts";
+import { exists, reportLines, ROOT, runTask } from "./subprocess.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const SCRATCH = `${ROOT}results/.test-output-paths`;
 const SMALL = ["--train-count", "256", "--test-count", "200", "--batch", "64"];
 
@@ -20,18 +20,8 @@ interface Outcome {
 }
 
 async function task(name: string, args: string[]): Promise<Outcome> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", name, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const stderr = new TextDecoder().decode(out.stderr);
-  const lines = stderr.split(/[\n\r]/).map((l) => l.trim()).filter((l) =>
-    l !== "" && !l.startsWith("adapter:") && !/^(train|seed) /.test(l) && !l.startsWith("Task ")
-  );
-  return { code: out.code, stderr, lines };
+  const { code, stderr } = await runTask([name, ...args]);
+  return { code, stderr, lines: reportLines(stderr).filter((l) => !/^(seed|lenet5) /.test(l)) };
 }
 
 function expectRefused(what: string, o: Outcome, pattern: RegExp): void {
@@ -40,15 +30,6 @@ function expectRefused(what: string, o: Outcome, pattern: RegExp): void {
   assert.match(o.lines[0] ?? "", pattern, report);
   assert.ok(o.lines.length <= 2, `expected the error and at most a --help hint. ${report}`);
   assert.doesNotMatch(o.stderr, /^\s+at /m, `stack trace printed. ${report}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function listing(dir: string): Promise<string[]> {

@@ -4,21 +4,9 @@
  */
 import { createCanvas } from "@napi-rs/canvas";
 import { loadMnistSplit } from "../src/data/files.ts";
+import { ROOT, runTask } from "./subprocess.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const DIR = `${ROOT}results/.test-predict`;
-
-async function task(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
-}
 
 function csv(images: Uint8Array, labels: Uint8Array | null, from: number, count: number): string {
   const pixels = Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(",");
@@ -38,7 +26,7 @@ Deno.test("train from a Kaggle CSV, write a submission for a test CSV, classify 
     await Deno.writeTextFile(`${DIR}/train.csv`, csv(train.images, train.labels, 0, 3200));
     await Deno.writeTextFile(`${DIR}/test.csv`, csv(train.images, null, 10000, 50));
 
-    const fit = await task([
+    const fit = await runTask([
       "part1",
       "--data",
       `${DIR}/train.csv`,
@@ -56,7 +44,7 @@ Deno.test("train from a Kaggle CSV, write a submission for a test CSV, classify 
       throw new Error(`held-out error ${metrics.testError} is implausible`);
     }
 
-    const sub = await task([
+    const sub = await runTask([
       "predict",
       "--model",
       `${DIR}/run/model.safetensors`,
@@ -91,7 +79,12 @@ Deno.test("train from a Kaggle CSV, write a submission for a test CSV, classify 
     g.lineTo(45, 140);
     g.stroke();
     await Deno.writeFile(`${DIR}/one.png`, await c.encode("png"));
-    const p = await task(["predict", "--model", `${DIR}/run/model.safetensors`, `${DIR}/one.png`]);
+    const p = await runTask([
+      "predict",
+      "--model",
+      `${DIR}/run/model.safetensors`,
+      `${DIR}/one.png`,
+    ]);
     if (p.code !== 0) throw new Error(`predict on a PNG failed:\n${p.stderr}`);
     if (!/one\.png: 1 .*inverted/.test(p.stdout)) {
       throw new Error(`expected the drawn 1 to be read as 1 (inverted):\n${p.stdout}`);

@@ -8,6 +8,7 @@ import {
   toMnistInput,
 } from "../src/data/preprocess.ts";
 import { inspectImageHeader } from "../src/data/image_header.ts";
+import { inTempDir } from "./data_helpers.ts";
 import { loadImageAsMnist } from "../src/data/image_file.ts";
 
 // --- Test pictures, drawn with strokes so they do not depend on installed fonts. ---
@@ -273,17 +274,8 @@ Deno.test("bad sizes are rejected", () => {
 
 // --- Files ---
 
-async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir({ prefix: "preprocess_test_" });
-  try {
-    await fn(dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
 Deno.test("PNG and JPEG files round-trip through loadImageAsMnist", async () => {
-  await withTempDir(async (dir) => {
+  await inTempDir("preprocess_test_", async (dir) => {
     const pictures = [
       ["dark7", drawDigit("7", 90, 110, { ink: "#000", background: "#fff" }), true],
       ["light1", drawDigit("1", 60, 140, { ink: "#fff", background: "#000" }), false],
@@ -345,7 +337,7 @@ function withExifOrientation(jpeg: Uint8Array, orientation: number): Uint8Array 
 }
 
 Deno.test("phone photos: the EXIF orientation is applied", async () => {
-  await withTempDir(async (dir) => {
+  await inTempDir("preprocess_test_", async (dir) => {
     const stored = drawDigit("7", 60, 90, { ink: "#000", background: "#fff" });
     const path = `${dir}/rotated.jpg`;
     // Orientation 6: the stored pixels are shown turned 90 degrees clockwise.
@@ -395,7 +387,7 @@ function crc32(bytes: Uint8Array): number {
 }
 
 Deno.test("loadImageAsMnist: clear errors for missing, foreign, empty, broken and blank files", async () => {
-  await withTempDir(async (dir) => {
+  await inTempDir("preprocess_test_", async (dir) => {
     await assertLoadFails(`${dir}/nope.png`, /^image file not found: .*nope\.png$/);
     await assertLoadFails(dir, /^cannot read image file/);
 
@@ -557,7 +549,7 @@ function pngFrom(chunks: [string, Uint8Array][]): Uint8Array {
 }
 
 Deno.test("loadImageAsMnist: truncated image data is refused, not decoded to a partial image", async () => {
-  await withTempDir(async (dir) => {
+  await inTempDir("preprocess_test_", async (dir) => {
     // big enough that the headers sit in the first half and the scan data dominates
     const picture = drawDigit("4", 320, 320, { ink: "#000", background: "#fff", lineWidth: 30 });
     const jpeg = await picture.encode("jpeg"), png = await picture.encode("png");

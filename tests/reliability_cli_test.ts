@@ -5,14 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { makeIdx } from "./data_helpers.ts";
-import { gpu } from "./helpers.ts";
-import { Model } from "../src/nn/model.ts";
-import { lenet5 } from "../src/nn/spec.ts";
+import { lenetCheckpoint } from "./helpers.ts";
 import { ADAM_DEFAULTS } from "../src/ops/optimizer.ts";
-import { encodeCheckpoint } from "../src/train/checkpoint.ts";
 import { decodeSafetensors, encodeSafetensors } from "../src/io/safetensors.ts";
+import { reportLines, ROOT, runTask } from "./subprocess.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
 const SCRATCH = `${ROOT}results/.test-reliability`;
 
 interface Outcome {
@@ -24,19 +21,8 @@ interface Outcome {
 }
 
 async function task(name: string, args: string[]): Promise<Outcome> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "--quiet", name, ...args],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  const stderr = dec.decode(out.stderr);
-  const lines = stderr.split(/[\n\r]/).map((l) => l.trim()).filter((l) =>
-    l !== "" && !l.startsWith("adapter:") && !/^train \[/.test(l) && !l.startsWith("Task ")
-  );
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr, lines };
+  const { code, stdout, stderr } = await runTask([name, ...args]);
+  return { code, stdout, stderr, lines: reportLines(stderr) };
 }
 
 function expectOneLine(what: string, o: Outcome, code: number, pattern: RegExp): void {
@@ -84,36 +70,14 @@ Deno.test("part1: test images of another size, or images the model cannot take, 
 
 /** A freshly initialised LeNet-5 as a checkpoint file (enough to run predict). */
 async function writeCheckpoint(path: string, batchSize = 32): Promise<void> {
-  const model = Model.create(await gpu(), lenet5(), { seed: 3 });
-  try {
-    await Deno.writeFile(
-      path,
-      await encodeCheckpoint(model, {
-        model: lenet5(),
-        recipe: {
-          optimizer: ADAM_DEFAULTS,
-          schedule: { kind: "constant" },
-          batchSize,
-          epochs: 1,
-          seed: 1,
-        },
-        state: {
-          epoch: 0,
-          stepInEpoch: 0,
-          globalStep: 0,
-          lossCurve: [],
-          testCurve: [],
-          trainSeconds: 0,
-          evalSeconds: 0,
-        },
-        pendingLosses: [],
-        testError: null,
-        extra: {},
-      }),
-    );
-  } finally {
-    model.destroy();
-  }
+  const recipe = {
+    optimizer: ADAM_DEFAULTS,
+    schedule: { kind: "constant" as const },
+    batchSize,
+    epochs: 1,
+    seed: 1,
+  };
+  await Deno.writeFile(path, await lenetCheckpoint(3, recipe));
 }
 
 /** A Kaggle test CSV (no labels) of `count` blank-ish images. */

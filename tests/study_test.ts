@@ -4,7 +4,8 @@
  * count, seeded, changed count), the summaries over seeds and the comparison rule.
  */
 import assert from "node:assert/strict";
-import { uploadDataset } from "../src/ops/gather.ts";
+import { type GpuDataset, uploadDataset } from "../src/ops/gather.ts";
+import type { GpuContext } from "../src/gpu/context.ts";
 import { noisyPixelRef } from "../src/ops/gather.ts";
 import { compare, isReal } from "../src/study/compare.ts";
 import {
@@ -24,6 +25,11 @@ const PIXELS = 784;
 
 function constantImages(count: number, value: number): Uint8Array {
   return new Uint8Array(count * PIXELS).fill(value);
+}
+
+/** `count` images with every pixel `value` (all labelled 0), on the GPU. */
+function constantDataset(ctx: GpuContext, count: number, value: number): GpuDataset {
+  return uploadDataset(ctx, constantImages(count, value), new Array(count).fill(0), count, PIXELS);
 }
 
 function meanStd(values: ArrayLike<number>): { mean: number; std: number } {
@@ -87,13 +93,7 @@ Deno.test("image noise: an image gets the same noise in any batch order and batc
 Deno.test("image noise: zero mean and standard deviation sigma away from the clipping limits, not re-quantized", async () => {
   const ctx = await gpu();
   const count = 60;
-  const data = uploadDataset(
-    ctx,
-    constantImages(count, 128),
-    new Array(count).fill(0),
-    count,
-    PIXELS,
-  );
+  const data = constantDataset(ctx, count, 128);
   const indices = Array.from({ length: count }, (_, i) => i);
   for (const sigma of [8, 20]) {
     const values = concat(await gatherImages(ctx, data, indices, runNoise(sigma, 7)));
@@ -122,13 +122,7 @@ Deno.test("image noise: at sigma 128 about half the pixels of a black or white i
   const sigma = 128;
   const n = count * PIXELS;
   // black: noise below 0 clips to exactly 0; the clipped mean is sigma / sqrt(2 pi)
-  const black = uploadDataset(
-    ctx,
-    constantImages(count, 0),
-    new Array(count).fill(0),
-    count,
-    PIXELS,
-  );
+  const black = constantDataset(ctx, count, 0);
   const b = concat(await gatherImages(ctx, black, indices, runNoise(sigma, 99)));
   const atZero = b.filter((v) => v === 0).length / n;
   assert.ok(Math.abs(atZero - 0.5) < 0.015, `fraction exactly 0: ${atZero}`);
@@ -138,13 +132,7 @@ Deno.test("image noise: at sigma 128 about half the pixels of a black or white i
   const want = sigma / Math.sqrt(2 * Math.PI);
   assert.ok(Math.abs(clippedMean - want) < 2, `clipped mean ${clippedMean}, expected ${want}`);
   // white: noise above 255 clips to exactly 255
-  const white = uploadDataset(
-    ctx,
-    constantImages(count, 255),
-    new Array(count).fill(0),
-    count,
-    PIXELS,
-  );
+  const white = constantDataset(ctx, count, 255);
   const w = concat(await gatherImages(ctx, white, indices, runNoise(sigma, 99)));
   const at255 = w.filter((v) => v === 255).length / n;
   assert.ok(Math.abs(at255 - 0.5) < 0.015, `fraction exactly 255: ${at255}`);

@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { exists, finish, scriptCommand } from "./subprocess.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const argsFor = (epochs: number, out: string) => [
   "--train-count",
   "3200",
@@ -21,39 +21,7 @@ const argsFor = (epochs: number, out: string) => [
 ];
 
 function part2(args: string[], dir: string): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      `--allow-read=${ROOT},${dir},/usr/bin/ldd`,
-      `--allow-write=${dir}`,
-      `--allow-ffi=${join(ROOT, "node_modules")}`,
-      "--allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD," +
-      "WEBGPU_MNIST_NO_ADAPTER",
-      "--allow-sys=homedir",
-      join(ROOT, "experiments", "part2.ts"),
-      ...args,
-    ],
-    cwd: ROOT,
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-}
-
-async function finish(p: Deno.ChildProcess) {
-  const out = await p.output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
+  return scriptCommand("part2", args, dir).spawn();
 }
 
 Deno.test("SIGTERM during a sweep keeps the finished run; the same command trains only the rest", async () => {

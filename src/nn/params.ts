@@ -266,33 +266,27 @@ export class ParamArena {
   }
 
   /** Reads all parameters back in PyTorch layout. */
-  async getTorch(plan: Plan): Promise<Map<string, Float32Array>> {
-    const all = await downloadPadded(
-      this.#ctx,
-      new Tensor(this.values, 0, 1, this.texels * 4, "params"),
-    );
+  getTorch(plan: Plan): Promise<Map<string, Float32Array>> {
+    return this.#readTorch(plan, this.values, "params");
+  }
+
+  /** Reads all gradients back in PyTorch layout. */
+  getGradTorch(plan: Plan): Promise<Map<string, Float32Array>> {
+    return this.#readTorch(plan, this.grads, "grads");
+  }
+
+  /** Every parameter's slice of `store` (values or gradients), in PyTorch layout. */
+  async #readTorch(
+    plan: Plan,
+    store: TexelStore,
+    what: string,
+  ): Promise<Map<string, Float32Array>> {
+    const all = await downloadPadded(this.#ctx, new Tensor(store, 0, 1, this.texels * 4, what));
     const out = new Map<string, Float32Array>();
     for (const p of this.params) {
       const block = plan.blocks.find((b) => b.name === p.block)!;
       const slice = all.subarray(p.base * 4, p.base * 4 + p.rows * pad4(p.cols));
       out.set(p.name, toTorch(p, block, slice));
-    }
-    return out;
-  }
-
-  /** Reads all gradients back in PyTorch layout. */
-  async getGradTorch(plan: Plan): Promise<Map<string, Float32Array>> {
-    const all = await downloadPadded(
-      this.#ctx,
-      new Tensor(this.grads, 0, 1, this.texels * 4, "grads"),
-    );
-    const out = new Map<string, Float32Array>();
-    for (const p of this.params) {
-      const block = plan.blocks.find((b) => b.name === p.block)!;
-      out.set(
-        p.name,
-        toTorch(p, block, all.subarray(p.base * 4, p.base * 4 + p.rows * pad4(p.cols))),
-      );
     }
     return out;
   }

@@ -33,34 +33,22 @@ function convWeightTorch(w: ArrayLike<number>, CO: number, CI: number, K: number
   return out;
 }
 
-/** NHWC (B, H, W, C) -> PyTorch flatten order (B, C*H*W), and back. */
-function nhwcToFlat(
+/** NHWC (B, H, W, C) -> PyTorch flatten order (B, C*H*W) (`toFlat`), or back. */
+function permuteNhwc(
   a: ArrayLike<number>,
   B: number,
-  H: number,
-  W: number,
-  C: number,
+  m: { height: number; width: number; channels: number },
+  toFlat: boolean,
 ): Float64Array {
+  const H = m.height, W = m.width, C = m.channels;
   const out = new Float64Array(B * H * W * C);
   for (let n = 0; n < B; n++) {
     for (let p = 0; p < H * W; p++) {
-      for (let c = 0; c < C; c++) out[(n * C + c) * H * W + p] = a[(n * H * W + p) * C + c];
-    }
-  }
-  return out;
-}
-
-function flatToNhwc(
-  a: ArrayLike<number>,
-  B: number,
-  H: number,
-  W: number,
-  C: number,
-): Float64Array {
-  const out = new Float64Array(B * H * W * C);
-  for (let n = 0; n < B; n++) {
-    for (let p = 0; p < H * W; p++) {
-      for (let c = 0; c < C; c++) out[(n * H * W + p) * C + c] = a[(n * C + c) * H * W + p];
+      for (let c = 0; c < C; c++) {
+        const nhwc = (n * H * W + p) * C + c, flat = (n * C + c) * H * W + p;
+        if (toFlat) out[flat] = a[nhwc];
+        else out[nhwc] = a[flat];
+      }
     }
   }
   return out;
@@ -145,7 +133,7 @@ export function referenceLossAndGrads(
       } else s.out = a;
     } else if (b.kind === "dense") {
       const m = b.input.fromMap;
-      const flat = m ? nhwcToFlat(x, B, m.height, m.width, m.channels) : x;
+      const flat = m ? permuteNhwc(x, B, m, true) : x;
       s.x = flat;
       const K = m ? m.height * m.width * m.channels : b.input.features;
       s.out = denseForwardRef(
@@ -186,7 +174,7 @@ export function referenceLossAndGrads(
       const r = denseBackwardRef(s.x, params.get(`${b.name}.weight`)!, dz, B, K, b.units, false);
       grads.set(`${b.name}.weight`, r.dw);
       grads.set(`${b.name}.bias`, r.db);
-      g = m ? flatToNhwc(r.dx, B, m.height, m.width, m.channels) : r.dx;
+      g = m ? permuteNhwc(r.dx, B, m, false) : r.dx;
     } else if (b.kind === "conv") {
       const { height: H, width: W, channels: CI } = b.input;
       const ho = H + 2 * b.padding - b.kernel + 1, wo = W + 2 * b.padding - b.kernel + 1;

@@ -201,14 +201,15 @@ function levelConstants(c: ResolvedCorruption): Record<string, ConstValue> {
   }
 }
 
-const ENTRY_POINTS: Record<CorruptionName, string> = {
-  gaussian: "gaussian_noise",
-  shot: "shot_noise",
-  "poisson-gaussian": "poisson_gaussian_noise",
-  impulse: "impulse_noise",
-  blur: "gaussian_blur",
-  contrast: "contrast",
-  median: "median3",
+/** Entry point and its KIND constant per corruption (one entry point per kernel shape). */
+const ENTRY_POINTS: Record<CorruptionName, [string, number]> = {
+  gaussian: ["pixel_noise", 0],
+  shot: ["pixel_noise", 1],
+  "poisson-gaussian": ["pixel_noise", 2],
+  impulse: ["pixel_noise", 3],
+  blur: ["neighbourhood", 0],
+  median: ["neighbourhood", 1],
+  contrast: ["contrast", 0],
 };
 
 /** Tensors and indices a corruption kernel is bound to. */
@@ -249,8 +250,8 @@ export async function corruptBatch(
   }
   return await makeDispatch(ctx, {
     shader: SHADER,
-    entryPoint: ENTRY_POINTS[c.name],
-    constants: { B, W, H, PITCH: x.pitch, ...levelConstants(c) },
+    entryPoint: ENTRY_POINTS[c.name][0],
+    constants: { B, W, H, PITCH: x.pitch, KIND: ENTRY_POINTS[c.name][1], ...levelConstants(c) },
     reads: { x, perm: a.perm },
     writes: { y },
     buffers: { params: a.params },

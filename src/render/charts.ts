@@ -499,8 +499,14 @@ export const errorBarsPlugin: Plugin = {
  */
 export const matrixCellsPlugin: Plugin = {
   id: "matrixCells",
-  beforeDatasetsDraw(chart: Chart, _args: unknown, options: { matrix?: number[][] }) {
+  beforeDatasetsDraw(
+    chart: Chart,
+    _args: unknown,
+    options: { matrix?: number[][]; shade?: number[][]; text?: string[][] },
+  ) {
     const matrix = options.matrix;
+    // optional: shade in [-1, 1] per cell (negative blue, positive red) and the text to print
+    const shade = options.shade, text = options.text;
     const xs = chart.scales.x;
     const ys = chart.scales.y;
     if (!Array.isArray(matrix) || matrix.length === 0 || !xs || !ys) return;
@@ -522,18 +528,24 @@ export const matrixCellsPlugin: Plugin = {
       for (let c = 0; c < cols; c++) {
         const count = matrix[r][c];
         // sqrt keeps rare confusions visible next to a dominant diagonal.
-        const t = rowSum > 0 ? Math.sqrt(count / rowSum) : 0;
+        const given = shade && shade[r] ? shade[r][c] : undefined;
+        const t = typeof given === "number"
+          ? Math.min(1, Math.abs(given))
+          : rowSum > 0
+          ? Math.sqrt(count / rowSum)
+          : 0;
         const cx = xs.getPixelForValue(c);
-        const red = Math.round(255 + (8 - 255) * t);
-        const green = Math.round(255 + (48 - 255) * t);
-        const blue = Math.round(255 + (107 - 255) * t);
+        const to = typeof given === "number" && given > 0 ? [165, 15, 21] : [8, 48, 107];
+        const red = Math.round(255 + (to[0] - 255) * t);
+        const green = Math.round(255 + (to[1] - 255) * t);
+        const blue = Math.round(255 + (to[2] - 255) * t);
         ctx.fillStyle = `rgb(${red}, ${green}, ${blue})`;
         ctx.fillRect(cx - cellW / 2, cy - cellH / 2, cellW, cellH);
         ctx.strokeStyle = "#ffffff";
         ctx.lineWidth = 1;
         ctx.strokeRect(cx - cellW / 2, cy - cellH / 2, cellW, cellH);
         ctx.fillStyle = t > 0.55 ? "#ffffff" : "#222222";
-        ctx.fillText(String(count), cx, cy);
+        ctx.fillText(text && text[r] ? text[r][c] : String(count), cx, cy);
       }
     }
     ctx.restore();

@@ -170,3 +170,95 @@ export function sweepCurvesChart(o: { title: string; conditions: SweepCondition[
     })),
   });
 }
+
+// ---------------------------------------------------------------------------------------------
+// Part 2 test-time charts: the train x test noise grid, the corruption suite, the median filter,
+// per-epoch noise and per-class changes with 95% intervals.
+
+/** Half the width of an interval (for symmetric error bars); 0 when it is unbounded. */
+function halfWidth(e: { low: number; high: number }): number {
+  const h = (e.high - e.low) / 2;
+  return Number.isFinite(h) ? h * 100 : 0;
+}
+
+/** A heatmap of `values` (rows: yCats top to bottom) with cell text and shade in [-1, 1]. */
+export function heatmapChart(o: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  xCats: string[];
+  yCats: string[];
+  text: string[][];
+  shade: number[][];
+}): ChartSpec {
+  const n = Math.max(o.xCats.length, o.yCats.length);
+  const square = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  const names = Array.from({ length: n }, (_, i) => String(i));
+  const spec = confusionMatrixChart(square, names, {
+    title: o.title,
+    xLabel: o.xLabel,
+    yLabel: o.yLabel,
+  });
+  const options = spec.options as Record<string, Record<string, Record<string, unknown>>>;
+  options.scales.x.labels = [...o.xCats];
+  options.scales.y.labels = [...o.yCats];
+  options.plugins.matrixCells = {
+    matrix: o.shade.map((row) => row.map((v) => Math.abs(v))),
+    shade: o.shade,
+    text: o.text,
+  };
+  (spec.options as Record<string, unknown>).aspectRatio = Math.max(1, o.xCats.length / n * 1.4);
+  return spec;
+}
+
+/** A measured condition for the test-time charts: label and bands or effects per category. */
+export interface BandSeries {
+  /** Legend label. */
+  label: string;
+  /** Mean (fraction) and 95% interval per category; null where not measured. */
+  values: ({ mean: number; low: number; high: number } | null)[];
+}
+
+/** Lines of mean error against a category axis (test sigma), bars = 95% intervals. */
+export function bandLineChart(o: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  x: number[];
+  series: BandSeries[];
+}): ChartSpec {
+  return lineChart({
+    title: o.title,
+    xLabel: o.xLabel,
+    yLabel: o.yLabel,
+    xType: "category",
+    yMin: 0,
+    series: o.series.map((s) => ({
+      label: s.label,
+      x: o.x,
+      y: s.values.map((v) => (v ? v.mean * 100 : NaN)),
+      yErr: s.values.map((v) => (v ? halfWidth(v) : 0)),
+    })),
+  });
+}
+
+/** Grouped bars of means (fractions shown in % or points) with 95% intervals. */
+export function bandBarChart(o: {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  categories: string[];
+  series: BandSeries[];
+}): ChartSpec {
+  return barChart({
+    title: o.title,
+    xLabel: o.xLabel,
+    yLabel: o.yLabel,
+    categories: o.categories,
+    series: o.series.map((s) => ({
+      label: s.label,
+      values: s.values.map((v) => (v ? v.mean * 100 : NaN)),
+      errors: s.values.map((v) => (v ? halfWidth(v) : 0)),
+    })),
+  });
+}

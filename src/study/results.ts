@@ -159,6 +159,10 @@ export interface Part1Metrics
 export interface Part2Run extends RunRecord {
   /** Seed of the run's pixel noise (derived from the run seed). */
   noiseSeed: number;
+  /** True when the training noise was drawn afresh every epoch (`--noise-per-epoch`). */
+  noisePerEpoch?: boolean;
+  /** The trained model evaluated on noisy and corrupted test images. */
+  testTime?: Part2TestTime;
 }
 
 /** Pixel statistics of the noisy training images at one sigma (CPU reference on a sample). */
@@ -195,6 +199,10 @@ export interface Part2Metrics extends SetupRecord {
   conditions: Part2Condition[];
   /** The digit grid: which training images it shows (same images at every sigma). */
   samples: { file: string; indices: number[]; labels: number[] };
+  /** What the test-time evaluation measured (absent in files written before it existed). */
+  testTime?: Part2TestTimeSetup;
+  /** Per-epoch noise against fixed noise (absent when not run). */
+  compensation?: Part2Compensation;
 }
 
 /** One Part 3 run: a run on partly randomized training labels. */
@@ -381,4 +389,78 @@ export function asPart3(value: unknown, file: string): Part3Metrics {
     field(c, "changed", file, "a summary (mean, std, n)", isSummary);
   }
   return o as unknown as Part3Metrics;
+}
+
+/** One test-time condition of a run's model: error and which images it got wrong. */
+export interface Part2TestResult {
+  /** Fraction of the evaluated images misclassified. */
+  error: number;
+  /** One bit per evaluated image, set where wrong (base64, see `decodeWrong`). */
+  wrong: string;
+}
+
+/** A corruption (or "clean") of the suite, with and without the 3x3 median filter first. */
+export interface Part2SuiteResult extends Part2TestResult {
+  /** "clean" or a corruption name. */
+  name: string;
+  /** Severity (1 = mildest; 0 for clean). */
+  severity: number;
+  /** The median filter applied after the corruption, before the model. */
+  median?: Part2TestResult;
+}
+
+/** A trained model evaluated on noisy and corrupted test images. */
+export interface Part2TestTime {
+  /** Error on test images with Gaussian noise of each test sigma (the grid). */
+  grid: Part2TestResult[];
+  /** The corruption suite (the first entry is the clean test subset). */
+  suite: Part2SuiteResult[];
+}
+
+/** One corruption level of the suite as the report names it. */
+export interface Part2SuiteEntry {
+  /** "clean" or a corruption name. */
+  name: string;
+  /** Severity (1 = mildest; 0 for clean). */
+  severity: number;
+  /** e.g. "shot c=12". */
+  label: string;
+}
+
+/** How the test-time evaluation was set up (shared by every run). */
+export interface Part2TestTimeSetup {
+  /** Test sigmas of the grid (0..255 scale), ascending; 0 is the clean test set. */
+  testSigmas: number[];
+  /** Test images of the grid (the first N). */
+  gridImages: number;
+  /** Seed of the test-time noise and corruptions (the same for every model). */
+  testSeed: number;
+  /** Test images of the corruption suite (the first N). */
+  suiteImages: number;
+  /** The suite's entries in order (the first is clean). */
+  suite: Part2SuiteEntry[];
+  /** Error budget over the clean error for "tolerated test noise" (a fraction, e.g. 0.01). */
+  budget: number;
+}
+
+/** A condition of the compensation experiment. */
+export interface Part2CompensationCondition extends ConditionSummary<Part2Run> {
+  /** "fixed" or "per-epoch". */
+  key: string;
+  /** For tables and legends. */
+  label: string;
+  /** True for noise redrawn every epoch. */
+  noisePerEpoch: boolean;
+}
+
+/** Noise redrawn every epoch against fixed per-image noise, same sigma, seeds and recipe. */
+export interface Part2Compensation {
+  /** Training noise sigma of both conditions (0..255 scale). */
+  sigma: number;
+  /** Epochs of every run. */
+  epochs: number;
+  /** Training images (the first N of the training set). */
+  trainImages: number;
+  /** Fixed, then per-epoch. */
+  conditions: Part2CompensationCondition[];
 }

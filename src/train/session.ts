@@ -57,6 +57,8 @@ export interface SessionRecipe {
   augment?: AffineAugment;
   /** Elastic distortion after the affine one (kept in the checkpoint's recipe). */
   elastic?: ElasticAugment;
+  /** Draw the noise afresh every epoch (see `TrainOptions.noisePerEpoch`); default fixed. */
+  noisePerEpoch?: boolean;
   /** Training labels that replace the data set's (Part 3's corrupted labels), one per image. */
   labels?: ArrayLike<number>;
 }
@@ -210,6 +212,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
       noise: recipe.noise,
       augment: recipe.augment,
       elastic: recipe.elastic,
+      ...(recipe.noisePerEpoch ? { noisePerEpoch: true } : {}),
       ...(c.lossEvery !== undefined ? { lossEvery: c.lossEvery } : {}),
       ...(c.evalPointsPerEpoch !== undefined ? { evalPointsPerEpoch: c.evalPointsPerEpoch } : {}),
       ...(c.stepsPerSubmit !== undefined ? { stepsPerSubmit: c.stepsPerSubmit } : {}),
@@ -229,7 +232,8 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
       lastError = c.resume.info.testError;
     }
     // the recipe fields in the caller's order (the checkpoint bytes depend on it)
-    const { noise: _noise, labels: _labels, ...checkpointRecipe } = recipe;
+    const { noise: _noise, noisePerEpoch: _perEpoch, labels: _labels, ...checkpointRecipe } =
+      recipe;
     const encode = async () =>
       encodeCheckpoint(m, {
         model: spec,
@@ -240,6 +244,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
         extra: {
           ...c.checkpointExtra,
           noise: recipe.noise ?? null,
+          ...(recipe.noisePerEpoch ? { noisePerEpoch: true } : {}),
           corruptedLabels: recipe.labels !== undefined,
           valCurve,
         },

@@ -63,8 +63,22 @@ export interface TrainOptions {
   augment?: AffineAugment;
   /** Elastic distortion after the affine one (and before the noise), per (seed, epoch, image). */
   elastic?: ElasticAugment;
+  /**
+   * Draw the noise afresh every epoch (augmentation): epoch e uses the seed
+   * {@link epochNoiseSeed}(noise.seed, e), so epoch 0 sees the fixed noise and later epochs new
+   * draws. Default false: every epoch sees the same noise per image.
+   */
+  noisePerEpoch?: boolean;
   /** Steps recorded per command buffer (default 25). */
   stepsPerSubmit?: number;
+}
+
+/**
+ * The noise seed of epoch `epoch` with per-epoch noise: the run's noise seed in epoch 0, a seed
+ * derived from it and the epoch afterwards (keyed, so a resumed run draws the same noise).
+ */
+export function epochNoiseSeed(seed: number, epoch: number): number {
+  return epoch === 0 ? seed : deriveSeed(seed, "noise epoch", epoch);
 }
 
 /** One point of the training-loss curve: mean loss over the last `lossEvery` batches. */
@@ -127,6 +141,19 @@ export interface TrainState {
   evalSeconds: number;
 }
 
+/** The state before the first step: nothing trained, no time spent. */
+export function initialTrainState(): TrainState {
+  return {
+    epoch: 0,
+    stepInEpoch: 0,
+    globalStep: 0,
+    lossCurve: [],
+    testCurve: [],
+    trainSeconds: 0,
+    evalSeconds: 0,
+  };
+}
+
 /** Result of {@link Trainer.run}. */
 export interface TrainResult {
   /** The state at the end (after the last epoch, or where training stopped). */
@@ -184,12 +211,15 @@ export class Trainer {
    * The options with defaults filled in: lossEvery 50, evalPointsPerEpoch 10, stepsPerSubmit 25,
    * a constant schedule.
    */
-  readonly options: Required<Omit<TrainOptions, "noise" | "augment" | "elastic" | "schedule">> & {
-    noise?: PixelNoise;
-    augment?: AffineAugment;
-    elastic?: ElasticAugment;
-    schedule: LrSchedule;
-  };
+  readonly options:
+    & Required<Omit<TrainOptions, "noise" | "augment" | "elastic" | "schedule" | "noisePerEpoch">>
+    & {
+      noise?: PixelNoise;
+      augment?: AffineAugment;
+      elastic?: ElasticAugment;
+      noisePerEpoch?: boolean;
+      schedule: LrSchedule;
+    };
   /** Full batches per epoch, floor(N / batchSize). */
   readonly stepsPerEpoch: number;
   readonly #evaluator: Evaluator | null;
@@ -197,6 +227,10 @@ export class Trainer {
   readonly #params: StepParamsBuffer;
   readonly #perm: TexelStore;
   readonly #lossLog: GPUBuffer;
+  /** Rebuilds the noise-adding dispatch for an epoch's noise seed (per-epoch noise only). */
+  readonly #gatherFor: (noise: PixelNoise) => Promise<Dispatch>;
+  /** The noise seed the step program's gather dispatch draws from now. */
+  #gatherSeed: number | undefined;
   /** Where training stands, with the curves; advanced by `run`, replaced by `restore`. */
   state: TrainState;
 
@@ -210,8 +244,11 @@ export class Trainer {
     params: StepParamsBuffer,
     perm: TexelStore,
     lossLog: GPUBuffer,
+    gatherFor: (noise: PixelNoise) => Promise<Dispatch>,
   ) {
     this.ctx = ctx;
+    this.#gatherFor = gatherFor;
+    this.#gatherSeed = options.noise?.seed;
     this.model = model;
     this.data = data;
     this.options = options;
@@ -221,15 +258,7 @@ export class Trainer {
     this.#params = params;
     this.#perm = perm;
     this.#lossLog = lossLog;
-    this.state = {
-      epoch: 0,
-      stepInEpoch: 0,
-      globalStep: 0,
-      lossCurve: [],
-      testCurve: [],
-      trainSeconds: 0,
-      evalSeconds: 0,
-    };
+    this.state = initialTrainState();
   }
 
   /**
@@ -281,32 +310,26 @@ export class Trainer {
     const dropoutSeed = deriveSeed(opts.seed, "dropout");
     const fwd = await model.forward(B, x, { step: params, dropoutSeed });
     const arena = model.arena;
-    // elastic distortion: the gather writes a raw batch, the elastic kernel x and the noise
+    // elastic distortion: the gather writes a raw batch, the elastic kernel writes x and adds
+    // the noise; gatherFor builds the dispatch that adds the noise (per-epoch noise replaces it)
     const raw = opts.elastic ? Tensor.create(ctx, B, model.inputFloats, "raw batch") : x;
-    const gather = await gatherBatch(ctx, {
-      data,
-      perm,
-      x: raw,
-      labels,
-      params,
-      noise: opts.elastic ? undefined : opts.noise,
-      augment: opts.augment,
-    });
+    const gatherFor = (noise?: PixelNoise) =>
+      opts.elastic
+        ? elasticDistort(ctx, {
+          x: raw,
+          y: x,
+          perm,
+          params,
+          elastic: opts.elastic,
+          width: squareWidth(data.pixels),
+          noise,
+        })
+        : gatherBatch(ctx, { data, perm, x, labels, params, noise, augment: opts.augment });
     const dispatches = [
-      gather,
       ...(opts.elastic
-        ? [
-          await elasticDistort(ctx, {
-            x: raw,
-            y: x,
-            perm,
-            params,
-            elastic: opts.elastic,
-            width: squareWidth(data.pixels),
-            noise: opts.noise,
-          }),
-        ]
+        ? [await gatherBatch(ctx, { data, perm, x: raw, labels, params, augment: opts.augment })]
         : []),
+      await gatherFor(opts.noise),
       ...fwd.dispatches,
       await softmaxCrossEntropy(ctx, {
         logits: fwd.logits,
@@ -338,6 +361,7 @@ export class Trainer {
       params,
       perm,
       lossLog,
+      gatherFor,
     );
     trainer.#owned.push(x.store, labels.store, dlogits.store, losses.store);
     if (raw !== x) trainer.#owned.push(raw.store);
@@ -367,6 +391,18 @@ export class Trainer {
   /** The permutation of epoch `epoch` (0-based). */
   permutation(epoch: number): Uint32Array {
     return new Rng(deriveSeed(this.options.seed, "shuffle", epoch)).permutation(this.data.count);
+  }
+
+  /** With per-epoch noise: points the gather dispatch at the epoch's noise seed. */
+  async #epochNoise(epoch: number): Promise<void> {
+    const noise = this.options.noise;
+    if (!this.options.noisePerEpoch || !noise || noise.sigma === 0) return;
+    const seed = epochNoiseSeed(noise.seed, epoch);
+    if (seed === this.#gatherSeed) return;
+    // the noise is added by the gather, or with elastic distortion by the kernel after it
+    const at = this.options.elastic ? 1 : 0;
+    this.#stepDispatches[at] = await this.#gatherFor({ sigma: noise.sigma, seed });
+    this.#gatherSeed = seed;
   }
 
   /** Prepares the per-step slots and permutation of an epoch. */
@@ -506,6 +542,7 @@ export class Trainer {
     let evalMs = 0;
     try {
       while (st.epoch < o.epochs && !interrupted) {
+        await this.#epochNoise(st.epoch);
         this.#beginEpoch(st.epoch);
         while (st.stepInEpoch < S) {
           if (hooks.shouldStop?.()) {

@@ -15,9 +15,12 @@ export class EngineError extends Error {
   readonly exitCode: number = 1;
 }
 
-/** True for an error whose message is meant for the user (see {@link EngineError}). */
+/**
+ * True for an error whose message is meant for the user: an {@link EngineError}, or an `...Error`
+ * marked `expected` (how a command wraps a foreign error it knows to be the user's to fix).
+ */
 export function isUserFacing(error: unknown): error is Error & { exitCode?: number } {
-  return error instanceof Error &&
-    ((error as { userFacing?: unknown }).userFacing === true ||
-      (error as { expected?: unknown }).expected === true);
+  if (!(error instanceof Error)) return false;
+  if ((error as { userFacing?: unknown }).userFacing === true) return true;
+  return (error as { expected?: unknown }).expected === true && error.name.endsWith("Error");
 }
