@@ -37,7 +37,14 @@ const spec = (p: number) =>
   ]);
 
 async function config(
-  o: { seed: number; p?: number; augment?: boolean; elastic?: boolean; stop?: () => boolean },
+  o: {
+    seed: number;
+    p?: number;
+    augment?: boolean;
+    elastic?: boolean;
+    noisePerEpoch?: boolean;
+    stop?: () => boolean;
+  },
 ): Promise<SessionConfig> {
   const { train, test } = await mnist();
   return {
@@ -53,6 +60,9 @@ async function config(
       seed: o.seed,
       augment: o.augment === false ? undefined : { ...AFFINE_DEFAULTS, seed: o.seed + 7 },
       elastic: o.elastic ? { ...ELASTIC_DEFAULTS, seed: o.seed + 9 } : undefined,
+      ...(o.noisePerEpoch !== undefined
+        ? { noise: { sigma: 32, seed: o.seed + 11 }, noisePerEpoch: o.noisePerEpoch }
+        : {}),
     },
     lossEvery: 4,
     evalPointsPerEpoch: 2,
@@ -96,6 +106,22 @@ Deno.test("dropout and augmentation: same seed same bits; each changes the train
     ...ELASTIC_DEFAULTS,
     seed: 12,
   });
+  // with elastic distortion the elastic kernel adds the noise, and per-epoch noise rebuilds it
+  const fixedNoise = await trainSession(
+    await config({ seed: 3, elastic: true, noisePerEpoch: false }),
+  );
+  const freshNoise = await trainSession(
+    await config({ seed: 3, elastic: true, noisePerEpoch: true }),
+  );
+  const freshNoise2 = await trainSession(
+    await config({ seed: 3, elastic: true, noisePerEpoch: true }),
+  );
+  assert.ok(!sameWeights(fixedNoise, elastic), "noise is ignored with elastic distortion");
+  assert.ok(!sameWeights(fixedNoise, freshNoise), "per-epoch noise is ignored with elastic");
+  assert.ok(
+    sameWeights(freshNoise, freshNoise2),
+    "per-epoch noise with elastic: same seed differs",
+  );
   const info = decodeCheckpoint(a.checkpoint!).info;
   assert.equal(info.recipe.model, "small-dropout-cnn");
   assert.deepEqual(info.recipe.augment, { ...AFFINE_DEFAULTS, seed: 10 });
