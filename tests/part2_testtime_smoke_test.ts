@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { assertBadInputs, type BadInputCase, runScript } from "./subprocess.ts";
+import { assertBadInputs, runScript } from "./subprocess.ts";
 
 const SMALL = ["--train-count", "640", "--test-count", "300", "--batch", "64"];
 
@@ -98,29 +98,22 @@ Deno.test("part2 test time: grid, suite, median, per-epoch noise, figures and ve
 });
 
 Deno.test("part2 and all: bad test-time values stop with one line, exit 2, nothing written", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "part2_bad_" });
-  try {
-    const out = join(dir, "out");
-    const cases: BadInputCase[] = [
-      ["part2", ["--sigmas", "-1"], /^error: --sigmas must be a comma-separated list of numbers/],
-      ["part2", ["--test-sigmas", "8,-1"], /^error: --test-sigmas must be a comma-separated/],
-      ["part2", ["--corruptions", "fog"], /^error: --corruptions: unknown corruption 'fog'/],
-      [
-        "part2",
-        ["--corruptions", "blur:4"],
-        /^error: --corruptions: 'blur' has severities 1\.\.3, got '4'$/,
-      ],
-      ["part2", ["--corruptions", "impulse:x"], /^error: --corruptions: 'impulse' has severities/],
-      [
-        "part2",
-        ["--compensation-epochs", "1"],
-        /^error: --compensation-epochs must be an integer in \[2, 1000\]/,
-      ],
-      ["all", ["--corruptions", "shot:9"], /^error: --corruptions: 'shot' has severities 1\.\.5/],
-      ["all", ["--sigmas", "-1"], /^error: --sigmas must be a comma-separated list of numbers/],
-    ];
-    await assertBadInputs(cases, out, dir);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await assertBadInputs("part2_bad_", [
+    ["part2", ["--sigmas", "-1"], /^error: --sigmas must be a comma-separated list of numbers/],
+    ["part2", ["--test-sigmas", "8,-1"], /^error: --test-sigmas must be a comma-separated/],
+    ["part2", ["--corruptions", "fog"], /^error: --corruptions: unknown corruption 'fog'/],
+    [
+      "part2",
+      ["--corruptions", "blur:4"],
+      /^error: --corruptions: 'blur' has severities 1\.\.3, got '4'$/,
+    ],
+    ["part2", ["--corruptions", "impulse:x"], /^error: --corruptions: 'impulse' has severities/],
+    [
+      "part2",
+      ["--compensation-epochs", "1"],
+      /^error: --compensation-epochs must be an integer in \[2, 1000\]/,
+    ],
+    ["all", ["--corruptions", "shot:9"], /^error: --corruptions: 'shot' has severities 1\.\.5/],
+    ["all", ["--sigmas", "-1"], /^error: --sigmas must be a comma-separated list of numbers/],
+  ]);
 });

@@ -106,29 +106,31 @@ export async function exists(path: string): Promise<boolean> {
 export type BadInputCase = [name: string, args: string[], error: RegExp];
 
 /**
- * Runs each case with `out` as its output (`--results` for `all`, `--out` otherwise; `dir` is
- * writable) and asserts that it stops with exit code 2, one error line matching the case and the
- * --help hint, nothing on stdout and nothing written.
+ * Runs each case in a fresh temporary folder (named from `prefix`) with `<folder>/out` as its
+ * output (`--results` for `all`, `--out` otherwise) and asserts that it stops with exit code 2,
+ * one error line matching the case and the --help hint, nothing on stdout and nothing written.
  */
-export async function assertBadInputs(
-  cases: BadInputCase[],
-  out: string,
-  dir: string,
-): Promise<void> {
-  for (const [name, args, want] of cases) {
-    const outArgs = name === "all" ? ["--results", out] : ["--out", out];
-    const r = await runScript(name, [...args, ...outArgs], dir);
-    const what = `${name} ${args.join(" ")}`;
-    assert.equal(r.code, 2, `${what}: exit code ${r.code}\n${r.stderr}`);
-    const lines = r.stderr.trimEnd().split("\n");
-    assert.match(lines[0], want, what);
-    assert.equal(
-      lines.length,
-      2,
-      `${what}: one error line and the --help hint, got:\n${r.stderr}`,
-    );
-    assert.match(lines[1], /^Run deno task \w+ --help to see the accepted options\.$/);
-    assert.equal(r.stdout, "", what);
-    assert.equal(await exists(out), false, `${what}: nothing is written`);
+export async function assertBadInputs(prefix: string, cases: BadInputCase[]): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    const out = join(dir, "out");
+    for (const [name, args, want] of cases) {
+      const outArgs = name === "all" ? ["--results", out] : ["--out", out];
+      const r = await runScript(name, [...args, ...outArgs], dir);
+      const what = `${name} ${args.join(" ")}`;
+      assert.equal(r.code, 2, `${what}: exit code ${r.code}\n${r.stderr}`);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.match(lines[0], want, what);
+      assert.equal(
+        lines.length,
+        2,
+        `${what}: one error line and the --help hint, got:\n${r.stderr}`,
+      );
+      assert.match(lines[1], /^Run deno task \w+ --help to see the accepted options\.$/);
+      assert.equal(r.stdout, "", what);
+      assert.equal(await exists(out), false, `${what}: nothing is written`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }

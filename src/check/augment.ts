@@ -13,7 +13,7 @@ import { AFFINE_DEFAULTS, type AffineRanges } from "../ops/augment.ts";
 import { ELASTIC_DEFAULTS, elasticDistort, type ElasticRanges } from "../ops/elastic.ts";
 import { gatherBatch, gatherBatchRef, uploadDataset, uploadUints } from "../ops/gather.ts";
 import type { Rng } from "../util/rng.ts";
-import { type CaseRun, Checks, defineFamily } from "./family.ts";
+import { bindFamily, type CaseRun, Checks, type FamilySpec } from "./family.ts";
 
 /** A batch of B square images gathered with augmentation. */
 export interface AugmentCase {
@@ -75,6 +75,16 @@ export const AUGMENT_CASES: readonly AugmentCase[] = [
     sigma: 0,
   },
 ];
+
+/** The augment family: what its checks establish and its cases. */
+const AUGMENT: FamilySpec<AugmentCase> = {
+  name: "augment",
+  title:
+    "augmented batch gather (random affine per image and epoch, bilinear) matches the float64 " +
+    "reference",
+  cases: AUGMENT_CASES,
+  describe: describe,
+};
 
 function describe(c: AugmentCase): string {
   const r = c.ranges;
@@ -141,11 +151,4 @@ export async function checkAugment(
 }
 
 /** The augmentation family of the suite. */
-export const AUGMENT_FAMILY = defineFamily(
-  "augment",
-  "augmented batch gather (random affine per image and epoch, bilinear) matches the float64 " +
-    "reference",
-  AUGMENT_CASES,
-  describe,
-  checkAugment,
-);
+export const AUGMENT_FAMILY = bindFamily(AUGMENT, checkAugment);
