@@ -25,18 +25,16 @@ export interface EvaluateCase {
   quick?: boolean;
 }
 
-export const EVALUATE_CASES: readonly EvaluateCase[] = [
-  { batches: [[200, 200], [37, 30], [1, 1]], quick: true },
-  { batches: [[1000, 1000], [37, 30], [1, 1]] },
-];
-
 /** The evaluate family: what its checks establish and its cases. */
 const EVALUATE: FamilySpec<EvaluateCase> = {
   name: "evaluate",
   title:
     "predictions and the confusion matrix accumulated over batches (the last one partial) match " +
     "the reference",
-  cases: EVALUATE_CASES,
+  cases: [
+    { batches: [[200, 200], [37, 30], [1, 1]], quick: true },
+    { batches: [[1000, 1000], [37, 30], [1, 1]] },
+  ],
   describe: (c) => c.batches.map(([b, v]) => `${v}/${b}`).join(" + "),
 };
 

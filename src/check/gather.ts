@@ -24,20 +24,18 @@ export interface GatherCase {
   quick?: boolean;
 }
 
-export const GATHER_CASES: readonly GatherCase[] = [
-  { count: 50, B: 8, start: 0, sigma: 0, quick: true },
-  { count: 50, B: 13, start: 20, sigma: 0, quick: true },
-  { count: 50, B: 7, start: 43, sigma: 32, quick: true },
-  { count: 50, B: 16, start: 5, sigma: 128 },
-];
-
 /** The gather family: what its checks establish and its cases. */
 const GATHER: FamilySpec<GatherCase> = {
   name: "gather",
   title:
     "batch gather (by permutation, scaled to [0,1], with and without noise) matches the float64 " +
     "reference",
-  cases: GATHER_CASES,
+  cases: [
+    { count: 50, B: 8, start: 0, sigma: 0, quick: true },
+    { count: 50, B: 13, start: 20, sigma: 0, quick: true },
+    { count: 50, B: 7, start: 43, sigma: 32, quick: true },
+    { count: 50, B: 16, start: 5, sigma: 128 },
+  ],
   describe: (c) => `B=${c.B} of ${c.count} from ${c.start}, sigma ${c.sigma}`,
 };
 

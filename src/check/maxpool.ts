@@ -31,18 +31,16 @@ export interface PoolCase {
   quick?: boolean;
 }
 
-export const POOL_CASES: readonly PoolCase[] = [
-  { B: 3, H: 7, W: 9, C: 5, quick: true },
-  { B: 2, H: 11, W: 4, C: 16, quick: true },
-  { B: 1, H: 2, W: 2, C: 1, quick: true },
-  { B: 4, H: 28, W: 28, C: 6 },
-];
-
 /** The maxpool family: what its checks establish and its cases. */
 const POOL: FamilySpec<PoolCase> = {
   name: "maxpool",
   title: "standalone max-pool forward (with codes) and gather backward match the float64 reference",
-  cases: POOL_CASES,
+  cases: [
+    { B: 3, H: 7, W: 9, C: 5, quick: true },
+    { B: 2, H: 11, W: 4, C: 16, quick: true },
+    { B: 1, H: 2, W: 2, C: 1, quick: true },
+    { B: 4, H: 28, W: 28, C: 6 },
+  ],
   describe: (c) => `B=${c.B} ${c.H}x${c.W} C=${c.C}`,
 };
 

@@ -34,18 +34,16 @@ const CONFIGS: OptimizerConfig[] = [
   { kind: "sgd", lr: 0.1, momentum: 0, weightDecay: 5e-4 },
 ];
 
-export const OPTIMIZER_CASES: readonly OptimizerCase[] = CONFIGS.flatMap((config) =>
-  [1, 37, 1000].map((texels) => ({ config, texels, quick: texels < 1000 }))
-);
-
 /** The optimizer family: what its checks establish and its cases. */
 const OPTIMIZER: FamilySpec<OptimizerCase> = {
   name: "optimizer",
   title:
     "optimizer updates (Adam, AdamW, SGD with and without momentum) match the float64 reference " +
     "over several steps",
-  cases: OPTIMIZER_CASES,
-  describe: describe,
+  cases: CONFIGS.flatMap((config) =>
+    [1, 37, 1000].map((texels) => ({ config, texels, quick: texels < 1000 }))
+  ),
+  describe,
 };
 
 /** Steps each case runs (the moments and bias corrections evolve). */
