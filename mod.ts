@@ -77,31 +77,14 @@ export {
 
 // ---------------------------------------------------------------------------------------------
 // Kernels (launchers) and their float64 references
-export {
-  DENSE_TILES,
-  denseBackwardInput,
-  denseBackwardRef,
-  denseBackwardWeight,
-  denseForward,
-  denseForwardRef,
-  type DenseTile,
-  denseTileCandidates,
-} from "./src/ops/dense.ts";
-export {
-  conv2dBackwardInput,
-  conv2dBackwardRef,
-  conv2dBackwardWeight,
-  conv2dForward,
-  conv2dRef,
-  type Conv2dShape,
-  type Conv2dTile,
-  type ConvGeometry,
-  convGeometry,
-  convTileCandidates,
-  defaultConvTile,
-  packNHWC,
-  unpackNHWC,
-} from "./src/ops/conv2d.ts";
+export { denseBackwardInput, denseBackwardWeight, denseForward } from "./src/ops/dense.ts";
+export { denseBackwardRef, denseForwardRef } from "./src/ops/dense.ts";
+export { DENSE_TILES, type DenseTile, denseTileCandidates } from "./src/ops/dense.ts";
+export { conv2dBackwardInput, conv2dBackwardWeight, conv2dForward } from "./src/ops/conv2d.ts";
+export { conv2dBackwardRef, conv2dRef } from "./src/ops/conv2d.ts";
+export { type Conv2dShape, type ConvGeometry, convGeometry } from "./src/ops/conv2d.ts";
+export { packNHWC, unpackNHWC } from "./src/ops/conv2d.ts";
+export { type Conv2dTile, convTileCandidates, defaultConvTile } from "./src/ops/conv2d.ts";
 export {
   maxPool2BackwardRef,
   maxPool2Ref,
@@ -402,18 +385,9 @@ export {
 
 // ---------------------------------------------------------------------------------------------
 // The study: sweeps, noise, label noise, confident learning, results files, charts, the report
-export {
-  canonicalJson,
-  configDifferences,
-  type PlannedRun,
-  RUN_SCHEMA,
-  type RunStore,
-  runSweep,
-  type StoredRun,
-  type SweepOptions,
-  type SweepOutcome,
-  type SweepSignal,
-} from "./src/study/sweep.ts";
+export { canonicalJson, configDifferences, RUN_SCHEMA, runSweep } from "./src/study/sweep.ts";
+export type { PlannedRun, RunStore, StoredRun } from "./src/study/sweep.ts";
+export type { SweepOptions, SweepOutcome, SweepSignal } from "./src/study/sweep.ts";
 export {
   firstOfEachClass,
   gatherImages,
@@ -428,23 +402,11 @@ export {
   type TestTransform,
   wrongBits,
 } from "./src/study/noise_eval.ts";
-export {
-  confusionRateChange,
-  fromSeeds,
-  gridBands,
-  hasTestTime,
-  type MeanBand,
-  meanBand,
-  medianEffect,
-  type PairedEffect,
-  pairedWrong,
-  perClassChange,
-  runsDifference,
-  suiteVsClean,
-  suiteVsModel,
-  type Tolerance,
-  tolerance,
-} from "./src/study/noise_analysis.ts";
+export { fromSeeds, gridBands, type MeanBand, meanBand } from "./src/study/noise_analysis.ts";
+export { hasTestTime, type Tolerance, tolerance } from "./src/study/noise_analysis.ts";
+export { type PairedEffect, pairedWrong, runsDifference } from "./src/study/noise_analysis.ts";
+export { confusionRateChange, medianEffect, perClassChange } from "./src/study/noise_analysis.ts";
+export { suiteVsClean, suiteVsModel } from "./src/study/noise_analysis.ts";
 export { type Part2Figure, part2TestFigures } from "./src/study/noise_figures.ts";
 export {
   corruptedCount,

@@ -31,23 +31,13 @@ const IMG_TEXELS: u32 = PIX / 4u;
 @group(0) @binding(4) var labels: texture_storage_2d<rgba32float, write>; // (1, B) as floats
 @group(0) @binding(5) var<uniform> params: StepParams;
 
-fn hash32(x: u32) -> u32 {
-  let s = x * 747796405u + 2891336453u;
-  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w >> 22u) ^ w;
-}
+// counter_uniform and pixel_normal (the keyed draws) come with the prelude (keyed_rng.wgsl).
 
-// Uniform in (0, 1) keyed by (seed, a, b); mirrors counterUniform() in src/util/rng.ts.
-fn counter_uniform(seed: u32, a: u32, b: u32) -> f32 {
-  let h = hash32(hash32(hash32(seed) + a) + b);
-  return (f32(h >> 8u) + 0.5) / 16777216.0;
-}
-
-// Standard normal for pixel p of image img (Box-Muller on two keyed uniforms).
-fn pixel_normal(img: u32, p: u32) -> f32 {
-  let u1 = counter_uniform(NOISE_SEED, img, 2u * p);
-  let u2 = counter_uniform(NOISE_SEED, img, 2u * p + 1u);
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+// The noise of pixels p..p+3 of image img (standard normal).
+fn pixel_noise4(img: u32, p: u32) -> vec4f {
+  var n = vec4f(0.0);
+  for (var k = 0u; k < 4u; k++) { n[k] = pixel_normal(NOISE_SEED, img, p + k); }
+  return n;
 }
 
 // The affine map of image img this epoch: (cos a, sin a, 1 / scale, shift x, shift y).
@@ -124,18 +114,15 @@ fn gather_batch(@builtin(global_invocation_id) gid: vec3u) {
     var v255 = vec4f(0.0);
     for (var k = 0u; k < 4u; k++) { v255[k] = distorted_pixel(img, m, t * 4u + k); }
     if (SIGMA > 0.0) {
-      let p = t * 4u;
-      let noise = vec4f(pixel_normal(img, p), pixel_normal(img, p + 1u), pixel_normal(img, p + 2u), pixel_normal(img, p + 3u));
-      v255 = clamp(v255 + SIGMA * noise, vec4f(0.0), vec4f(255.0));
+      v255 = clamp(v255 + SIGMA * pixel_noise4(img, t * 4u), vec4f(0.0), vec4f(255.0));
     }
     st(x, lane, v255 / 255.0);
     return;
   }
   var v = textureLoad(images, texel_xy(img * IMG_TEXELS + t)); // [0, 1]
   if (SIGMA > 0.0) {
-    let p = t * 4u;
-    let noise = vec4f(pixel_normal(img, p), pixel_normal(img, p + 1u), pixel_normal(img, p + 2u), pixel_normal(img, p + 3u));
-    v = clamp(round(v * 255.0) + SIGMA * noise, vec4f(0.0), vec4f(255.0)) / 255.0;
+    let noisy = round(v * 255.0) + SIGMA * pixel_noise4(img, t * 4u);
+    v = clamp(noisy, vec4f(0.0), vec4f(255.0)) / 255.0;
   }
   st(x, lane, v);
 }

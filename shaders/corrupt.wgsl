@@ -37,36 +37,15 @@ const POISSON_MAX_STEPS: u32 = 100u; // never reached for means <= 30 (P < 1e-20
 @group(0) @binding(2) var y: texture_storage_2d<rgba32float, write>; // (B, PIX)
 @group(0) @binding(3) var<uniform> params: StepParams;
 
-// Mirrors hash32()/counterUniform() of src/util/rng.ts (and batch_gather.wgsl) bit for bit.
-fn hash32(x: u32) -> u32 {
-  let s = x * 747796405u + 2891336453u;
-  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w >> 22u) ^ w;
-}
-
-// The 24 key bits of (seed, a, b); integer decisions on them are exact on every device.
-fn counter_bits(seed: u32, a: u32, b: u32) -> u32 {
-  return hash32(hash32(hash32(seed) + a) + b) >> 8u;
-}
-
-// Uniform in (0, 1) keyed by (seed, a, b).
-fn counter_uniform(seed: u32, a: u32, b: u32) -> f32 {
-  return (f32(counter_bits(seed, a, b)) + 0.5) / 16777216.0;
-}
-
-// Standard normal from the uniforms at counters a0 and a1 (Box-Muller, as pixel_normal).
-fn keyed_normal(img: u32, a0: u32, a1: u32) -> f32 {
-  let u1 = counter_uniform(SEED, img, a0);
-  let u2 = counter_uniform(SEED, img, a1);
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
+// counter_bits, counter_uniform, keyed_normal and pixel_normal (the keyed draws, bit for bit
+// those of src/util/rng.ts) come with the prelude (keyed_rng.wgsl).
 
 // Poisson(lam) for pixel p: inversion of the CDF with the uniform at counter 4p (one f32 product,
 // quotient and sum per step, no fused operations to contract), or for lam > 30 the normal
 // approximation round(lam + sqrt(lam) z) >= 0 with z from counters 4p, 4p + 1.
 fn poisson(img: u32, p: u32, lam: f32) -> f32 {
   if (lam > POISSON_NORMAL_ABOVE) {
-    return max(floor(lam + sqrt(lam) * keyed_normal(img, 4u * p, 4u * p + 1u) + 0.5), 0.0);
+    return max(floor(lam + sqrt(lam) * keyed_normal(SEED, img, 4u * p, 4u * p + 1u) + 0.5), 0.0);
   }
   let u = counter_uniform(SEED, img, 4u * p);
   var k = 0u;
@@ -106,7 +85,7 @@ fn elementwise(lane: u32, which: u32) {
     let v = texel[k];
     switch which {
       case 0u: { // gaussian: clip(255 x + sigma z) / 255
-        let z = keyed_normal(img, 2u * p, 2u * p + 1u);
+        let z = pixel_normal(SEED, img, p);
         result[k] = clamp(v * 255.0 + SIGMA * z, 0.0, 255.0) / 255.0;
       }
       case 1u: { // shot: min(Poisson(c x) / c, 1), i.e. clip(255 k / c) / 255
@@ -114,7 +93,7 @@ fn elementwise(lane: u32, which: u32) {
       }
       case 2u: { // poisson_gaussian: clip(255 Poisson(c x) / c + sigma z) / 255
         let shot = poisson(img, p, PHOTONS * max(v, 0.0)) / PHOTONS;
-        let z = keyed_normal(img, 4u * p + 2u, 4u * p + 3u);
+        let z = keyed_normal(SEED, img, 4u * p + 2u, 4u * p + 3u);
         result[k] = clamp(shot * 255.0 + SIGMA * z, 0.0, 255.0) / 255.0;
       }
       default: { // impulse: hit pixels become 0 or 255 with equal odds

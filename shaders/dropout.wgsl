@@ -17,11 +17,7 @@ const MASK_INPUT: bool = false; // backward: also zero the gradient where the in
 @group(0) @binding(3) var dx: texture_storage_2d<rgba32float, write>;
 @group(0) @binding(4) var<uniform> params: StepParams;
 
-fn hash32(v: u32) -> u32 {
-  let s = v * 747796405u + 2891336453u;
-  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w >> 22u) ^ w;
-}
+// hash32 comes with the prelude (keyed_rng.wgsl).
 
 // SCALE where element e is kept this step, else 0 (for the 4 floats of texel i).
 fn keep_scale(i: u32) -> vec4f {

@@ -29,23 +29,7 @@ const WG: u32 = 64u;
 var<workgroup> field: array<f32, 2u * PIX>; // [axis][pixel]: noise, then the smoothed field
 var<workgroup> rows_done: array<f32, 2u * PIX>; // after the row pass
 
-fn hash32(v: u32) -> u32 {
-  let s = v * 747796405u + 2891336453u;
-  let w = ((s >> ((s >> 28u) + 4u)) ^ s) * 277803737u;
-  return (w >> 22u) ^ w;
-}
-
-// Mirrors counterUniform() of src/util/rng.ts.
-fn counter_uniform(seed: u32, a: u32, b: u32) -> f32 {
-  let h = hash32(hash32(hash32(seed) + a) + b);
-  return (f32(h >> 8u) + 0.5) / 16777216.0;
-}
-
-fn pixel_normal(img: u32, p: u32) -> f32 {
-  let u1 = counter_uniform(NOISE_SEED, img, 2u * p);
-  let u2 = counter_uniform(NOISE_SEED, img, 2u * p + 1u);
-  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
-}
+// hash32, counter_uniform and pixel_normal come with the prelude (keyed_rng.wgsl).
 
 fn weight(d: i32) -> f32 {
   let f = f32(d);
@@ -106,7 +90,7 @@ fn elastic(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) l
       let top = src_at(r, ix, iy) * (1.0 - fx) + src_at(r, ix + 1, iy) * fx;
       let bottom = src_at(r, ix, iy + 1) * (1.0 - fx) + src_at(r, ix + 1, iy + 1) * fx;
       var v = (top * (1.0 - fy) + bottom * fy) * 255.0;
-      if (NOISE_SIGMA > 0.0) { v = clamp(v + NOISE_SIGMA * pixel_normal(img, p), 0.0, 255.0); }
+      if (NOISE_SIGMA > 0.0) { v = clamp(v + NOISE_SIGMA * pixel_normal(NOISE_SEED, img, p), 0.0, 255.0); }
       out[c] = v / 255.0;
     }
     st(y, r * ROW_TEXELS + t, out);

@@ -1,5 +1,10 @@
-/** Helpers for the data-loader tests: error assertions, in-memory IDX files, temporary folders. */
+/**
+ * Helpers for the data tests: error assertions, in-memory IDX files, temporary folders, MNIST
+ * subsets.
+ */
 import assert from "node:assert/strict";
+import { type Dataset, subset } from "../src/data/dataset.ts";
+import { loadMnistSplit } from "../src/data/files.ts";
 
 type ErrorClass = new (...args: never[]) => Error;
 
@@ -64,4 +69,20 @@ export async function inTempDir<T>(prefix: string, body: (dir: string) => Promis
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * A loader of the first `trainCount` training and `testCount` test images of MNIST: the files
+ * are read on the first call, and every call returns the same subsets.
+ */
+export function mnistSubsets(
+  trainCount: number,
+  testCount: number,
+): () => Promise<{ train: Dataset; test: Dataset }> {
+  let data: Promise<{ train: Dataset; test: Dataset }> | null = null;
+  return () =>
+    data ??= Promise.all([loadMnistSplit("train"), loadMnistSplit("test")]).then(([a, b]) => ({
+      train: subset(a, trainCount),
+      test: subset(b, testCount),
+    }));
 }

@@ -12,31 +12,13 @@ import { FASHION_MNIST_CLASS_NAMES } from "../src/data/catalog.ts";
 import { planModel } from "../src/nn/plan.ts";
 import { torchModuleSource } from "../src/nn/spec.ts";
 import { decodeCheckpoint } from "../src/train/checkpoint.ts";
+import { runScript } from "./subprocess.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const SMALL = ["--train-count", "256", "--test-count", "200", "--batch", "32"];
 
-async function part1(args: string[], outDir: string) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      `--allow-read=${ROOT},${outDir},/usr/bin/ldd,${FASHION_MNIST_DIR}`,
-      `--allow-write=${outDir}`,
-      `--allow-ffi=${join(ROOT, "node_modules")}`,
-      "--allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD," +
-      "WEBGPU_MNIST_NO_ADAPTER",
-      "--allow-sys=homedir",
-      join(ROOT, "experiments", "part1.ts"),
-      ...args,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+/** Runs experiments/part1.ts as its task does, writing into `outDir` and reading Fashion-MNIST. */
+function part1(args: string[], outDir: string) {
+  return runScript("part1", args, outDir, [FASHION_MNIST_DIR]);
 }
 
 async function fashionInstalled(): Promise<boolean> {

@@ -5,8 +5,6 @@
  * the weights of one never stopped.
  */
 import assert from "node:assert/strict";
-import { loadMnistSplit } from "../src/data/files.ts";
-import { type Dataset, subset } from "../src/data/dataset.ts";
 import { ADAM_DEFAULTS } from "../src/ops/optimizer.ts";
 import { AFFINE_DEFAULTS } from "../src/ops/augment.ts";
 import { ELASTIC_DEFAULTS } from "../src/ops/elastic.ts";
@@ -14,15 +12,9 @@ import { conv2d, dense, dropout, flatten, maxPool2d, relu, sequential } from "..
 import { decodeCheckpoint } from "../src/train/checkpoint.ts";
 import { type SessionConfig, type SessionResult, trainSession } from "../src/train/session.ts";
 import { gpu } from "./helpers.ts";
+import { mnistSubsets } from "./data_helpers.ts";
 
-let data: Promise<{ train: Dataset; test: Dataset }> | null = null;
-function mnist() {
-  data ??= Promise.all([loadMnistSplit("train"), loadMnistSplit("test")]).then(([a, b]) => ({
-    train: subset(a, 640),
-    test: subset(b, 200),
-  }));
-  return data;
-}
+const mnist = mnistSubsets(640, 200);
 
 const spec = (p: number) =>
   sequential("small-dropout-cnn", [

@@ -6,42 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { assertBadInputs, runScript } from "./subprocess.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
 const SMALL = ["--train-count", "640", "--test-count", "300", "--batch", "64"];
-
-async function script(name: string, args: string[], outDir: string) {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--no-prompt",
-      `--allow-read=${ROOT},${outDir},/usr/bin/ldd`,
-      `--allow-write=${outDir}`,
-      `--allow-ffi=${join(ROOT, "node_modules")}`,
-      "--allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD," +
-      "WEBGPU_MNIST_NO_ADAPTER",
-      "--allow-sys=homedir",
-      join(ROOT, "experiments", `${name}.ts`),
-      ...args,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", XDG_RUNTIME_DIR: Deno.env.get("XDG_RUNTIME_DIR") ?? "/tmp" },
-  }).output();
-  const text = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
-}
 
 Deno.test("part2 test time: grid, suite, median, per-epoch noise, figures and verdicts", async () => {
   const dir = await Deno.makeTempDir({ prefix: "part2_testtime_" });
@@ -53,7 +20,7 @@ Deno.test("part2 test time: grid, suite, median, per-epoch noise, figures and ve
       ...["--corruptions", "shot:5,impulse:4,blur", "--suite-count", "200"],
       ...["--compensation-train", "320", "--compensation-epochs", "2", "--out", out],
     ];
-    const p2 = await script("part2", args, dir);
+    const p2 = await runScript("part2", args, dir);
     assert.equal(p2.code, 0, p2.stderr);
     for (
       const f of [
@@ -100,7 +67,7 @@ Deno.test("part2 test time: grid, suite, median, per-epoch noise, figures and ve
     assert.equal(comp.conditions[0].runs[0].testTime.grid.length, 0);
     assert.match(p2.stdout, /tolerated test sigma/);
 
-    const rep = await script("report", ["--results", dir], dir);
+    const rep = await runScript("report", ["--results", dir], dir);
     assert.equal(rep.code, 0, rep.stderr);
     const md = await Deno.readTextFile(join(dir, "REPORT.md"));
     for (
@@ -122,7 +89,7 @@ Deno.test("part2 test time: grid, suite, median, per-epoch noise, figures and ve
     assert.match(html, /part2-noiseGrid/);
 
     // the same command again trains nothing
-    const again = await script("part2", args, dir);
+    const again = await runScript("part2", args, dir);
     assert.equal(again.code, 0, again.stderr);
     assert.doesNotMatch(again.stderr, /\[#+\] 100%/, "no run trained again");
   } finally {
@@ -131,39 +98,22 @@ Deno.test("part2 test time: grid, suite, median, per-epoch noise, figures and ve
 });
 
 Deno.test("part2 and all: bad test-time values stop with one line, exit 2, nothing written", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "part2_bad_" });
-  try {
-    const out = join(dir, "out");
-    const cases: [string, string[], RegExp][] = [
-      ["part2", ["--sigmas", "-1"], /^error: --sigmas must be a comma-separated list of numbers/],
-      ["part2", ["--test-sigmas", "8,-1"], /^error: --test-sigmas must be a comma-separated/],
-      ["part2", ["--corruptions", "fog"], /^error: --corruptions: unknown corruption 'fog'/],
-      [
-        "part2",
-        ["--corruptions", "blur:4"],
-        /^error: --corruptions: 'blur' has severities 1\.\.3, got '4'$/,
-      ],
-      ["part2", ["--corruptions", "impulse:x"], /^error: --corruptions: 'impulse' has severities/],
-      [
-        "part2",
-        ["--compensation-epochs", "1"],
-        /^error: --compensation-epochs must be an integer in \[2, 1000\]/,
-      ],
-      ["all", ["--corruptions", "shot:9"], /^error: --corruptions: 'shot' has severities 1\.\.5/],
-      ["all", ["--sigmas", "-1"], /^error: --sigmas must be a comma-separated list of numbers/],
-    ];
-    for (const [name, args, want] of cases) {
-      const outArgs = name === "all" ? ["--results", out] : ["--out", out];
-      const r = await script(name, [...args, ...outArgs], dir);
-      const what = `${name} ${args.join(" ")}`;
-      assert.equal(r.code, 2, `${what}: exit code ${r.code}\n${r.stderr}`);
-      const lines = r.stderr.trimEnd().split("\n");
-      assert.match(lines[0], want, what);
-      assert.equal(lines.length, 2, `${what}: one line and the --help hint:\n${r.stderr}`);
-      assert.equal(r.stdout, "", what);
-      assert.equal(await exists(out), false, `${what}: nothing is written`);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await assertBadInputs("part2_bad_", [
+    ["part2", ["--sigmas", "-1"], /^error: --sigmas must be a comma-separated list of numbers/],
+    ["part2", ["--test-sigmas", "8,-1"], /^error: --test-sigmas must be a comma-separated/],
+    ["part2", ["--corruptions", "fog"], /^error: --corruptions: unknown corruption 'fog'/],
+    [
+      "part2",
+      ["--corruptions", "blur:4"],
+      /^error: --corruptions: 'blur' has severities 1\.\.3, got '4'$/,
+    ],
+    ["part2", ["--corruptions", "impulse:x"], /^error: --corruptions: 'impulse' has severities/],
+    [
+      "part2",
+      ["--compensation-epochs", "1"],
+      /^error: --compensation-epochs must be an integer in \[2, 1000\]/,
+    ],
+    ["all", ["--corruptions", "shot:9"], /^error: --corruptions: 'shot' has severities 1\.\.5/],
+    ["all", ["--sigmas", "-1"], /^error: --sigmas must be a comma-separated list of numbers/],
+  ]);
 });

@@ -6,14 +6,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { exists, finish, scriptCommand } from "./subprocess.ts";
+import { assertBadInputs, exists, runScript } from "./subprocess.ts";
 
 const SMALL = ["--train-count", "640", "--test-count", "500", "--batch", "64"];
-
-/** Runs an experiment script as the deno task does, but writing into `outDir`. */
-function script(name: string, args: string[], outDir: string) {
-  return finish(scriptCommand(name, args, outDir));
-}
 
 async function assertPng(path: string): Promise<void> {
   const bytes = await Deno.readFile(path);
@@ -32,7 +27,7 @@ async function readJson(path: string) {
 Deno.test("part2, part3 and the report on a small subset write their files", async () => {
   const dir = await Deno.makeTempDir({ prefix: "parts_smoke_" });
   try {
-    const p2 = await script(
+    const p2 = await runScript(
       "part2",
       [...SMALL, "--sigmas", "0,64", "--out", join(dir, "part2")],
       dir,
@@ -64,7 +59,7 @@ Deno.test("part2, part3 and the report on a small subset write their files", asy
     assert.match(p2.stdout, /Part 2: test error on the clean test set/);
     assert.match(p2.stderr, /sigma 64 \[#+\] 100%/, "progress bars on stderr");
 
-    const p3 = await script(
+    const p3 = await runScript(
       "part3",
       [...SMALL, "--fracs", "0,0.5", "--seeds", "2", "--out", join(dir, "part3")],
       dir,
@@ -100,7 +95,7 @@ Deno.test("part2, part3 and the report on a small subset write their files", asy
     assert.match(p3.stdout, /320/);
 
     // the report from these two parts: Part 1 is reported missing
-    const rep = await script("report", ["--results", dir], dir);
+    const rep = await runScript("report", ["--results", dir], dir);
     assert.equal(rep.code, 0, rep.stderr);
     const md = await Deno.readTextFile(join(dir, "REPORT.md"));
     assert.match(md, /## Part 1: not run/);
@@ -118,7 +113,7 @@ Deno.test("part2, part3 and the report on a small subset write their files", asy
 Deno.test("all: every part and the report, then the total time", async () => {
   const dir = await Deno.makeTempDir({ prefix: "all_smoke_" });
   try {
-    const out = await script(
+    const out = await runScript(
       "all",
       [
         ...SMALL,
@@ -167,62 +162,40 @@ Deno.test("all: every part and the report, then the total time", async () => {
 });
 
 Deno.test("bad input: one line naming the option and the range, exit code 2, nothing written", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "bad_input_" });
-  try {
-    const out = join(dir, "out");
-    const cases: [string, string[], RegExp][] = [
-      ["part3", ["--frac", "1.5"], /^error: --frac must be a number in \[0, 1\], got "1\.5"$/],
-      ["part3", ["--frac", "-0.1"], /^error: --frac must be a number in \[0, 1\], got "-0\.1"$/],
-      [
-        "part3",
-        ["--fracs", "0,2"],
-        /^error: --fracs must be a comma-separated list of numbers each in \[0, 1\]/,
-      ],
-      ["part3", ["--fracs", ""], /^error: --fracs must be a comma-separated list of numbers/],
-      ["part3", ["--frac", "abc"], /^error: --frac must be a number in \[0, 1\], got "abc"$/],
-      [
-        "part3",
-        ["--label-mode", "random"],
-        /^error: --label-mode must be one of uniform, different/,
-      ],
-      ["part2", ["--sigma", "-1"], /^error: --sigma must be a number in \[0, 1000\], got "-1"$/],
-      ["part2", ["--sigma", "ten"], /^error: --sigma must be a number in \[0, 1000\], got "ten"$/],
-      [
-        "part2",
-        ["--sigmas", ""],
-        /^error: --sigmas must be a comma-separated list of numbers each in \[0, 1000\]/,
-      ],
-      ["part2", ["--sigmas", "8,x"], /^error: --sigmas .*item 2 "x" is not a number/],
-      ["part2", ["--sigmas", "8,8"], /^error: --sigmas lists 8 twice/],
-      [
-        "part2",
-        ["--sigma", "8", "--sigmas", "8,16"],
-        /^error: --sigma and --sigmas were both given/,
-      ],
-      ["part2", ["--seeds", "0"], /^error: --seeds must be an integer in \[1, 100\], got "0"$/],
-      ["part3", ["--seeds", "0"], /^error: --seeds must be an integer in \[1, 100\], got "0"$/],
-      ["all", ["--frac", "2"], /^error: --frac must be a number in \[0, 1\], got "2"$/],
-      ["all", ["--seeds", "0"], /^error: --seeds must be an integer in \[1, 100\]/],
-    ];
-    for (const [name, args, want] of cases) {
-      const outArgs = name === "all" ? ["--results", out] : ["--out", out];
-      const r = await script(name, [...args, ...outArgs], dir);
-      const what = `${name} ${args.join(" ")}`;
-      assert.equal(r.code, 2, `${what}: exit code ${r.code}\n${r.stderr}`);
-      const lines = r.stderr.trimEnd().split("\n");
-      assert.match(lines[0], want, what);
-      assert.equal(
-        lines.length,
-        2,
-        `${what}: one error line and the --help hint, got:\n${r.stderr}`,
-      );
-      assert.match(lines[1], /^Run deno task \w+ --help to see the accepted options\.$/);
-      assert.equal(r.stdout, "", what);
-      assert.equal(await exists(out), false, `${what}: nothing is written`);
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await assertBadInputs("bad_input_", [
+    ["part3", ["--frac", "1.5"], /^error: --frac must be a number in \[0, 1\], got "1\.5"$/],
+    ["part3", ["--frac", "-0.1"], /^error: --frac must be a number in \[0, 1\], got "-0\.1"$/],
+    [
+      "part3",
+      ["--fracs", "0,2"],
+      /^error: --fracs must be a comma-separated list of numbers each in \[0, 1\]/,
+    ],
+    ["part3", ["--fracs", ""], /^error: --fracs must be a comma-separated list of numbers/],
+    ["part3", ["--frac", "abc"], /^error: --frac must be a number in \[0, 1\], got "abc"$/],
+    [
+      "part3",
+      ["--label-mode", "random"],
+      /^error: --label-mode must be one of uniform, different/,
+    ],
+    ["part2", ["--sigma", "-1"], /^error: --sigma must be a number in \[0, 1000\], got "-1"$/],
+    ["part2", ["--sigma", "ten"], /^error: --sigma must be a number in \[0, 1000\], got "ten"$/],
+    [
+      "part2",
+      ["--sigmas", ""],
+      /^error: --sigmas must be a comma-separated list of numbers each in \[0, 1000\]/,
+    ],
+    ["part2", ["--sigmas", "8,x"], /^error: --sigmas .*item 2 "x" is not a number/],
+    ["part2", ["--sigmas", "8,8"], /^error: --sigmas lists 8 twice/],
+    [
+      "part2",
+      ["--sigma", "8", "--sigmas", "8,16"],
+      /^error: --sigma and --sigmas were both given/,
+    ],
+    ["part2", ["--seeds", "0"], /^error: --seeds must be an integer in \[1, 100\], got "0"$/],
+    ["part3", ["--seeds", "0"], /^error: --seeds must be an integer in \[1, 100\], got "0"$/],
+    ["all", ["--frac", "2"], /^error: --frac must be a number in \[0, 1\], got "2"$/],
+    ["all", ["--seeds", "0"], /^error: --seeds must be an integer in \[1, 100\]/],
+  ]);
 });
 
 Deno.test("--help of every study script", async () => {
@@ -234,7 +207,7 @@ Deno.test("--help of every study script", async () => {
         "--results",
       ], ["all", "--rerun-baselines"]]
     ) {
-      const r = await script(name, ["--help"], dir);
+      const r = await runScript(name, ["--help"], dir);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stdout, new RegExp(`Usage: deno task ${name}`));
       assert.ok(r.stdout.includes(option), `${name} --help lists ${option}`);

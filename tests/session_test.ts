@@ -6,8 +6,7 @@
  * run again.
  */
 import assert from "node:assert/strict";
-import { loadMnistSplit } from "../src/data/files.ts";
-import { type Dataset, subset } from "../src/data/dataset.ts";
+import type { Dataset } from "../src/data/dataset.ts";
 import { uploadDataset } from "../src/ops/gather.ts";
 import { ADAM_DEFAULTS } from "../src/ops/optimizer.ts";
 import { mlp } from "../src/nn/spec.ts";
@@ -15,15 +14,9 @@ import { decodeCheckpoint } from "../src/train/checkpoint.ts";
 import { type SessionConfig, type SessionResult, trainSession } from "../src/train/session.ts";
 import { type PlannedRun, type RunStore, runSweep, type StoredRun } from "../src/study/sweep.ts";
 import { gpu } from "./helpers.ts";
+import { mnistSubsets } from "./data_helpers.ts";
 
-let data: Promise<{ train: Dataset; test: Dataset }> | null = null;
-function mnist() {
-  data ??= Promise.all([loadMnistSplit("train"), loadMnistSplit("test")]).then(([a, b]) => ({
-    train: subset(a, 960),
-    test: subset(b, 200),
-  }));
-  return data;
-}
+const mnist = mnistSubsets(960, 200);
 
 async function config(seed: number, epochs = 2): Promise<SessionConfig> {
   const { train, test } = await mnist();

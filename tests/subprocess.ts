@@ -2,6 +2,7 @@
  * Helpers for the tests that run the project's tasks and experiment scripts as subprocesses, the
  * way a user does, and read back the exit code, stdout and stderr.
  */
+import assert from "node:assert/strict";
 import { join } from "node:path";
 
 /** The project root (ends with `/`). */
@@ -25,14 +26,20 @@ export function taskCommand(args: string[], env: Record<string, string> = {}): D
 
 /**
  * `experiments/<name>.ts` run with the permissions of its deno task, except that it may write only
- * into `outDir` (so a test cannot touch `results/`); stdout and stderr piped.
+ * into `outDir` (so a test cannot touch `results/`) and read only the project, `outDir` and
+ * `alsoRead`; stdout and stderr piped.
  */
-export function scriptCommand(name: string, args: string[], outDir: string): Deno.Command {
+export function scriptCommand(
+  name: string,
+  args: string[],
+  outDir: string,
+  alsoRead: string[] = [],
+): Deno.Command {
   return new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--no-prompt",
-      `--allow-read=${ROOT},${outDir},/usr/bin/ldd`,
+      `--allow-read=${[ROOT, outDir, "/usr/bin/ldd", ...alsoRead].join(",")}`,
       `--allow-write=${outDir}`,
       `--allow-ffi=${join(ROOT, "node_modules")}`,
       "--allow-env=NAPI_RS_NATIVE_LIBRARY_PATH,NAPI_RS_FORCE_WASI,DISABLE_SYSTEM_FONTS_LOAD," +
@@ -46,6 +53,16 @@ export function scriptCommand(name: string, args: string[], outDir: string): Den
     stdout: "piped",
     stderr: "piped",
   });
+}
+
+/** Runs an experiment script as its deno task does, but writing into `outDir`, to the end. */
+export function runScript(
+  name: string,
+  args: string[],
+  outDir: string,
+  alsoRead: string[] = [],
+): Promise<Finished> {
+  return finish(scriptCommand(name, args, outDir, alsoRead));
 }
 
 /** What a finished child reported. */
@@ -82,5 +99,38 @@ export async function exists(path: string): Promise<boolean> {
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return false;
     throw e;
+  }
+}
+
+/** A bad command line: the experiment script, its arguments, and what its error line must match. */
+export type BadInputCase = [name: string, args: string[], error: RegExp];
+
+/**
+ * Runs each case in a fresh temporary folder (named from `prefix`) with `<folder>/out` as its
+ * output (`--results` for `all`, `--out` otherwise) and asserts that it stops with exit code 2,
+ * one error line matching the case and the --help hint, nothing on stdout and nothing written.
+ */
+export async function assertBadInputs(prefix: string, cases: BadInputCase[]): Promise<void> {
+  const dir = await Deno.makeTempDir({ prefix });
+  try {
+    const out = join(dir, "out");
+    for (const [name, args, want] of cases) {
+      const outArgs = name === "all" ? ["--results", out] : ["--out", out];
+      const r = await runScript(name, [...args, ...outArgs], dir);
+      const what = `${name} ${args.join(" ")}`;
+      assert.equal(r.code, 2, `${what}: exit code ${r.code}\n${r.stderr}`);
+      const lines = r.stderr.trimEnd().split("\n");
+      assert.match(lines[0], want, what);
+      assert.equal(
+        lines.length,
+        2,
+        `${what}: one error line and the --help hint, got:\n${r.stderr}`,
+      );
+      assert.match(lines[1], /^Run deno task \w+ --help to see the accepted options\.$/);
+      assert.equal(r.stdout, "", what);
+      assert.equal(await exists(out), false, `${what}: nothing is written`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 }

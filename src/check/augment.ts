@@ -13,7 +13,7 @@ import { AFFINE_DEFAULTS, type AffineRanges } from "../ops/augment.ts";
 import { ELASTIC_DEFAULTS, elasticDistort, type ElasticRanges } from "../ops/elastic.ts";
 import { gatherBatch, gatherBatchRef, uploadDataset, uploadUints } from "../ops/gather.ts";
 import type { Rng } from "../util/rng.ts";
-import { type CaseRun, Checks, defineFamily } from "./family.ts";
+import { bindFamily, type CaseRun, Checks, type FamilySpec } from "./family.ts";
 
 /** A batch of B square images gathered with augmentation. */
 export interface AugmentCase {
@@ -37,44 +37,61 @@ export interface AugmentCase {
 const IDENTITY: AffineRanges = { maxShift: 0, maxRotation: 0, minScale: 1, maxScale: 1 };
 const STRONG: AffineRanges = { maxShift: 6, maxRotation: 45, minScale: 0.5, maxScale: 2 };
 
-export const AUGMENT_CASES: readonly AugmentCase[] = [
-  { count: 20, B: 8, side: 28, start: 3, epoch: 0, ranges: AFFINE_DEFAULTS, sigma: 0, quick: true },
-  { count: 20, B: 5, side: 28, start: 0, epoch: 7, ranges: IDENTITY, sigma: 0, quick: true },
-  { count: 30, B: 9, side: 28, start: 11, epoch: 2, ranges: STRONG, sigma: 0 },
-  { count: 12, B: 7, side: 10, start: 2, epoch: 1, ranges: AFFINE_DEFAULTS, sigma: 0 },
-  { count: 20, B: 6, side: 28, start: 9, epoch: 3, ranges: AFFINE_DEFAULTS, sigma: 32 },
-  {
-    count: 20,
-    B: 5,
-    side: 28,
-    start: 4,
-    epoch: 2,
-    ranges: AFFINE_DEFAULTS,
-    elastic: ELASTIC_DEFAULTS,
-    sigma: 0,
-    quick: true,
-  },
-  {
-    count: 9,
-    B: 3,
-    side: 12,
-    start: 5,
-    epoch: 0,
-    ranges: IDENTITY,
-    elastic: { alpha: 8, sigma: 1.5 },
-    sigma: 16,
-  },
-  {
-    count: 10,
-    B: 4,
-    side: 28,
-    start: 1,
-    epoch: 1,
-    ranges: IDENTITY,
-    elastic: { alpha: 0, sigma: 4 },
-    sigma: 0,
-  },
-];
+/** The augment family: what its checks establish and its cases. */
+const AUGMENT: FamilySpec<AugmentCase> = {
+  name: "augment",
+  title:
+    "augmented batch gather (random affine per image and epoch, bilinear) matches the float64 " +
+    "reference",
+  cases: [
+    {
+      count: 20,
+      B: 8,
+      side: 28,
+      start: 3,
+      epoch: 0,
+      ranges: AFFINE_DEFAULTS,
+      sigma: 0,
+      quick: true,
+    },
+    { count: 20, B: 5, side: 28, start: 0, epoch: 7, ranges: IDENTITY, sigma: 0, quick: true },
+    { count: 30, B: 9, side: 28, start: 11, epoch: 2, ranges: STRONG, sigma: 0 },
+    { count: 12, B: 7, side: 10, start: 2, epoch: 1, ranges: AFFINE_DEFAULTS, sigma: 0 },
+    { count: 20, B: 6, side: 28, start: 9, epoch: 3, ranges: AFFINE_DEFAULTS, sigma: 32 },
+    {
+      count: 20,
+      B: 5,
+      side: 28,
+      start: 4,
+      epoch: 2,
+      ranges: AFFINE_DEFAULTS,
+      elastic: ELASTIC_DEFAULTS,
+      sigma: 0,
+      quick: true,
+    },
+    {
+      count: 9,
+      B: 3,
+      side: 12,
+      start: 5,
+      epoch: 0,
+      ranges: IDENTITY,
+      elastic: { alpha: 8, sigma: 1.5 },
+      sigma: 16,
+    },
+    {
+      count: 10,
+      B: 4,
+      side: 28,
+      start: 1,
+      epoch: 1,
+      ranges: IDENTITY,
+      elastic: { alpha: 0, sigma: 4 },
+      sigma: 0,
+    },
+  ],
+  describe,
+};
 
 function describe(c: AugmentCase): string {
   const r = c.ranges;
@@ -141,11 +158,4 @@ export async function checkAugment(
 }
 
 /** The augmentation family of the suite. */
-export const AUGMENT_FAMILY = defineFamily(
-  "augment",
-  "augmented batch gather (random affine per image and epoch, bilinear) matches the float64 " +
-    "reference",
-  AUGMENT_CASES,
-  describe,
-  checkAugment,
-);
+export const AUGMENT_FAMILY = bindFamily(AUGMENT, checkAugment);

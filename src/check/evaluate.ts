@@ -10,7 +10,14 @@ import { StepParamsBuffer } from "../gpu/step_params.ts";
 import { Tensor, upload } from "../gpu/tensor.ts";
 import { accumulateConfusion, confusionRef, predictClasses } from "../ops/evaluate.ts";
 import type { Rng } from "../util/rng.ts";
-import { type CaseRun, Checks, defineFamily, randomArray, readBuffer } from "./family.ts";
+import {
+  bindFamily,
+  type CaseRun,
+  Checks,
+  type FamilySpec,
+  randomArray,
+  readBuffer,
+} from "./family.ts";
 
 /** Batches of (rows, rows that are real samples), accumulated into one confusion matrix. */
 export interface EvaluateCase {
@@ -18,10 +25,18 @@ export interface EvaluateCase {
   quick?: boolean;
 }
 
-export const EVALUATE_CASES: readonly EvaluateCase[] = [
-  { batches: [[200, 200], [37, 30], [1, 1]], quick: true },
-  { batches: [[1000, 1000], [37, 30], [1, 1]] },
-];
+/** The evaluate family: what its checks establish and its cases. */
+const EVALUATE: FamilySpec<EvaluateCase> = {
+  name: "evaluate",
+  title:
+    "predictions and the confusion matrix accumulated over batches (the last one partial) match " +
+    "the reference",
+  cases: [
+    { batches: [[200, 200], [37, 30], [1, 1]], quick: true },
+    { batches: [[1000, 1000], [37, 30], [1, 1]] },
+  ],
+  describe: (c) => c.batches.map(([b, v]) => `${v}/${b}`).join(" + "),
+};
 
 const CLASSES = 10;
 
@@ -61,11 +76,4 @@ export async function checkEvaluate(
 }
 
 /** The evaluation family of the suite. */
-export const EVALUATE_FAMILY = defineFamily(
-  "evaluate",
-  "predictions and the confusion matrix accumulated over batches (the last one partial) match " +
-    "the reference",
-  EVALUATE_CASES,
-  (c) => c.batches.map(([b, v]) => `${v}/${b}`).join(" + "),
-  checkEvaluate,
-);
+export const EVALUATE_FAMILY = bindFamily(EVALUATE, checkEvaluate);

@@ -55,6 +55,26 @@ export interface KernelFamily {
   cases: readonly FamilyCase[];
 }
 
+/** What a family is checked on: its name and title, its case table and how a case is named. */
+export interface FamilySpec<C> {
+  /** The family's name, as in {@link KERNEL_FAMILIES}. */
+  name: KernelFamilyName;
+  /** What the checks establish (the Deno test's name). */
+  title: string;
+  /** The cases, in run order. */
+  cases: readonly C[];
+  /** A case's shape and options, e.g. `M=7 K=13 N=5`. */
+  describe: (c: C) => string;
+}
+
+/** Binds a family's spec (name, title, cases) to its check function. */
+export function bindFamily<C extends { quick?: boolean }>(
+  { name, title, cases, describe }: FamilySpec<C>,
+  check: (ctx: GpuContext, c: C, r: Rng) => Promise<CaseRun<unknown>>,
+): KernelFamily {
+  return defineFamily(name, title, cases, describe, check);
+}
+
 /** Binds a family's case table to its check function. */
 export function defineFamily<C extends { quick?: boolean }>(
   name: KernelFamilyName,

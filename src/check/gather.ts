@@ -10,7 +10,7 @@ import { StepParamsBuffer } from "../gpu/step_params.ts";
 import { download, Tensor } from "../gpu/tensor.ts";
 import { gatherBatch, gatherBatchRef, uploadDataset, uploadUints } from "../ops/gather.ts";
 import type { Rng } from "../util/rng.ts";
-import { type CaseRun, Checks, defineFamily } from "./family.ts";
+import { bindFamily, type CaseRun, Checks, type FamilySpec } from "./family.ts";
 
 /** A batch of B 28x28 images gathered from a data set. */
 export interface GatherCase {
@@ -24,12 +24,20 @@ export interface GatherCase {
   quick?: boolean;
 }
 
-export const GATHER_CASES: readonly GatherCase[] = [
-  { count: 50, B: 8, start: 0, sigma: 0, quick: true },
-  { count: 50, B: 13, start: 20, sigma: 0, quick: true },
-  { count: 50, B: 7, start: 43, sigma: 32, quick: true },
-  { count: 50, B: 16, start: 5, sigma: 128 },
-];
+/** The gather family: what its checks establish and its cases. */
+const GATHER: FamilySpec<GatherCase> = {
+  name: "gather",
+  title:
+    "batch gather (by permutation, scaled to [0,1], with and without noise) matches the float64 " +
+    "reference",
+  cases: [
+    { count: 50, B: 8, start: 0, sigma: 0, quick: true },
+    { count: 50, B: 13, start: 20, sigma: 0, quick: true },
+    { count: 50, B: 7, start: 43, sigma: 32, quick: true },
+    { count: 50, B: 16, start: 5, sigma: 128 },
+  ],
+  describe: (c) => `B=${c.B} of ${c.count} from ${c.start}, sigma ${c.sigma}`,
+};
 
 const PIXELS = 28 * 28;
 
@@ -60,11 +68,4 @@ export async function checkGather(
 }
 
 /** The batch-gather family of the suite. */
-export const GATHER_FAMILY = defineFamily(
-  "gather",
-  "batch gather (by permutation, scaled to [0,1], with and without noise) matches the float64 " +
-    "reference",
-  GATHER_CASES,
-  (c) => `B=${c.B} of ${c.count} from ${c.start}, sigma ${c.sigma}`,
-  checkGather,
-);
+export const GATHER_FAMILY = bindFamily(GATHER, checkGather);

@@ -15,7 +15,7 @@ import {
   maxPoolForward,
 } from "../ops/maxpool.ts";
 import type { Rng } from "../util/rng.ts";
-import { type CaseRun, Checks, defineFamily, f32, randomArray } from "./family.ts";
+import { bindFamily, type CaseRun, Checks, f32, type FamilySpec, randomArray } from "./family.ts";
 
 /** Input (B, H, W, C). */
 export interface PoolCase {
@@ -31,12 +31,18 @@ export interface PoolCase {
   quick?: boolean;
 }
 
-export const POOL_CASES: readonly PoolCase[] = [
-  { B: 3, H: 7, W: 9, C: 5, quick: true },
-  { B: 2, H: 11, W: 4, C: 16, quick: true },
-  { B: 1, H: 2, W: 2, C: 1, quick: true },
-  { B: 4, H: 28, W: 28, C: 6 },
-];
+/** The maxpool family: what its checks establish and its cases. */
+const POOL: FamilySpec<PoolCase> = {
+  name: "maxpool",
+  title: "standalone max-pool forward (with codes) and gather backward match the float64 reference",
+  cases: [
+    { B: 3, H: 7, W: 9, C: 5, quick: true },
+    { B: 2, H: 11, W: 4, C: 16, quick: true },
+    { B: 1, H: 2, W: 2, C: 1, quick: true },
+    { B: 4, H: 28, W: 28, C: 6 },
+  ],
+  describe: (c) => `B=${c.B} ${c.H}x${c.W} C=${c.C}`,
+};
 
 /** The dispatches a pool case validated. */
 export interface PoolKernels {
@@ -78,10 +84,4 @@ export async function checkMaxPool(
 }
 
 /** The max-pool family of the suite. */
-export const MAXPOOL_FAMILY = defineFamily(
-  "maxpool",
-  "standalone max-pool forward (with codes) and gather backward match the float64 reference",
-  POOL_CASES,
-  (c) => `B=${c.B} ${c.H}x${c.W} C=${c.C}`,
-  checkMaxPool,
-);
+export const MAXPOOL_FAMILY = bindFamily(POOL, checkMaxPool);

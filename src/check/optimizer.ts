@@ -15,7 +15,7 @@ import {
   optimizerUpdate,
 } from "../ops/optimizer.ts";
 import type { Rng } from "../util/rng.ts";
-import { type CaseRun, Checks, defineFamily, f32, randomArray } from "./family.ts";
+import { bindFamily, type CaseRun, Checks, f32, type FamilySpec, randomArray } from "./family.ts";
 
 /** An optimizer over an arena of `texels` texels (4 parameters each). */
 export interface OptimizerCase {
@@ -34,9 +34,17 @@ const CONFIGS: OptimizerConfig[] = [
   { kind: "sgd", lr: 0.1, momentum: 0, weightDecay: 5e-4 },
 ];
 
-export const OPTIMIZER_CASES: readonly OptimizerCase[] = CONFIGS.flatMap((config) =>
-  [1, 37, 1000].map((texels) => ({ config, texels, quick: texels < 1000 }))
-);
+/** The optimizer family: what its checks establish and its cases. */
+const OPTIMIZER: FamilySpec<OptimizerCase> = {
+  name: "optimizer",
+  title:
+    "optimizer updates (Adam, AdamW, SGD with and without momentum) match the float64 reference " +
+    "over several steps",
+  cases: CONFIGS.flatMap((config) =>
+    [1, 37, 1000].map((texels) => ({ config, texels, quick: texels < 1000 }))
+  ),
+  describe,
+};
 
 /** Steps each case runs (the moments and bias corrections evolve). */
 const STEPS = 3;
@@ -109,11 +117,4 @@ export async function checkOptimizer(
 }
 
 /** The optimizer family of the suite. */
-export const OPTIMIZER_FAMILY = defineFamily(
-  "optimizer",
-  "optimizer updates (Adam, AdamW, SGD with and without momentum) match the float64 reference " +
-    "over several steps",
-  OPTIMIZER_CASES,
-  describe,
-  checkOptimizer,
-);
+export const OPTIMIZER_FAMILY = bindFamily(OPTIMIZER, checkOptimizer);

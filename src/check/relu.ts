@@ -9,7 +9,7 @@ import { type Dispatch, runDispatches } from "../gpu/program.ts";
 import { download, Tensor, upload } from "../gpu/tensor.ts";
 import { reluBackward, reluBackwardRef, reluForward, reluRef } from "../ops/relu.ts";
 import type { Rng } from "../util/rng.ts";
-import { type CaseRun, Checks, defineFamily, f32, randomArray } from "./family.ts";
+import { bindFamily, type CaseRun, Checks, f32, type FamilySpec, randomArray } from "./family.ts";
 
 /** A (rows, cols) tensor; ReLU is elementwise, so only the count and the row padding matter. */
 export interface ReluCase {
@@ -21,11 +21,17 @@ export interface ReluCase {
   quick?: boolean;
 }
 
-export const RELU_CASES: readonly ReluCase[] = [
-  { rows: 3, cols: 7, quick: true },
-  { rows: 64, cols: 120, quick: true },
-  { rows: 1, cols: 1, quick: true },
-];
+/** The relu family: what its checks establish and its cases. */
+const RELU: FamilySpec<ReluCase> = {
+  name: "relu",
+  title: "standalone ReLU forward and backward match the float64 reference",
+  cases: [
+    { rows: 3, cols: 7, quick: true },
+    { rows: 64, cols: 120, quick: true },
+    { rows: 1, cols: 1, quick: true },
+  ],
+  describe: (c) => `${c.rows}x${c.cols}`,
+};
 
 /** The dispatches a ReLU case validated. */
 export interface ReluKernels {
@@ -59,10 +65,4 @@ export async function checkRelu(
 }
 
 /** The ReLU family of the suite. */
-export const RELU_FAMILY = defineFamily(
-  "relu",
-  "standalone ReLU forward and backward match the float64 reference",
-  RELU_CASES,
-  (c) => `${c.rows}x${c.cols}`,
-  checkRelu,
-);
+export const RELU_FAMILY = bindFamily(RELU, checkRelu);

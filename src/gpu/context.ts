@@ -13,6 +13,7 @@ import { type BindingDecl, type BindingPlan, bindTensors } from "./bindings.ts";
 import { type ConstValue, sampledTextureReads, specialize } from "./wgsl.ts";
 import PRELUDE from "../../shaders/tensor_texels.wgsl" with { type: "text" };
 import STEP_PARAMS from "../../shaders/step_params.wgsl" with { type: "text" };
+import KEYED_RNG from "../../shaders/keyed_rng.wgsl" with { type: "text" };
 
 /** Texels per texture row; tensors are linear runs of texels, texel i at (i % W, i / W). */
 export const TEX_WIDTH = 2048;
@@ -210,7 +211,7 @@ export class GpuContext {
       /const TEX_WIDTH_LOG2: u32 = \d+u;/,
       `const TEX_WIDTH_LOG2: u32 = ${TEX_WIDTH_LOG2}u;`,
     );
-    const prelude = `${texels}\n${STEP_PARAMS}`;
+    const prelude = `${texels}\n${STEP_PARAMS}\n${KEYED_RNG}`;
     const source = `${prelude}\n${body}`;
     const code = this.textureReads === "sampled" ? sampledTextureReads(source) : source;
     const preludeLines = prelude.split("\n").length;

@@ -12,6 +12,7 @@ import {
   confusionMatrixChart,
   learningCurveChart,
   lineChart,
+  type LineChartOptions,
 } from "../render/charts.ts";
 import type { ConditionSummary, RunRecord } from "./results.ts";
 import { classNounOf, MNIST_CLASS_NAMES } from "../data/catalog.ts";
@@ -182,15 +183,14 @@ function halfWidth(e: { low: number; high: number }): number {
 }
 
 /** A heatmap of `values` (rows: yCats top to bottom) with cell text and shade in [-1, 1]. */
-export function heatmapChart(o: {
-  title: string;
-  xLabel: string;
-  yLabel: string;
-  xCats: string[];
-  yCats: string[];
-  text: string[][];
-  shade: number[][];
-}): ChartSpec {
+export function heatmapChart(
+  o: Pick<LineChartOptions, "title" | "xLabel" | "yLabel"> & {
+    xCats: string[];
+    yCats: string[];
+    text: string[][];
+    shade: number[][];
+  },
+): ChartSpec {
   const n = Math.max(o.xCats.length, o.yCats.length);
   const square = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   const names = Array.from({ length: n }, (_, i) => String(i));
