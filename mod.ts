@@ -116,6 +116,16 @@ export {
   softmaxForward,
 } from "./src/ops/softmax_xent.ts";
 export {
+  GCE_DEFAULTS,
+  LOSS_KINDS,
+  type LossKind,
+  robustCrossEntropy,
+  robustCrossEntropyRef,
+  type RobustLoss,
+  robustLoss,
+  SCE_DEFAULTS,
+} from "./src/ops/robust_xent.ts";
+export {
   ADAM_DEFAULTS,
   type AdamConfig,
   type LrSchedule,
@@ -285,6 +295,7 @@ export { checkMaxPool } from "./src/check/maxpool.ts";
 export { checkOptimizer } from "./src/check/optimizer.ts";
 export { checkRelu } from "./src/check/relu.ts";
 export { checkSoftmax } from "./src/check/softmax_xent.ts";
+export { checkRobustXent, type RobustXentCase } from "./src/check/robust_xent.ts";
 export {
   FAMILIES,
   KERNEL_FAMILIES,
@@ -339,6 +350,8 @@ export {
   corruptLabels,
   LABEL_MODES,
   type LabelMode,
+  PAIR_LABELS,
+  pairLabel,
 } from "./src/study/label_noise.ts";
 export {
   confidentLearning,

@@ -18,12 +18,16 @@ import {
   type GpuContext,
   type GpuDataset,
   lenet5,
+  LOSS_KINDS,
+  type LossKind,
   type LossPoint,
   type LrSchedule,
   type Model,
   type ModelSpec,
   type OptimizerConfig,
   type PixelNoise,
+  type RobustLoss,
+  robustLoss,
   type RunRecord,
   SGD_DEFAULTS,
   splitHoldout,
@@ -109,6 +113,13 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
     max: 10_000_000,
     description: "use only the first N test images",
   },
+  loss: {
+    type: "enum",
+    values: LOSS_KINDS,
+    default: "ce",
+    description: "training loss: ce (cross-entropy), gce (generalized cross-entropy, q 0.7) or " +
+      "sce (symmetric cross-entropy, alpha 0.1, beta 1)",
+  },
   val: {
     type: "int",
     default: 0,
@@ -134,6 +145,7 @@ export interface TrainingOptions {
   trainCount?: number;
   testCount?: number;
   val: number;
+  loss: LossKind;
 }
 
 /** The recipe as recorded in results. */
@@ -143,6 +155,8 @@ export interface Recipe {
   schedule: LrSchedule;
   batchSize: number;
   epochs: number;
+  /** A noise-robust loss (absent: cross-entropy). */
+  loss?: RobustLoss;
 }
 
 export function recipeOf(o: TrainingOptions, spec: ModelSpec = lenet5()): Recipe {
@@ -152,7 +166,15 @@ export function recipeOf(o: TrainingOptions, spec: ModelSpec = lenet5()): Recipe
   const schedule: LrSchedule = o.schedule === "cosine"
     ? { kind: "cosine", warmupFraction: 0.05 }
     : { kind: "constant" };
-  return { model: spec.name, optimizer, schedule, batchSize: o.batch, epochs: o.epochs };
+  const loss = robustLoss(o.loss ?? "ce");
+  return {
+    model: spec.name,
+    optimizer,
+    schedule,
+    batchSize: o.batch,
+    epochs: o.epochs,
+    ...(loss ? { loss } : {}),
+  };
 }
 
 /** The seeds of the runs of one condition: the master seed first, then derived ones. */

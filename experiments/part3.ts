@@ -1,10 +1,12 @@
 /**
  * Part 3: label noise. Exactly round(frac x N) training images, chosen without replacement
  * (seeded), get a uniformly random label in 0..9 (which can equal the true one; the number that
- * actually changed is recorded), or with `--label-mode different` a random different label. The
+ * actually changed is recorded), with `--label-mode different` a random different label, or with
+ * `--label-mode pairs` a fixed partner class (systematic noise: 4<->9, 3<->5, 7<->1, 0<->6, 2<->8). The
  * network is trained on the corrupted labels and tested on the clean test set.
  *
- *   deno task part3 [--frac 0.15 | --fracs 0,0.05,0.15,0.5] [--label-mode uniform|different]
+ *   deno task part3 [--frac 0.15 | --fracs 0,0.05,0.15,0.5] [--label-mode uniform|different|pairs]
+ *                   [--loss ce|gce|sce]
  *                   [--seeds 1] [--seed 1] [--out results/part3]
  *
  * After training, each model is also evaluated on the first 10,000 training images against the
@@ -66,7 +68,8 @@ export const PART3_FRAC_OPTIONS: Record<string, OptionSpec> = {
     values: LABEL_MODES,
     default: "uniform",
     description: "uniform: a random label in 0..9 (may equal the true one); different: a random " +
-      "label other than the true one",
+      "label other than the true one; pairs: a fixed partner class (4<->9, 3<->5, 7<->1, 0<->6, " +
+      "2<->8)",
   },
 };
 
@@ -198,6 +201,8 @@ function part3(
           selection: "exactly round(frac x N) training images, without replacement",
           newLabel: options.labelMode === "uniform"
             ? "uniform in 0..9 (can equal the true label)"
+            : options.labelMode === "pairs"
+            ? "the fixed partner class PAIR_LABELS[true label] (4<->9, 3<->5, 7<->1, 0<->6, 2<->8)"
             : "uniform over the 9 other labels",
           labelSeed: 'deriveSeed(run seed, "labels")',
           testSet: "clean (true labels)",

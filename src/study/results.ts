@@ -165,7 +165,7 @@ export interface Part3Condition extends ConditionSummary<Part3Run> {
 /** `results/part3/metrics.json`. */
 export interface Part3Metrics extends SetupRecord {
   seeds: number[];
-  labelMode: "uniform" | "different";
+  labelMode: "uniform" | "different" | "pairs";
   conditions: Part3Condition[];
 }
 

@@ -14,6 +14,7 @@ import { type GpuDataset, type PixelNoise, uploadDataset, uploadUints } from "..
 import type { LrSchedule, OptimizerConfig } from "../ops/optimizer.ts";
 import { Model } from "../nn/model.ts";
 import type { ModelSpec } from "../nn/spec.ts";
+import type { RobustLoss } from "../ops/robust_xent.ts";
 import { deriveSeed } from "../util/rng.ts";
 import {
   type CheckpointInfo,
@@ -53,6 +54,8 @@ export interface SessionRecipe {
   noise?: PixelNoise;
   /** Training labels that replace the data set's (Part 3's corrupted labels), one per image. */
   labels?: ArrayLike<number>;
+  /** A noise-robust loss instead of cross-entropy (recorded in the checkpoint's recipe). */
+  loss?: RobustLoss;
 }
 
 /** A data set already on the GPU (kept) or in host memory (uploaded, freed at the end). */
@@ -202,6 +205,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
       schedule: recipe.schedule,
       seed: recipe.seed,
       noise: recipe.noise,
+      loss: recipe.loss,
       ...(c.lossEvery !== undefined ? { lossEvery: c.lossEvery } : {}),
       ...(c.evalPointsPerEpoch !== undefined ? { evalPointsPerEpoch: c.evalPointsPerEpoch } : {}),
       ...(c.stepsPerSubmit !== undefined ? { stepsPerSubmit: c.stepsPerSubmit } : {}),

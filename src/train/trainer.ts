@@ -33,6 +33,7 @@ import {
   scheduledLr,
 } from "../ops/optimizer.ts";
 import { softmaxCrossEntropy } from "../ops/softmax_xent.ts";
+import { robustCrossEntropy, type RobustLoss } from "../ops/robust_xent.ts";
 import type { Model } from "../nn/model.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 import type { Evaluator } from "./evaluator.ts";
@@ -59,6 +60,8 @@ export interface TrainOptions {
   noise?: PixelNoise;
   /** Steps recorded per command buffer (default 25). */
   stepsPerSubmit?: number;
+  /** A noise-robust loss (GCE, SCE) instead of softmax cross-entropy. */
+  loss?: RobustLoss;
 }
 
 /** One point of the training-loss curve: mean loss over the last `lossEvery` batches. */
@@ -178,8 +181,9 @@ export class Trainer {
    * The options with defaults filled in: lossEvery 50, evalPointsPerEpoch 10, stepsPerSubmit 25,
    * a constant schedule.
    */
-  readonly options: Required<Omit<TrainOptions, "noise" | "schedule">> & {
+  readonly options: Required<Omit<TrainOptions, "noise" | "schedule" | "loss">> & {
     noise?: PixelNoise;
+    loss?: RobustLoss;
     schedule: LrSchedule;
   };
   /** Full batches per epoch, floor(N / batchSize). */
@@ -274,14 +278,24 @@ export class Trainer {
     const dispatches = [
       await gatherBatch(ctx, { data, perm, x, labels, params, noise: opts.noise }),
       ...fwd.dispatches,
-      await softmaxCrossEntropy(ctx, {
-        logits: fwd.logits,
-        labels,
-        dz: dlogits,
-        losses,
-        lossLog,
-        params,
-      }),
+      opts.loss
+        ? await robustCrossEntropy(ctx, {
+          logits: fwd.logits,
+          labels,
+          dz: dlogits,
+          losses,
+          lossLog,
+          params,
+          loss: opts.loss,
+        })
+        : await softmaxCrossEntropy(ctx, {
+          logits: fwd.logits,
+          labels,
+          dz: dlogits,
+          losses,
+          lossLog,
+          params,
+        }),
       ...await model.backward(fwd, dlogits),
       await optimizerUpdate(ctx, {
         config: opts.optimizer,

@@ -58,6 +58,8 @@ export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut
       uniform
         ? "a uniformly random label in 0..9 (which can equal the true one, so about a tenth do " +
           "not change)"
+        : m.labelMode === "pairs"
+        ? "the label of a fixed partner class (4↔9, 3↔5, 7↔1, 0↔6, 2↔8: systematic noise)"
         : "a random label different from the true one"
     }; the test labels are untouched. ${seedsNote(n)}. "Changed" counts labels that actually ` +
     'differ from the original (mean over runs). "Disagrees with training labels" is the ' +
