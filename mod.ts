@@ -362,6 +362,15 @@ export {
   type ProbabilityMatrix,
 } from "./src/study/confident_learning.ts";
 export {
+  argmaxRows,
+  type OutOfSample,
+  type OutOfSampleConfig,
+  outOfSampleProbabilities,
+  pickImages,
+  predictProbabilities,
+  suspectsCsv,
+} from "./src/study/label_audit.ts";
+export {
   compare,
   type Comparison,
   type Measured,
