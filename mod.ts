@@ -371,6 +371,27 @@ export {
   suspectsCsv,
 } from "./src/study/label_audit.ts";
 export {
+  type ConfidentLearningRun,
+  FULL_LABEL_STUDIES,
+  type GridRun,
+  type LabelStudies,
+  labelStudyCost,
+  type LabelStudyProfile,
+  type MemorizationEpoch,
+  type MemorizationRun,
+  type RelabelRun,
+  STANDARD_LABEL_STUDIES,
+  studyImages,
+  type StudyRun,
+} from "./src/study/label_studies.ts";
+export {
+  memorizationErrorChart,
+  memorizationFitChart,
+  noiseMatrixChart,
+  relabelChart,
+  robustLossChart,
+} from "./src/study/label_charts.ts";
+export {
   compare,
   type Comparison,
   type Measured,

@@ -33,13 +33,25 @@ import {
 } from "./common.ts";
 import { part1Configuration, runPart1 } from "./part1.ts";
 import { DEFAULT_SIGMAS, PART2_SIGMA_OPTIONS, runPart2 } from "./part2.ts";
-import { DEFAULT_FRACS, PART3_FRAC_OPTIONS, runPart3 } from "./part3.ts";
+import {
+  DEFAULT_FRACS,
+  PART3_FRAC_OPTIONS,
+  PART3_STUDY_OPTIONS,
+  runPart3,
+  type StudiesChoice,
+} from "./part3.ts";
 import { runReport } from "./report.ts";
 
 export const ALL_SPEC: Record<string, OptionSpec> = {
   ...TRAINING_OPTIONS,
   ...PART2_SIGMA_OPTIONS,
   ...PART3_FRAC_OPTIONS,
+  ...PART3_STUDY_OPTIONS,
+  full: {
+    type: "boolean",
+    description: "the full profile: 5 seeds per condition and the full label-noise studies " +
+      "(whole training set); without it the standard profile fits about 30 minutes on a CPU",
+  },
   rerunBaselines: {
     type: "boolean",
     description: "train sigma 0 and fraction 0 again instead of reusing Part 1's runs (same " +
@@ -64,6 +76,8 @@ type AllOptions = TrainingOptions & {
   frac?: number;
   fracs?: number[];
   labelMode: LabelMode;
+  studies: StudiesChoice;
+  full: boolean;
   rerunBaselines: boolean;
   results: string;
 };
@@ -86,6 +100,7 @@ async function main(): Promise<number> {
     console.log(formatHelp(ALL_SPEC, PROGRAM));
     return 0;
   }
+  if (options.full) options.seeds = Math.max(options.seeds, 5);
   const sigmas = sweepValues(options.sigma, options.sigmas, DEFAULT_SIGMAS, {
     single: "sigma",
     list: "sigmas",
@@ -131,7 +146,18 @@ async function main(): Promise<number> {
   );
   await step(
     "Part 3: label noise",
-    () => runPart3({ ...options, fracs, out: join(dir, "part3") }, s, baseline, command),
+    () =>
+      runPart3(
+        {
+          ...options,
+          fracs,
+          out: join(dir, "part3"),
+          studies: options.full && options.studies === "standard" ? "full" : options.studies,
+        },
+        s,
+        baseline,
+        command,
+      ),
   );
   await step(
     "Report",

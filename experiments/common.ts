@@ -443,6 +443,10 @@ export async function trainRun(
     checkpointExtra?: Record<string, unknown>;
     /** Return the trained model as checkpoint bytes (RunResult.checkpoint). */
     wantCheckpoint?: boolean;
+    /** After every epoch (1-based) with the model. */
+    afterEpoch?: (model: Model, epoch: number) => Promise<void>;
+    /** Test-error points per epoch (default 10). */
+    evalPointsPerEpoch?: number;
   },
 ): Promise<RunResult> {
   const steps = o.recipe.epochs * Math.floor(s.gpuTrain.count / o.recipe.batchSize);
@@ -463,8 +467,10 @@ export async function trainRun(
       resume: o.resume,
       wantCheckpoint: o.wantCheckpoint,
       checkpointExtra: { ...o.checkpointExtra, data: dataRecord(s) },
+      ...(o.evalPointsPerEpoch !== undefined ? { evalPointsPerEpoch: o.evalPointsPerEpoch } : {}),
       hooks: {
         afterTraining: o.afterTraining,
+        afterEpoch: o.afterEpoch,
         onValidation: (v) =>
           bar.log(
             `epoch ${v.epoch}: validation error ${(v.error * 100).toFixed(2)}% on ${v.count} ` +

@@ -10,6 +10,8 @@
 import { EngineError } from "../util/errors.ts";
 import type { ClassMetrics } from "../train/metrics.ts";
 import { summarize, type Summary } from "../util/stats.ts";
+import type { LabelStudies } from "./label_studies.ts";
+import type { ChartSpec } from "../render/charts.ts";
 
 /** One point of a training-loss curve (as the trainer records it). */
 export interface LossPointRecord {
@@ -167,6 +169,8 @@ export interface Part3Metrics extends SetupRecord {
   seeds: number[];
   labelMode: "uniform" | "different" | "pairs";
   conditions: Part3Condition[];
+  /** The label-noise studies (absent with `--studies none`), with their chart specs. */
+  studies?: LabelStudies & { charts: Record<string, ChartSpec> };
 }
 
 function meanCurve(curves: { imagesSeen: number; value: number }[][]): MeanCurve {

@@ -99,6 +99,8 @@ export interface SessionHooks {
    * trained on (with the replaced labels when the recipe has `labels`).
    */
   afterTraining?: (model: Model, trained: GpuDataset) => Promise<void>;
+  /** After every epoch (1-based), before validation, with the model (probes of memorization). */
+  afterEpoch?: (model: Model, epoch: number) => Promise<void>;
 }
 
 /** Everything a session needs. */
@@ -249,6 +251,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
       },
       onProgress: hooks.onProgress && ((p) => hooks.onProgress!(p, trainer.state)),
       onEpochEnd: async (state) => {
+        await hooks.afterEpoch?.(m, state.epoch);
         let best = false;
         if (valEvaluator) {
           const v = await valEvaluator.run();
