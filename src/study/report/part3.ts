@@ -7,6 +7,7 @@
 import { auditSampleSize } from "../../util/stats.ts";
 import { compare, toleratedUpTo } from "../compare.ts";
 import type { Part3Metrics } from "../results.ts";
+import { labelStudyAnswers, labelStudySections } from "./label_studies.ts";
 import { sweepFigures } from "./sweep.ts";
 import {
   comparisonText,
@@ -214,8 +215,10 @@ export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut
         "(cross-validated) predictions make the estimate more reliable.";
   }
   a.push("", quantify);
+  for (const line of labelStudyAnswers(m)) a.push("", line);
   return [
     { heading: "Part 3: label noise — results", markdown: results.join("\n"), figures },
+    ...labelStudySections(m),
     { heading: "Part 3: answers", markdown: a.join("\n"), figures: [] },
   ];
 }
