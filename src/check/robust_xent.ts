@@ -20,9 +20,13 @@ import { type CaseRun, Checks, defineFamily, randomArray, readBuffer } from "./f
 
 /** B rows of N logits under one loss. */
 export interface RobustXentCase {
+  /** Rows (images). */
   B: number;
+  /** Columns (classes). */
   N: number;
+  /** The training loss. */
   loss: RobustLoss;
+  /** Part of the quick tier (the in-browser self-test). */
   quick?: boolean;
 }
 

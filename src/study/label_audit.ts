@@ -102,7 +102,9 @@ export function pickImages(
 
 /** What {@link outOfSampleProbabilities} needs. */
 export interface OutOfSampleConfig {
+  /** The device. */
   ctx: GpuContext;
+  /** The architecture. */
   spec: ModelSpec;
   /** The recipe of every fold's model; fold f trains with seed deriveSeed(recipe.seed, "fold", f). */
   recipe: Omit<SessionRecipe, "labels">;
@@ -118,6 +120,7 @@ export interface OutOfSampleConfig {
   extra?: GpuDataset;
   /** Session hooks of fold f (progress bars). */
   hooks?: (fold: number) => SessionHooks;
+  /** Polled between submissions: true stops. */
   signal?: StopSignal;
 }
 

@@ -9,6 +9,7 @@ import type { LossKind } from "../ops/robust_xent.ts";
 
 /** Sizes of the label-noise studies. `images: 0` means the whole training set. */
 export interface LabelStudyProfile {
+  /** Which profile. */
   name: "standard" | "full";
   /** Seeds of every study (the first of the part's run seeds). */
   seeds: number;
@@ -28,6 +29,7 @@ export interface LabelStudyProfile {
 
 /** About 13 minutes of label-noise studies at 4,000 images/s next to Part 3's sweep. */
 export const STANDARD_LABEL_STUDIES: LabelStudyProfile = {
+  /** Which profile. */
   name: "standard",
   seeds: 2,
   memorization: { images: 5000, heldOut: 500, epochs: 10, losses: ["ce", "gce"] },
@@ -36,6 +38,7 @@ export const STANDARD_LABEL_STUDIES: LabelStudyProfile = {
   confidentLearning: { images: 10000, folds: 4, epochs: 2 },
   relabel: { fracs: [0.15, 0.5], budgets: [500, 1500, 4000], epochs: 2 },
   grid: {
+    /** Training images of the run. */
     images: 5000,
     epochs: 2,
     sigmas: [0, 32, 128],
@@ -46,6 +49,7 @@ export const STANDARD_LABEL_STUDIES: LabelStudyProfile = {
 
 /** Everything at 5 seeds on the whole training set. */
 export const FULL_LABEL_STUDIES: LabelStudyProfile = {
+  /** Which profile. */
   name: "full",
   seeds: 5,
   memorization: { images: 0, heldOut: 6000, epochs: 10, losses: ["ce", "gce", "sce"] },
@@ -54,6 +58,7 @@ export const FULL_LABEL_STUDIES: LabelStudyProfile = {
   confidentLearning: { images: 0, folds: 4, epochs: 2 },
   relabel: { fracs: [0.15, 0.5], budgets: [1000, 2500, 5000, 10000], epochs: 1 },
   grid: {
+    /** Training images of the run. */
     images: 0,
     epochs: 1,
     sigmas: [0, 32, 128],
@@ -83,6 +88,7 @@ export function labelStudyCost(
   const g = studyImages(p.grid.images, trainImages);
   const relabelFracs = p.relabel.fracs.filter((f) => noisy.includes(f));
   return {
+    /** Memorization runs. */
     memorization: S * fracs.length * p.memorization.losses.length * p.memorization.epochs *
       (m - p.memorization.heldOut),
     robust: S * fracs.length * p.robust.losses.length * epochs * trainImages,
@@ -96,6 +102,7 @@ export function labelStudyCost(
 
 /** One epoch of a memorization run. */
 export interface MemorizationEpoch {
+  /** Epochs completed (1-based). */
   epoch: number;
   /** Clean test error after the epoch. */
   testError: number;
@@ -109,11 +116,17 @@ export interface MemorizationEpoch {
 
 /** A memorization run: per-epoch curves and the early-stopping outcome. */
 export interface MemorizationRun {
+  /** The training loss. */
   loss: LossKind;
+  /** Fraction of training images whose label was randomized. */
   frac: number;
+  /** Run seed. */
   seed: number;
+  /** Training images of the run. */
   images: number;
+  /** Labels that differ from the original. */
   changed: number;
+  /** One entry per epoch. */
   epochs: MemorizationEpoch[];
   /** The epoch with the lowest held-out noisy error (first on a tie). */
   bestEpoch: number;
@@ -121,20 +134,27 @@ export interface MemorizationRun {
   earlyStopError: number;
   /** Clean test error after the last epoch. */
   finalError: number;
+  /** Training wall time in seconds. */
   trainSeconds: number;
 }
 
 /** A run of one condition of a simple study: its seed and clean test error. */
 export interface StudyRun {
+  /** Run seed. */
   seed: number;
+  /** Clean test error (0..1). */
   testError: number;
+  /** Training wall time in seconds. */
   trainSeconds: number;
 }
 
 /** A confident-learning run on one noisy training subset. */
 export interface ConfidentLearningRun {
+  /** Fraction of training images whose label was randomized. */
   frac: number;
+  /** Run seed. */
   seed: number;
+  /** Training images of the run. */
   images: number;
   /** Labels that differ from the original / images. */
   trueRate: number;
@@ -142,48 +162,65 @@ export interface ConfidentLearningRun {
   estimatedRate: number;
   /** Q[given][true] normalized per given label. */
   noiseMatrix: number[][];
+  /** The confident joint C[given][true] (counts). */
   confidentJoint: number[][];
+  /** Images flagged as probably mislabeled. */
   suspects: number;
   /** Of the suspects, the fraction whose label was really changed. */
   precision: number;
   /** Of the changed labels, the fraction among the suspects. */
   recall: number;
+  /** Each fold model's clean test error. */
   foldTestErrors: number[];
   /** Images in order of suspicion (the suspects first, then by self-confidence), first `length`. */
   ranking: number[];
+  /** Training wall time in seconds. */
   trainSeconds: number;
 }
 
 /** A relabeling run: K labels restored to the original, chosen by CL or at random. */
 export interface RelabelRun extends StudyRun {
+  /** Fraction of training images whose label was randomized. */
   frac: number;
+  /** none, the most suspicious first (cl), or random. */
   method: "none" | "cl" | "random";
+  /** Labels restored (K). */
   budget: number;
+  /** Wrong labels before relabeling. */
   wrongBefore: number;
+  /** Wrong labels after relabeling. */
   wrongAfter: number;
 }
 
 /** A cell of the image-noise x label-noise grid. */
 export interface GridRun extends StudyRun {
+  /** Gaussian image-noise sigma (0..255 scale). */
   sigma: number;
+  /** Fraction of training images whose label was randomized. */
   frac: number;
+  /** The training loss. */
   loss: LossKind;
 }
 
 /** `studies` in results/part3/metrics.json. */
 export interface LabelStudies {
+  /** The sizes the studies ran with. */
   profile: LabelStudyProfile;
   /** Run seeds of the studies. */
   seeds: number[];
   /** Images the subset studies use (the first N of the training set). */
   subsets: { memorization: number; confidentLearning: number; grid: number };
+  /** Memorization runs. */
   memorization: MemorizationRun[];
   /** Per loss and fraction, the 1-epoch (part schedule) runs; "ce" from the part's sweep. */
   robust: { loss: LossKind; frac: number; runs: StudyRun[] }[];
   /** Pairs noise per fraction (uniform from the part's sweep). */
   pairs: { frac: number; runs: StudyRun[] }[];
+  /** Confident-learning runs. */
   confidentLearning: ConfidentLearningRun[];
+  /** Relabeling runs. */
   relabel: RelabelRun[];
+  /** Image-noise x label-noise runs. */
   grid: GridRun[];
   /** What compensates image noise in the grid (absent: only the robust loss was tried). */
   imageNoiseCompensation?: string;
