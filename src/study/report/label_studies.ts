@@ -444,13 +444,21 @@ export function labelStudyAnswers(m: Part3Metrics): string[] {
   let imp = "**Measured (label-noise studies): how important are clean labels?**";
   if (memoTop.length && top > 0) {
     const last = memoTop.map((r) => r.epochs.at(-1)!);
+    const fit0 = summarize(memoTop.map((r) => r.epochs[0].fitCorrupted)).mean;
+    const fitN = summarize(last.map((e) => e.fitCorrupted)).mean;
+    // memorizing: the changed images' wrong labels are fitted clearly more often than at epoch 1
+    const memorizes = fitN > fit0 + 0.05;
     imp += ` Trained ${st.profile.memorization.epochs} epochs with ${fracText(top)} noise, ` +
-      `the network ends up predicting the wrong given label for ${
+      `the network predicts the wrong given label for ${
         ms(last.map((e) => e.fitCorrupted))
-      } of the changed images (epoch 1: ${ms(memoTop.map((r) => r.epochs[0].fitCorrupted))}) ` +
-      `— it memorizes them — and its clean test error goes from ${
-        ms(memoTop.map((r) => r.earlyStopError))
-      } at the best held-out epoch to ${ms(memoTop.map((r) => r.finalError))} at the end.`;
+      } of the changed images at the end (epoch 1: ${
+        ms(memoTop.map((r) => r.epochs[0].fitCorrupted))
+      }): ${
+        memorizes
+          ? "it increasingly memorizes the wrong labels"
+          : "at this schedule it does not memorize them (the label it predicts is mostly the true one)"
+      }. Its clean test error is ${ms(memoTop.map((r) => r.earlyStopError))} at the epoch ` +
+      `early stopping picks and ${ms(memoTop.map((r) => r.finalError))} at the end.`;
   }
   if (pairTop) {
     const uni = m.conditions.find((c) => c.frac === pairTop.frac);
