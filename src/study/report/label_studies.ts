@@ -514,10 +514,10 @@ export function labelStudyAnswers(m: Part3Metrics): string[] {
   }
   if (comp.length) {
     out.push(
-      "**Measured: compensating on a budget.** " + comp.join("; ") + ". Early stopping and the " +
-        "robust loss cost nothing but compute; relabeling spends annotator time where the " +
-        "model's out-of-sample probabilities disagree with the label, so each relabel fixes far " +
-        "more wrong labels than a random one.",
+      "**Measured: compensating on a budget.** " + comp.join("; ") +
+        ". (Reasoning.) Early stopping and the robust loss cost only compute; relabeling costs " +
+        "annotator time, so its value is the wrong labels fixed per relabel, measured above " +
+        "against random choice.",
     );
   }
   const cl = st.confidentLearning;
