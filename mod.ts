@@ -371,6 +371,7 @@ export {
   suspectsCsv,
 } from "./src/study/label_audit.ts";
 export {
+  type AuditSplit,
   type ConfidentLearningRun,
   FULL_LABEL_STUDIES,
   type GridRun,
@@ -379,6 +380,7 @@ export {
   type LabelStudyProfile,
   type MemorizationEpoch,
   type MemorizationRun,
+  type MnistAudit,
   type RelabelRun,
   STANDARD_LABEL_STUDIES,
   studyImages,

@@ -21,6 +21,7 @@ import {
   type ConfidentLearningResult,
   confusionMatrixChart,
   type Dataset,
+  type LabelSuspect,
   lenet5,
   outOfSampleProbabilities,
   subset,
@@ -102,12 +103,12 @@ const PROGRAM = {
 /** The digit grid of the top suspects, 10 per row, captions "given→suggested" per row. */
 export async function suspectsGrid(
   ds: Dataset,
-  r: ConfidentLearningResult,
+  suspects: readonly LabelSuspect[],
   top: number,
   title: string,
 ): Promise<Uint8Array> {
   const pixels = ds.rows * ds.cols;
-  const shown = r.suspects.slice(0, top);
+  const shown = suspects.slice(0, top);
   const rows = [];
   for (let k = 0; k < shown.length; k += 10) {
     const part = shown.slice(k, k + 10);
@@ -247,7 +248,7 @@ async function main(): Promise<number> {
       `${split}_suspects.png`,
       await suspectsGrid(
         ds,
-        r,
+        r.suspects,
         o.top,
         `${ds.name}: top ${
           Math.min(o.top, r.suspects.length)

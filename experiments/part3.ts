@@ -54,6 +54,7 @@ import {
   renderChartPng,
 } from "../mod_deno.ts";
 import { runLabelStudies } from "./part3_studies.ts";
+import { suspectsGrid } from "./audit.ts";
 import {
   pct,
   recipeOf,
@@ -318,6 +319,24 @@ async function studiesExtra(
   if (st.relabel.length) await add("relabeling", relabelChart(full), 900, 480);
   const mid = st.confidentLearning.find((c) => c.frac === 0.15) ?? st.confidentLearning[0];
   if (mid) await add("noise_matrix", noiseMatrixChart(full, mid.frac), 640, 640);
+  if (st.audit) {
+    // the audit of MNIST's own labels: the top suspects of the training subset and the test set
+    for (const split of ["train", "test"] as const) {
+      const a = st.audit[split], ds = split === "train" ? s.train : s.test;
+      const name = `audit_${split}_suspects.png`;
+      out.stage(
+        name,
+        await suspectsGrid(
+          ds,
+          a.top,
+          30,
+          `MNIST ${split} (${formatCount(a.images)} images): top suspected label errors ` +
+            "(given→suggested)",
+        ),
+      );
+      a.file = name;
+    }
+  }
   return { studies: { ...full, charts } };
 }
 

@@ -25,6 +25,7 @@ import {
   type LossKind,
   type MemorizationEpoch,
   type MemorizationRun,
+  type MnistAudit,
   outOfSampleProbabilities,
   type Part3Condition,
   predictProbabilities,
@@ -291,6 +292,60 @@ async function confidentLearningRun(
   });
 }
 
+/** Confident learning on MNIST's own labels: the CL subset by k-fold, the test set by its models. */
+async function auditMnist(
+  s: Setup,
+  o: StudyOptions,
+  p: LabelStudyProfile,
+  seed: number,
+  dir: string,
+): Promise<MnistAudit> {
+  const c = p.confidentLearning, n = studyImages(c.images, s.train.count);
+  const recipe = recipeWith(o, "ce", c.epochs);
+  const config = { recipe, seed, images: n, folds: c.folds, test: s.test.count };
+  return await stored(dir, `mnist-seed${seed}`, config, async () => {
+    const sub = subset(s.train, n);
+    const foldImages = n - Math.round(n / c.folds);
+    const oos = await outOfSampleProbabilities({
+      ctx: s.ctx,
+      spec: lenet5(),
+      recipe: { ...recipe, seed },
+      data: sub,
+      folds: c.folds,
+      test: s.gpuTest,
+      extra: s.gpuTest,
+      signal: installInterruptHandler(),
+      hooks: (f) => {
+        const bar = new ProgressBar({
+          total: c.epochs * Math.floor(foldImages / recipe.batchSize) * recipe.batchSize,
+          label: `audit of MNIST's labels fold ${f + 1}/${c.folds}`,
+          unit: "img",
+        });
+        return {
+          onProgress: (q) => bar.update(q.imagesSeen),
+          afterTraining: () => Promise.resolve(bar.finish("trained")),
+        };
+      },
+    });
+    if (oos.interrupted) throw new InterruptedError("interrupted during the label audit");
+    const split = (probs: Float32Array, labels: Uint8Array) => {
+      const r = confidentLearning(probs, labels, 10);
+      return {
+        images: labels.length,
+        noiseRate: r.noiseRate,
+        suspects: r.suspects.length,
+        top: r.suspects.slice(0, 40),
+      };
+    };
+    return {
+      seed,
+      foldTestErrors: oos.foldTestErrors,
+      train: split(oos.probs, sub.labels),
+      test: split(oos.extraProbs!, s.test.labels),
+    };
+  });
+}
+
 /** Budgeted relabeling: restore K labels (CL's most suspicious or random), retrain. */
 async function relabel(
   s: Setup,
@@ -463,6 +518,7 @@ export async function runLabelStudies(
       );
     }
   }
+  const audit = await auditMnist(s, o, p, seeds[0], dir("audit"));
   const relabelRuns: RelabelRun[] = [];
   for (const run of cl.filter((c) => p.relabel.fracs.includes(c.frac))) {
     relabelRuns.push(...await relabel(s, o, p, run, dir("relabel")));
@@ -481,6 +537,7 @@ export async function runLabelStudies(
     pairs,
     confidentLearning: cl,
     relabel: relabelRuns,
+    audit,
     grid: gridRuns,
   };
 }

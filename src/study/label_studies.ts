@@ -93,8 +93,9 @@ export function labelStudyCost(
       (m - p.memorization.heldOut),
     robust: S * fracs.length * p.robust.losses.length * epochs * trainImages,
     pairs: p.pairs ? S * noisy.length * epochs * trainImages : 0,
-    confidentLearning: S * noisy.length * p.confidentLearning.epochs * p.confidentLearning.folds *
-      (cl - Math.round(cl / p.confidentLearning.folds)),
+    // the noisy fractions, plus one seed of the audit of MNIST's own labels
+    confidentLearning: (S * noisy.length + 1) * p.confidentLearning.epochs *
+      p.confidentLearning.folds * (cl - Math.round(cl / p.confidentLearning.folds)),
     relabel: S * relabelFracs.length * (1 + 2 * p.relabel.budgets.length) * p.relabel.epochs * cl,
     grid: S * p.grid.sigmas.length * p.grid.fracs.length * p.grid.losses.length * p.grid.epochs * g,
   };
@@ -202,6 +203,32 @@ export interface GridRun extends StudyRun {
   loss: LossKind;
 }
 
+/** One split of the audit of MNIST's own labels. */
+export interface AuditSplit {
+  /** Images audited. */
+  images: number;
+  /** Estimated label-noise rate 1 - trace(Q). */
+  noiseRate: number;
+  /** Number of suspects. */
+  suspects: number;
+  /** The most suspicious labels, most suspicious first. */
+  top: { index: number; givenLabel: number; suggestedLabel: number; confidence: number }[];
+  /** The PNG grid of the top suspects in the part's folder. */
+  file?: string;
+}
+
+/** Confident learning on MNIST's own labels: training subset (k-fold) and test set. */
+export interface MnistAudit {
+  /** Run seed of the fold models. */
+  seed: number;
+  /** Clean test error of each fold model. */
+  foldTestErrors: number[];
+  /** The first N training images, audited by k-fold models. */
+  train: AuditSplit;
+  /** The test set, audited by the same fold models (probabilities averaged). */
+  test: AuditSplit;
+}
+
 /** `studies` in results/part3/metrics.json. */
 export interface LabelStudies {
   /** The sizes the studies ran with. */
@@ -220,6 +247,8 @@ export interface LabelStudies {
   confidentLearning: ConfidentLearningRun[];
   /** Relabeling runs. */
   relabel: RelabelRun[];
+  /** Confident learning on MNIST's own labels (no noise added). */
+  audit?: MnistAudit;
   /** Image-noise x label-noise runs. */
   grid: GridRun[];
   /** What compensates image noise in the grid (absent: only the robust loss was tried). */

@@ -291,6 +291,56 @@ function clSection(st: Studies): ReportSectionOut | null {
   };
 }
 
+function auditSection(st: Studies): ReportSectionOut | null {
+  const a = st.audit;
+  if (!a) return null;
+  const c = st.profile.confidentLearning;
+  const rows = (split: "train" | "test") =>
+    a[split].top.slice(0, 10).map((x, k) => [
+      String(k + 1),
+      String(x.index),
+      String(x.givenLabel),
+      String(x.suggestedLabel),
+      x.confidence.toFixed(4),
+    ]);
+  const figures: ReportFigure[] = [];
+  for (const split of ["train", "test"] as const) {
+    const file = a[split].file;
+    if (file) {
+      figures.push({
+        id: `part3-audit-${split}`,
+        caption:
+          `MNIST ${split}: the most suspicious labels (given→suggested), most suspicious first.`,
+        png: `part3/${file}`,
+        width: 900,
+        height: 420,
+      });
+    }
+  }
+  const md = [
+    `Confident learning on MNIST's own labels (no noise added): the first ${
+      intText(a.train.images)
+    } training images by ${c.folds}-fold models (${c.epochs} epochs, seed ${a.seed}; fold ` +
+    `models' clean test error ${a.foldTestErrors.map(pctText).join(", ")}), and the ` +
+    `${intText(a.test.images)} test images by the same models (trained on the training set, ` +
+    `probabilities averaged). Estimated label-noise rate: training ${pctText(a.train.noiseRate)} ` +
+    `(${intText(a.train.suspects)} suspects), test ${pctText(a.test.noiseRate)} (${
+      intText(a.test.suspects)
+    } suspects). The estimate includes the models' own confusions on ambiguous digits, so it ` +
+    "bounds MNIST's true label-error rate from above; the suspects are where a person should look. " +
+    "`deno task audit` writes the full ranked lists for the whole training set.",
+    "",
+    "Top suspects, training images (index in the training file):",
+    "",
+    table(["rank", "index", "given", "suggested", "confidence"], rows("train")),
+    "",
+    "Top suspects, test images (index in the test file):",
+    "",
+    table(["rank", "index", "given", "suggested", "confidence"], rows("test")),
+  ];
+  return { heading: "Part 3: auditing MNIST's own labels", markdown: md.join("\n"), figures };
+}
+
 function relabelSection(st: Studies): ReportSectionOut | null {
   const rl = st.relabel;
   if (!rl.length) return null;
@@ -415,6 +465,7 @@ export function labelStudySections(m: Part3Metrics): ReportSectionOut[] {
     robustSection(st, m),
     pairsSection(st, m),
     clSection(st),
+    auditSection(st),
     relabelSection(st),
   ].filter((s): s is ReportSectionOut => s !== null);
   sections[0] = { ...sections[0], markdown: note + "\n\n" + sections[0].markdown };
