@@ -52,6 +52,7 @@ import {
 /** What the studies need from Part 3's options. */
 export interface StudyOptions extends TrainingOptions {
   fracs: number[];
+  labelMode: string;
   out: string;
 }
 
@@ -475,7 +476,7 @@ export async function runLabelStudies(
   const fromMain = (frac: number) => {
     const c = main.find((x) => x.frac === frac);
     const runs = seeds.map((seed) => c?.runs.find((r) => r.seed === seed));
-    return o.loss === "ce" && runs.every((r) => r)
+    return o.loss === "ce" && o.labelMode === "uniform" && runs.every((r) => r)
       ? runs.map((r) => ({ seed: r!.seed, testError: r!.testError, trainSeconds: r!.trainSeconds }))
       : undefined;
   };

@@ -191,13 +191,12 @@ function robustSection(st: Studies, m: Part3Metrics): ReportSectionOut {
   };
 }
 
-function pairsSection(st: Studies, m: Part3Metrics): ReportSectionOut | null {
+function pairsSection(st: Studies): ReportSectionOut | null {
   if (!st.pairs.length) return null;
   const rows = st.pairs.map((p) => {
-    const uni = m.conditions.find((c) => c.frac === p.frac);
-    const u = uni
-      ? uni.runs.map((r) => ({ seed: r.seed, testError: r.testError, trainSeconds: 0 }))
-      : [];
+    // uniform noise, cross-entropy, the studies' seeds (the part's sweep runs where they exist)
+    const uni = st.robust.find((r) => r.loss === "ce" && r.frac === p.frac);
+    const u = uni?.runs ?? [];
     const [a, b] = paired(p.runs, u);
     return [
       fracText(p.frac),
@@ -209,10 +208,10 @@ function pairsSection(st: Studies, m: Part3Metrics): ReportSectionOut | null {
   const md = [
     "Systematic noise (`--label-mode pairs`): every corrupted image of digit c gets the fixed " +
     "partner label 4↔9, 3↔5, 7↔1, 0↔6, 2↔8, so all of its wrong labels agree; uniform noise " +
-    `spreads them over the ten classes (${m.labelMode} in the part's sweep). Same images ` +
+    "spreads them over the ten classes. Same images " +
     "corrupted, same seeds; difference pairs − uniform in points, 95% interval.",
     "",
-    table(["fraction", `${m.labelMode}`, "pairs", "pairs − uniform"], rows),
+    table(["fraction", "uniform", "pairs", "pairs − uniform"], rows),
     "",
     "(Reasoning.) Under pairs noise at fraction f, a 4 carries label 9 with probability f; " +
     "below f = 0.5 the right label is still the most frequent, but the boundary between the " +
@@ -463,7 +462,7 @@ export function labelStudySections(m: Part3Metrics): ReportSectionOut[] {
   const sections = [
     memorizationSection(st),
     robustSection(st, m),
-    pairsSection(st, m),
+    pairsSection(st),
     clSection(st),
     auditSection(st),
     relabelSection(st),
@@ -512,12 +511,9 @@ export function labelStudyAnswers(m: Part3Metrics): string[] {
       `early stopping picks and ${ms(memoTop.map((r) => r.finalError))} at the end.`;
   }
   if (pairTop) {
-    const uni = m.conditions.find((c) => c.frac === pairTop.frac);
+    const uni = st.robust.find((r) => r.loss === "ce" && r.frac === pairTop.frac);
     if (uni) {
-      const [a, b] = paired(
-        pairTop.runs,
-        uni.runs.map((r) => ({ seed: r.seed, testError: r.testError, trainSeconds: 0 })),
-      );
+      const [a, b] = paired(pairTop.runs, uni.runs);
       imp += ` Systematic (pairs) noise at ${fracText(pairTop.frac)} against uniform noise at ` +
         `the same fraction: ${verdictWords(a, b)}.`;
     }
