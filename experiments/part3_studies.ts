@@ -216,6 +216,7 @@ async function wholeSetRuns(
           recipe,
           seed,
           label: `${what.label} seed ${seed}`,
+          evalPointsPerEpoch: 0, // the final test error only
           labels: what.frac > 0 ? noisy.labels : undefined,
         });
         return { seed, testError: r.testError, trainSeconds: r.trainSeconds };
@@ -387,6 +388,7 @@ async function relabel(
             const r = await trainRun(setup, {
               recipe,
               seed: cl.seed,
+              evalPointsPerEpoch: 0,
               label: `relabel ${cl.frac * 100}% ${plan.method} ${
                 formatCount(plan.budget)
               } seed ${cl.seed}`,
@@ -438,6 +440,7 @@ async function grid(
                   recipe,
                   seed,
                   label: `grid ${lossName(loss)} sigma ${sigma} ${frac * 100}% seed ${seed}`,
+                  evalPointsPerEpoch: 0,
                   noise: sigma > 0 ? runNoise(sigma, seed) : undefined,
                 });
                 return {
