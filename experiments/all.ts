@@ -37,6 +37,7 @@ import {
   DEFAULT_FRACS,
   PART3_FRAC_OPTIONS,
   PART3_STUDY_OPTIONS,
+  part3Plan,
   runPart3,
   type StudiesChoice,
 } from "./part3.ts";
@@ -114,6 +115,12 @@ async function main(): Promise<number> {
   const dir = options.results;
   await checkWritable(dir);
   const s = await setup(options);
+  const studies = options.full && options.studies === "standard" ? "full" : options.studies;
+  // Part 3's share of the plan (sweep and label-noise studies), before any training
+  console.error(
+    part3Plan({ ...options, fracs, studies }, s.train.count, options.seeds, !options.rerunBaselines)
+      .text,
+  );
   const times: string[] = [];
   const step = async (name: string, run: () => Promise<unknown>) => {
     console.error(`\n=== ${name} (${formatDuration((performance.now() - t0) / 1000)} elapsed)`);
@@ -152,7 +159,7 @@ async function main(): Promise<number> {
           ...options,
           fracs,
           out: join(dir, "part3"),
-          studies: options.full && options.studies === "standard" ? "full" : options.studies,
+          studies,
         },
         s,
         baseline,

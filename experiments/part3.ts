@@ -143,6 +143,32 @@ export function studyProfile(choice: StudiesChoice, trainImages: number): LabelS
 /** Images per second assumed by the plan line (one LeNet-5 epoch of 60,000 in about 15 s). */
 export const PLANNED_IMAGES_PER_SECOND = 4000;
 
+/**
+ * Part 3's planned training image-steps (sweep and studies) and the plan line with its ETA;
+ * `baselineReused`: fraction 0 comes from Part 1 (`deno task all`).
+ */
+export function part3Plan(
+  options: Pick<Part3Options, "fracs" | "epochs" | "studies">,
+  trainImages: number,
+  seeds: number,
+  baselineReused: boolean,
+): { imageSteps: number; text: string } {
+  const profile = studyProfile(options.studies, trainImages);
+  const trained = options.fracs.filter((f) => f > 0 || !baselineReused).length;
+  const sweep = seeds * trained * options.epochs * trainImages;
+  const cost = profile ? labelStudyCost(profile, trainImages, options.fracs, options.epochs) : {};
+  const studies = Object.values(cost).reduce((a, b) => a + b, 0);
+  const eta = (sweep + studies) / PLANNED_IMAGES_PER_SECOND;
+  const text = `plan (part 3): sweep ${formatCount(sweep)} image-steps` +
+    (profile
+      ? `; ${profile.name} label-noise studies ${formatCount(studies)} image-steps (${
+        Object.entries(cost).map(([k, v]) => `${k} ${formatCount(v)}`).join(", ")
+      })`
+      : "; no label-noise studies") +
+    `; ETA about ${formatDuration(eta)} at ${formatCount(PLANNED_IMAGES_PER_SECOND)} img/s`;
+  return { imageSteps: sweep + studies, text };
+}
+
 const PROGRAM = {
   name: "deno task part3",
   summary: "Part 3: train with a fraction of the training labels replaced by random labels, " +
@@ -173,25 +199,10 @@ function part3(
     part: "Part 3",
     schema: "webgpu-mnist/part3@1",
     task: "part3",
-    describe: (s, seeds) => {
-      const profile = studyProfile(options.studies, s.train.count);
-      const sweep = seeds.length * options.fracs.filter((f) => f > 0 || !baseline).length *
-        options.epochs * s.train.count;
-      const cost = profile
-        ? labelStudyCost(profile, s.train.count, options.fracs, options.epochs)
-        : {};
-      const studies = Object.values(cost).reduce((a, b) => a + b, 0);
-      const eta = (sweep + studies) / PLANNED_IMAGES_PER_SECOND;
-      return `part 3: label noise ${options.fracs.join(", ")} (${options.labelMode} labels); ` +
-        `${seeds.length} seed(s) each; ${s.train.count} training and ${s.test.count} clean test ` +
-        `images\nplan: sweep ${formatCount(sweep)} image-steps` +
-        (profile
-          ? `; ${profile.name} label-noise studies ${formatCount(studies)} image-steps (${
-            Object.entries(cost).map(([k, v]) => `${k} ${formatCount(v)}`).join(", ")
-          })`
-          : "; no label-noise studies") +
-        `; ETA about ${formatDuration(eta)} at ${formatCount(PLANNED_IMAGES_PER_SECOND)} img/s`;
-    },
+    describe: (s, seeds) =>
+      `part 3: label noise ${options.fracs.join(", ")} (${options.labelMode} labels); ` +
+      `${seeds.length} seed(s) each; ${s.train.count} training and ${s.test.count} clean test ` +
+      `images\n${part3Plan(options, s.train.count, seeds.length, baseline !== undefined).text}`,
     conditions: (s) =>
       options.fracs.map((frac) => ({
         key: `frac${frac}`,
