@@ -148,7 +148,7 @@ export const PLANNED_IMAGES_PER_SECOND = 4000;
  * `baselineReused`: fraction 0 comes from Part 1 (`deno task all`).
  */
 export function part3Plan(
-  options: Pick<Part3Options, "fracs" | "epochs" | "studies">,
+  options: Pick<Part3Options, "fracs" | "epochs" | "studies" | "loss" | "labelMode">,
   trainImages: number,
   seeds: number,
   baselineReused: boolean,
@@ -156,7 +156,15 @@ export function part3Plan(
   const profile = studyProfile(options.studies, trainImages);
   const trained = options.fracs.filter((f) => f > 0 || !baselineReused).length;
   const sweep = seeds * trained * options.epochs * trainImages;
-  const cost = profile ? labelStudyCost(profile, trainImages, options.fracs, options.epochs) : {};
+  const cost = profile
+    ? labelStudyCost(
+      profile,
+      trainImages,
+      options.fracs,
+      options.epochs,
+      seeds >= profile.seeds && options.loss === "ce" && options.labelMode === "uniform",
+    )
+    : {};
   const studies = Object.values(cost).reduce((a, b) => a + b, 0);
   const eta = (sweep + studies) / PLANNED_IMAGES_PER_SECOND;
   const text = `plan (part 3): sweep ${formatCount(sweep)} image-steps` +

@@ -77,13 +77,15 @@ export function studyImages(images: number, n: number): number {
 
 /**
  * Training image-steps (images x epochs) of each study, for the plan line: `trainImages` is
- * the part's training set, `fracs` its fractions, `epochs` its schedule.
+ * the part's training set, `fracs` its fractions, `epochs` its schedule; `ceFromSweep` when
+ * the part's sweep has the cross-entropy runs of the studies' seeds.
  */
 export function labelStudyCost(
   p: LabelStudyProfile,
   trainImages: number,
   fracs: readonly number[],
   epochs: number,
+  ceFromSweep = true,
 ): Record<string, number> {
   const S = p.seeds, noisy = fracs.filter((f) => f > 0);
   const m = studyImages(p.memorization.images, trainImages);
@@ -94,7 +96,9 @@ export function labelStudyCost(
     /** Memorization runs. */
     memorization: S * fracs.length * p.memorization.losses.length * p.memorization.epochs *
       (m - p.memorization.heldOut),
-    robust: S * fracs.length * p.robust.losses.length * epochs * trainImages,
+    // cross-entropy comes from the part's sweep when it has the studies' seeds
+    robust: S * fracs.length * (p.robust.losses.length + (ceFromSweep ? 0 : 1)) * epochs *
+      trainImages,
     pairs: p.pairs ? S * noisy.length * epochs * trainImages : 0,
     // the noisy fractions, plus one seed of the audit of MNIST's own labels
     confidentLearning: (S * noisy.length + 1) * p.confidentLearning.epochs *
