@@ -28,7 +28,7 @@ export interface LabelStudyProfile {
 }
 
 /**
- * About 2.5 million image-steps (10 minutes at 4,000 images/s) of label-noise studies, next to
+ * About 2.6 million image-steps (11 minutes at 4,000 images/s) of label-noise studies, next to
  * Part 3's sweep (3 noisy fractions x 60,000 images per seed).
  */
 export const STANDARD_LABEL_STUDIES: LabelStudyProfile = {
