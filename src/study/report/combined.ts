@@ -17,10 +17,14 @@ export function bothSection(
 ): ReportSectionOut {
   const heading = "Image noise or label noise: which is the bigger concern?";
   if (!p2 || !p3) {
+    // the grid of Part 3's studies measures both noises on its own
+    const grid = p3?.studies?.grid.length ? ["", ...gridLines(p3.studies)] : [];
     return {
       heading,
       markdown: `This needs Parts 2 and 3; Part ${!p2 ? 2 : 3} has no results, so the question ` +
-        "is not answered.",
+        "is not answered" +
+        (grid.length ? " from them; Part 3's grid measures both noises:" : ".") +
+        ["", ...grid].join("\n"),
       figures: [],
     };
   }
