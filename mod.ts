@@ -368,6 +368,8 @@ export {
   outOfSampleProbabilities,
   pickImages,
   predictProbabilities,
+  type RankedLabel,
+  rankedLabels,
   suspectsCsv,
 } from "./src/study/label_audit.ts";
 export {

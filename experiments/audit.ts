@@ -6,10 +6,13 @@
  * models (trained on the training set), their probabilities averaged.
  *
  *   deno task audit [--data DIR | --data train.csv] [--split both|train|test] [--folds 4]
- *                   [--epochs 2] [--seed 1] [--train-count N] [--top 60] [--out results/audit]
+ *                   [--epochs 2] [--seed 1] [--train-count N] [--list 200] [--top 60]
+ *                   [--out results/audit]
  *
  * Writes, atomically, in OUT: SPLIT_suspects.csv (rank, index, given label, suggested label,
- * confidence: lower is more suspicious), SPLIT_suspects.png (the top suspects as a digit grid),
+ * confidence: lower is more suspicious, suspect: flagged by confident learning; the flagged
+ * images first, then the least self-confident others up to --list rows), SPLIT_suspects.png (the
+ * top of that list as a digit grid),
  * SPLIT_noise_matrix.png (the confident joint) and audit.json (rates, matrices, thresholds).
  * A Kaggle CSV has no labelled test file: only its training labels are audited.
  *
@@ -24,6 +27,7 @@ import {
   type LabelSuspect,
   lenet5,
   outOfSampleProbabilities,
+  rankedLabels,
   subset,
   suspectsCsv,
   uploadDataset,
@@ -70,12 +74,20 @@ export const AUDIT_SPEC: Record<string, OptionSpec> = {
   seed: TRAINING_OPTIONS.seed,
   loss: TRAINING_OPTIONS.loss,
   trainCount: TRAINING_OPTIONS.trainCount,
+  list: {
+    type: "int",
+    default: 200,
+    min: 1,
+    max: 10_000_000,
+    description: "rows of each ranked CSV: every flagged suspect, then the least self-confident " +
+      "other images up to this many",
+  },
   top: {
     type: "int",
     default: 60,
     min: 1,
     max: 1000,
-    description: "suspects shown in the PNG grid (the CSV lists all)",
+    description: "images shown in the PNG grid (most suspicious first)",
   },
   out: { type: "path", default: "results/audit", description: "output folder" },
 };
@@ -91,6 +103,7 @@ interface AuditOptions {
   loss: TrainingOptions["loss"];
   trainCount?: number;
   top: number;
+  list: number;
   out: string;
 }
 
@@ -243,16 +256,16 @@ async function main(): Promise<number> {
     const ds = split === "train" ? train : test!;
     const probs = split === "train" ? oos.probs : oos.extraProbs!;
     const r = confidentLearning(probs, ds.labels, 10);
-    out.stage(`${split}_suspects.csv`, suspectsCsv(r.suspects));
+    const ranked = rankedLabels(probs, ds.labels, 10, r.suspects, o.list);
+    out.stage(`${split}_suspects.csv`, suspectsCsv(ranked));
     out.stage(
       `${split}_suspects.png`,
       await suspectsGrid(
         ds,
-        r.suspects,
+        ranked,
         o.top,
-        `${ds.name}: top ${
-          Math.min(o.top, r.suspects.length)
-        } suspected label errors (given→suggested)`,
+        `${ds.name}: the ${Math.min(o.top, ranked.length)} most suspicious labels, ` +
+          `${formatCount(r.suspects.length)} flagged (given→suggested)`,
       ),
     );
     out.stage(

@@ -35,7 +35,20 @@ Deno.test("audit: ranked suspects and PNGs for train and test on a small subset"
   try {
     const out = join(dir, "audit");
     const r = await audit(
-      ["--train-count", "640", "--epochs", "1", "--folds", "2", "--top", "10", "--out", out],
+      [
+        "--train-count",
+        "640",
+        "--epochs",
+        "1",
+        "--folds",
+        "2",
+        "--top",
+        "10",
+        "--list",
+        "50",
+        "--out",
+        out,
+      ],
       dir,
     );
     assert.equal(r.code, 0, r.stderr);
@@ -43,12 +56,15 @@ Deno.test("audit: ranked suspects and PNGs for train and test on a small subset"
     assert.match(r.stdout, /test: 10,000 images, estimated label-noise rate/);
     for (const split of ["train", "test"]) {
       const csv = (await Deno.readTextFile(join(out, `${split}_suspects.csv`))).trim().split("\n");
-      assert.equal(csv[0], "rank,index,given_label,suggested_label,confidence");
+      assert.equal(csv[0], "rank,index,given_label,suggested_label,confidence,suspect");
       const rows = csv.slice(1).map((l) => l.split(",").map(Number));
+      const flagged = rows.filter((row) => row[5] === 1).length;
+      assert.equal(rows.length, Math.max(50, flagged), "every suspect, then up to --list rows");
       rows.forEach((row, k) => {
         assert.equal(row[0], k + 1);
-        assert.notEqual(row[2], row[3], "a suspect's suggested label differs from its label");
-        if (k > 0) assert.ok(row[4] >= rows[k - 1][4], "ranked by confidence, ascending");
+        assert.notEqual(row[2], row[3], "the suggested label differs from the given one");
+        assert.equal(row[5], k < flagged ? 1 : 0, "the flagged suspects come first");
+        if (k > 0 && k !== flagged) assert.ok(row[4] >= rows[k - 1][4], "ranked, ascending");
       });
       for (const f of [`${split}_suspects.png`, `${split}_noise_matrix.png`]) {
         const png = await Deno.readFile(join(out, f));

@@ -202,18 +202,69 @@ export async function outOfSampleProbabilities(c: OutOfSampleConfig): Promise<Ou
   return { probs, folds, extraProbs, foldTestErrors, trainSeconds, interrupted: false };
 }
 
-/** The ranked suspects as CSV: rank, index, given label, suggested label, confidence. */
-export function suspectsCsv(
+/** One row of a ranked audit list. */
+export interface RankedLabel {
+  /** Row of the image. */
+  index: number;
+  /** The label it was given. */
+  givenLabel: number;
+  /** Confident learning's suggestion for a suspect, else the most probable other class. */
+  suggestedLabel: number;
+  /** Self-confidence or CL's ranking score: lower is more suspicious. */
+  confidence: number;
+  /** Flagged by confident learning. */
+  suspect: boolean;
+}
+
+/**
+ * The audit's ranked list: confident learning's suspects first (in its order), then the other
+ * images by self-confidence p(given label) ascending, `length` rows in all (at least the suspects).
+ */
+export function rankedLabels(
+  probs: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classes: number,
   suspects: readonly {
     index: number;
     givenLabel: number;
     suggestedLabel: number;
     confidence: number;
   }[],
-): string {
-  const lines = ["rank,index,given_label,suggested_label,confidence"];
-  suspects.forEach((s, r) =>
-    lines.push(`${r + 1},${s.index},${s.givenLabel},${s.suggestedLabel},${s.confidence.toFixed(6)}`)
+  length: number,
+): RankedLabel[] {
+  const out: RankedLabel[] = suspects.map((x) => ({ ...x, suspect: true }));
+  const flagged = new Set(suspects.map((x) => x.index));
+  const rest: number[] = [];
+  for (let i = 0; i < labels.length; i++) if (!flagged.has(i)) rest.push(i);
+  const self = (i: number) => probs[i * classes + labels[i]];
+  rest.sort((a, b) => self(a) - self(b) || a - b);
+  for (const i of rest.slice(0, Math.max(0, length - out.length))) {
+    let best = -1;
+    for (let k = 0; k < classes; k++) {
+      if (k !== labels[i] && (best < 0 || probs[i * classes + k] > probs[i * classes + best])) {
+        best = k;
+      }
+    }
+    out.push({
+      index: i,
+      givenLabel: labels[i],
+      suggestedLabel: best,
+      confidence: self(i),
+      suspect: false,
+    });
+  }
+  return out;
+}
+
+/** A ranked list as CSV: rank, index, given label, suggested label, confidence, suspect (1/0). */
+export function suspectsCsv(rows: readonly RankedLabel[]): string {
+  const lines = ["rank,index,given_label,suggested_label,confidence,suspect"];
+  rows.forEach((s, r) =>
+    lines.push(
+      `${r + 1},${s.index},${s.givenLabel},${s.suggestedLabel},${s.confidence.toFixed(6)},${
+        s.suspect ? 1 : 0
+      }`,
+    )
   );
   return lines.join("\n") + "\n";
 }
