@@ -79,7 +79,9 @@ function memorizationSection(st: Studies): ReportSectionOut {
   }
   const n = st.subsets.memorization, held = st.profile.memorization.heldOut;
   const md = [
-    `Training subset: the first ${intText(n)} training images, of which ${intText(held)} are ` +
+    `Training subset: the first ${intText(n)} training images, of which the last ${
+      intText(held)
+    } are ` +
     `held out with their (noisy) labels; ${st.profile.memorization.epochs} epochs with the ` +
     `cosine schedule over all of them; ${st.seeds.length} seeds. After every epoch the model ` +
     "predicts every training image: the fraction whose prediction equals the given label is " +
