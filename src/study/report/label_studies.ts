@@ -241,7 +241,7 @@ function clSection(st: Studies): ReportSectionOut | null {
       ms(runs.map((r) => r.trueRate)),
       ms(runs.map((r) => r.estimatedRate)),
       `${(summarize(err).mean * 100).toFixed(2)} (worst ${(worst * 100).toFixed(2)})`,
-      worst <= 0.01 ? "yes" : "no",
+      Math.abs(summarize(err).mean) <= 0.01 ? "yes" : "no",
       ms(runs.map((r) => r.precision)),
       ms(runs.map((r) => r.recall)),
       ms(runs.flatMap((r) => r.foldTestErrors)),
@@ -266,7 +266,7 @@ function clSection(st: Studies): ReportSectionOut | null {
         "true changed",
         "estimated",
         "estimate − true (points)",
-        "within 1 point",
+        "mean within 1 point",
         "precision",
         "recall",
         "fold models' test error",
@@ -577,11 +577,17 @@ export function labelStudyAnswers(m: Part3Metrics): string[] {
         "labels: " + fr.map((f) => {
           const runs = cl.filter((r) => r.frac === f);
           const worst = Math.max(...runs.map((r) => Math.abs(r.estimatedRate - r.trueRate)));
+          const meanErr = Math.abs(
+            summarize(runs.map((r) => r.estimatedRate - r.trueRate)).mean,
+          );
           return `at ${fracText(f)} estimated ${ms(runs.map((r) => r.estimatedRate))} vs ${
             ms(runs.map((r) => r.trueRate))
-          } truly changed (${worst <= 0.01 ? "within" : "not within"} 1 point in every run)`;
-        }).join("; ") + ". Out-of-sample probabilities remove the bias of the in-sample " +
-        "disagreement above (a model partly fits its own wrong labels).",
+          } truly changed (mean ${meanErr <= 0.01 ? "within" : "not within"} 1 point; worst ` +
+            `run ${(worst * 100).toFixed(2)} points)`;
+        }).join("; ") + ". (Reasoning.) The estimate counts the fold models' own confusions " +
+        "as label errors, so it runs high when the models are weak (fewer images, fewer epochs, " +
+        "heavy noise); out-of-sample probabilities matter once a model fits its own wrong " +
+        "labels, which in-sample disagreement would then miss.",
     );
   }
   return out;
