@@ -129,6 +129,16 @@ export {
   softmaxForward,
 } from "./src/ops/softmax_xent.ts";
 export {
+  GCE_DEFAULTS,
+  LOSS_KINDS,
+  type LossKind,
+  robustCrossEntropy,
+  robustCrossEntropyRef,
+  type RobustLoss,
+  robustLoss,
+  SCE_DEFAULTS,
+} from "./src/ops/robust_xent.ts";
+export {
   ADAM_DEFAULTS,
   type AdamConfig,
   type LrSchedule,
@@ -356,6 +366,7 @@ export {
 } from "./src/check/optimizer.ts";
 export { checkRelu, type ReluCase, type ReluKernels } from "./src/check/relu.ts";
 export { checkSoftmax, type SoftmaxCase, type SoftmaxKernels } from "./src/check/softmax_xent.ts";
+export { checkRobustXent, type RobustXentCase } from "./src/check/robust_xent.ts";
 export {
   FAMILIES,
   KERNEL_FAMILIES,
@@ -414,6 +425,8 @@ export {
   corruptLabels,
   LABEL_MODES,
   type LabelMode,
+  PAIR_LABELS,
+  pairLabel,
 } from "./src/study/label_noise.ts";
 export {
   confidentLearning,
@@ -425,6 +438,40 @@ export {
   type SuspectMethod,
   type SuspectRanking,
 } from "./src/study/confident_learning.ts";
+export {
+  argmaxRows,
+  type OutOfSample,
+  type OutOfSampleConfig,
+  outOfSampleProbabilities,
+  pickImages,
+  predictProbabilities,
+  type RankedLabel,
+  rankedLabels,
+  suspectsCsv,
+} from "./src/study/label_audit.ts";
+export {
+  type AuditSplit,
+  type ConfidentLearningRun,
+  FULL_LABEL_STUDIES,
+  type GridRun,
+  type LabelStudies,
+  labelStudyCost,
+  type LabelStudyProfile,
+  type MemorizationEpoch,
+  type MemorizationRun,
+  type MnistAudit,
+  type RelabelRun,
+  STANDARD_LABEL_STUDIES,
+  studyImages,
+  type StudyRun,
+} from "./src/study/label_studies.ts";
+export {
+  memorizationErrorChart,
+  memorizationFitChart,
+  noiseMatrixChart,
+  relabelChart,
+  robustLossChart,
+} from "./src/study/label_charts.ts";
 export {
   compare,
   type Comparison,

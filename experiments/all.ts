@@ -47,7 +47,15 @@ import {
   SECONDS_PER_EVAL_IMAGE,
   SECONDS_PER_TRAIN_IMAGE,
 } from "./part2_testtime.ts";
-import { DEFAULT_FRACS, PART3_FRAC_OPTIONS, runPart3 } from "./part3.ts";
+import {
+  DEFAULT_FRACS,
+  PART3_FRAC_OPTIONS,
+  PART3_STUDY_OPTIONS,
+  part3Plan,
+  PLANNED_IMAGES_PER_SECOND,
+  runPart3,
+  type StudiesChoice,
+} from "./part3.ts";
 import { runReport } from "./report.ts";
 
 export const ALL_SPEC: Record<string, OptionSpec> = {
@@ -59,12 +67,15 @@ export const ALL_SPEC: Record<string, OptionSpec> = {
   },
   ...PART2_SIGMA_OPTIONS,
   ...PART2_TEST_OPTIONS,
+  ...PART3_FRAC_OPTIONS,
+  ...PART3_STUDY_OPTIONS,
   full: {
     type: "boolean",
-    description: "run everything at every seed on the whole test set (the standard profile " +
-      "uses test subsets for the test-time suites and fewer seeds for the compensation runs)",
+    description: "the full profile: every run at 5 seeds or more, test-time suites on the whole " +
+      "test set, the full label-noise studies on the whole training set; without it the " +
+      "standard profile (test subsets, fewer seeds for the long studies) fits about 30 minutes " +
+      "on a 2-core CPU",
   },
-  ...PART3_FRAC_OPTIONS,
   rerunBaselines: {
     type: "boolean",
     description: "train sigma 0 and fraction 0 again instead of reusing Part 1's runs (same " +
@@ -84,12 +95,13 @@ const PROGRAM = {
 };
 
 type AllOptions = TrainingOptions & Part2TestOptions & {
-  full: boolean;
   sigma?: number;
   sigmas?: number[];
   frac?: number;
   fracs?: number[];
   labelMode: LabelMode;
+  studies: StudiesChoice;
+  full: boolean;
   rerunBaselines: boolean;
   results: string;
 };
@@ -98,17 +110,16 @@ type AllOptions = TrainingOptions & Part2TestOptions & {
 function printPlan(
   o: AllOptions,
   sigmas: number[],
-  fracs: number[],
   trainImages: number,
   testImages: number,
+  part3: { imageSteps: number; text: string },
 ): void {
   const perRun = o.epochs * (trainImages * SECONDS_PER_TRAIN_IMAGE +
     10 * testImages * SECONDS_PER_EVAL_IMAGE);
   const part1 = o.seeds * perRun;
   const part2 = part2Plan({ ...o, sigmas }, trainImages, testImages, o.seeds);
-  const part3Runs = fracs.filter((f) => f > 0 || o.rerunBaselines).length * o.seeds;
-  const part3 = part3Runs * perRun;
-  const total = part1 + part2.seconds + part3 + 60;
+  const part3Seconds = part3.imageSteps / PLANNED_IMAGES_PER_SECOND;
+  const total = part1 + part2.seconds + part3Seconds + 60;
   const lines = [
     o.seeds === 1
       ? "plan: QUICK LOOK (--seeds 1): one run per condition, no interval, nothing established"
@@ -118,8 +129,7 @@ function printPlan(
     `Part 1: ${o.seeds} runs, ${(o.seeds * o.epochs * trainImages / 60_000).toFixed(1)} ` +
     `run-epochs; about ${(part1 / 60).toFixed(1)} min`,
     part2.line,
-    `Part 3: ${part3Runs} runs (${fracs.length} fractions x ${o.seeds} seeds, fraction 0 from ` +
-    `Part 1); about ${(part3 / 60).toFixed(1)} min`,
+    `Part 3: ${part3.text.replace(/^plan \(part 3\): /, "")}`,
     `estimated total: about ${(total / 60).toFixed(0)} min on the calibrated 2-core CPU ` +
     `adapter (15 s per 60,000-image epoch, 0.6 s per 10,000-image evaluation; report 1 min)`,
   ];
@@ -144,6 +154,7 @@ async function main(): Promise<number> {
     console.log(formatHelp(ALL_SPEC, PROGRAM));
     return 0;
   }
+  if (options.full) options.seeds = Math.max(options.seeds, 5);
   const sigmas = sweepValues(options.sigma, options.sigmas, DEFAULT_SIGMAS, {
     single: "sigma",
     list: "sigmas",
@@ -169,7 +180,14 @@ async function main(): Promise<number> {
     await checkWritable(join(dir, part), ["metrics.json"], "--results");
   }
   const s = await setup(options);
-  printPlan(options, sigmas, fracs, s.train.count, s.test.count);
+  const studies = options.full && options.studies === "standard" ? "full" : options.studies;
+  const part3 = part3Plan(
+    { ...options, fracs, studies },
+    s.train.count,
+    options.seeds,
+    !options.rerunBaselines,
+  );
+  printPlan(options, sigmas, s.train.count, s.test.count, part3);
   const times: string[] = [];
   const step = async (name: string, run: () => Promise<unknown>) => {
     console.error(`\n=== ${name} (${formatDuration((performance.now() - t0) / 1000)} elapsed)`);
@@ -202,7 +220,18 @@ async function main(): Promise<number> {
   );
   await step(
     "Part 3: label noise",
-    () => runPart3({ ...options, fracs, out: join(dir, "part3") }, s, baseline, command),
+    () =>
+      runPart3(
+        {
+          ...options,
+          fracs,
+          out: join(dir, "part3"),
+          studies,
+        },
+        s,
+        baseline,
+        command,
+      ),
   );
   await step(
     "Report",

@@ -20,13 +20,18 @@ import {
   type GpuContext,
   type GpuDataset,
   lenet5,
+  LOSS_KINDS,
+  type LossKind,
   type LossPoint,
   type LrSchedule,
   type Model,
   type ModelSpec,
   type OptimizerConfig,
   type PixelNoise,
+  type RobustLoss,
+  robustLoss,
   type RunRecord,
+  type SessionRecipe,
   SGD_DEFAULTS,
   splitHoldout,
   type StopSignal,
@@ -118,6 +123,13 @@ export const TRAINING_OPTIONS: Record<string, OptionSpec> = {
     max: 10_000_000,
     description: "use only the first N test images",
   },
+  loss: {
+    type: "enum",
+    values: LOSS_KINDS,
+    default: "ce",
+    description: "training loss: ce (cross-entropy), gce (generalized cross-entropy, q 0.7) or " +
+      "sce (symmetric cross-entropy, alpha 0.1, beta 1)",
+  },
   val: {
     type: "int",
     default: 0,
@@ -147,6 +159,7 @@ export interface TrainingOptions {
   trainCount?: number;
   testCount?: number;
   val: number;
+  loss: LossKind;
 }
 
 /** The recipe as recorded in results. */
@@ -158,6 +171,8 @@ export interface Recipe {
   schedule: LrSchedule;
   batchSize: number;
   epochs: number;
+  /** A noise-robust loss (absent: cross-entropy). */
+  loss?: RobustLoss;
 }
 
 export function recipeOf(o: TrainingOptions, spec: ModelSpec = modelSpecOf(o)): Recipe {
@@ -167,6 +182,7 @@ export function recipeOf(o: TrainingOptions, spec: ModelSpec = modelSpecOf(o)): 
   const schedule: LrSchedule = o.schedule === "cosine"
     ? { kind: "cosine", warmupFraction: 0.05 }
     : { kind: "constant" };
+  const loss = robustLoss(o.loss ?? "ce");
   return {
     model: spec.name,
     augment: o.augment ?? "none",
@@ -174,6 +190,7 @@ export function recipeOf(o: TrainingOptions, spec: ModelSpec = modelSpecOf(o)): 
     schedule,
     batchSize: o.batch,
     epochs: o.epochs,
+    ...(loss ? { loss } : {}),
   };
 }
 
@@ -430,6 +447,12 @@ export interface RunResult {
   valCurve: { epoch: number; error: number }[];
 }
 
+/** The session recipe of a recorded recipe and a run seed (augmentation drawn from the seed). */
+export function sessionRecipeOf(recipe: Recipe, seed: number): SessionRecipe {
+  const { augment, elastic } = augmentOf(recipe, seed);
+  return { ...recipe, seed, augment, elastic };
+}
+
 /** One training run of a condition: the session with a progress bar, Ctrl-C and files. */
 export async function trainRun(
   s: Setup,
@@ -461,6 +484,8 @@ export async function trainRun(
     checkpointExtra?: Record<string, unknown>;
     /** Return the trained model as checkpoint bytes (RunResult.checkpoint). */
     wantCheckpoint?: boolean;
+    /** After every epoch (1-based) with the model. */
+    afterEpoch?: (model: Model, epoch: number) => Promise<void>;
   },
 ): Promise<RunResult> {
   const steps = o.recipe.epochs * Math.floor(s.gpuTrain.count / o.recipe.batchSize);
@@ -477,12 +502,9 @@ export async function trainRun(
       spec: o.spec ?? lenet5(),
       data: { train: s.gpuTrain, test: s.gpuTest, validation: s.gpuValidation },
       recipe: {
-        ...o.recipe,
-        seed: o.seed,
+        ...sessionRecipeOf(o.recipe, o.seed),
         noise: o.noise,
         labels: o.labels,
-        augment: augmentOf(o.recipe, o.seed).augment,
-        elastic: augmentOf(o.recipe, o.seed).elastic,
         ...(o.noisePerEpoch ? { noisePerEpoch: true } : {}),
       },
       signal: installInterruptHandler(),
@@ -492,6 +514,7 @@ export async function trainRun(
       checkpointExtra: { ...o.checkpointExtra, data: dataRecord(s) },
       hooks: {
         afterTraining: o.afterTraining,
+        afterEpoch: o.afterEpoch,
         onValidation: (v) =>
           bar.log(
             `epoch ${v.epoch}: validation error ${(v.error * 100).toFixed(2)}% on ${v.count} ` +

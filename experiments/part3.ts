@@ -1,10 +1,12 @@
 /**
  * Part 3: label noise. Exactly round(frac x N) training images, chosen without replacement
  * (seeded), get a uniformly random label in 0..9 (which can equal the true one; the number that
- * actually changed is recorded), or with `--label-mode different` a random different label. The
+ * actually changed is recorded), with `--label-mode different` a random different label, or with
+ * `--label-mode pairs` a fixed partner class (systematic noise: 4<->9, 3<->5, 7<->1, 0<->6, 2<->8). The
  * network is trained on the corrupted labels and tested on the clean test set.
  *
- *   deno task part3 [--frac 0.15 | --fracs 0,0.05,0.15,0.5] [--label-mode uniform|different]
+ *   deno task part3 [--frac 0.15 | --fracs 0,0.05,0.15,0.5] [--label-mode uniform|different|pairs]
+ *                   [--loss ce|gce|sce]
  *                   [--seeds 1] [--seed 1] [--out results/part3]
  *
  * After training, each model is also evaluated on the first 10,000 training images against the
@@ -22,18 +24,37 @@
  * @module
  */
 import {
+  type ChartSpec,
   corruptLabels,
   deriveSeed,
   Evaluator,
+  FULL_LABEL_STUDIES,
   LABEL_MODES,
   type LabelMode,
+  labelStudyCost,
+  type LabelStudyProfile,
+  memorizationErrorChart,
+  memorizationFitChart,
+  noiseMatrixChart,
   type Part3Condition,
   type Part3Run,
+  relabelChart,
+  robustLossChart,
   type RunRecord,
+  STANDARD_LABEL_STUDIES,
+  studyImages,
   summarize,
   summarizeRuns,
 } from "../mod.ts";
-import { formatCount, type OptionSpec } from "../mod_deno.ts";
+import {
+  formatCount,
+  formatDuration,
+  type OptionSpec,
+  type OutputDir,
+  renderChartPng,
+} from "../mod_deno.ts";
+import { runLabelStudies } from "./part3_studies.ts";
+import { suspectsGrid } from "./audit.ts";
 import {
   modelSpecOf,
   pct,
@@ -67,11 +88,27 @@ export const PART3_FRAC_OPTIONS: Record<string, OptionSpec> = {
     values: LABEL_MODES,
     default: "uniform",
     description: "uniform: a random label in 0..9 (may equal the true one); different: a random " +
-      "label other than the true one",
+      "label other than the true one; pairs: a fixed partner class (4<->9, 3<->5, 7<->1, 0<->6, " +
+      "2<->8)",
+  },
+};
+
+/** The label-noise studies after the sweep: a profile, or none. */
+export type StudiesChoice = "standard" | "full" | "none";
+
+export const PART3_STUDY_OPTIONS: Record<string, OptionSpec> = {
+  studies: {
+    type: "enum",
+    values: ["standard", "full", "none"],
+    default: "standard",
+    description: "label-noise studies after the sweep (memorization, robust losses, pairs " +
+      "noise, confident learning, relabeling, image x label noise): standard (2 seeds, " +
+      "training subsets), full (5 seeds, whole training set) or none",
   },
 };
 
 export const PART3_SPEC: Record<string, OptionSpec> = {
+  ...PART3_STUDY_OPTIONS,
   ...TRAINING_OPTIONS,
   ...PART3_FRAC_OPTIONS,
   out: { type: "path", default: "results/part3", description: "output folder" },
@@ -81,6 +118,64 @@ export interface Part3Options extends TrainingOptions {
   fracs: number[];
   labelMode: LabelMode;
   out: string;
+  studies: StudiesChoice;
+}
+
+/** The studies' profile of a choice, fitted to a small training set (tests, quick looks). */
+export function studyProfile(choice: StudiesChoice, trainImages: number): LabelStudyProfile | null {
+  if (choice === "none") return null;
+  const p = choice === "full" ? FULL_LABEL_STUDIES : STANDARD_LABEL_STUDIES;
+  const memo = studyImages(p.memorization.images, trainImages);
+  return {
+    ...p,
+    memorization: {
+      ...p.memorization,
+      heldOut: Math.min(p.memorization.heldOut, Math.floor(memo / 10)),
+    },
+    relabel: {
+      ...p.relabel,
+      budgets: p.relabel.budgets.filter((k) =>
+        k < studyImages(p.confidentLearning.images, trainImages)
+      ),
+    },
+  };
+}
+
+/** Images per second assumed by the plan line (one LeNet-5 epoch of 60,000 in about 15 s). */
+export const PLANNED_IMAGES_PER_SECOND = 4000;
+
+/**
+ * Part 3's planned training image-steps (sweep and studies) and the plan line with its ETA;
+ * `baselineReused`: fraction 0 comes from Part 1 (`deno task all`).
+ */
+export function part3Plan(
+  options: Pick<Part3Options, "fracs" | "epochs" | "studies" | "loss" | "labelMode">,
+  trainImages: number,
+  seeds: number,
+  baselineReused: boolean,
+): { imageSteps: number; text: string } {
+  const profile = studyProfile(options.studies, trainImages);
+  const trained = options.fracs.filter((f) => f > 0 || !baselineReused).length;
+  const sweep = seeds * trained * options.epochs * trainImages;
+  const cost = profile
+    ? labelStudyCost(
+      profile,
+      trainImages,
+      options.fracs,
+      options.epochs,
+      seeds >= profile.seeds && options.loss === "ce" && options.labelMode === "uniform",
+    )
+    : {};
+  const studies = Object.values(cost).reduce((a, b) => a + b, 0);
+  const eta = (sweep + studies) / PLANNED_IMAGES_PER_SECOND;
+  const text = `plan (part 3): sweep ${formatCount(sweep)} image-steps` +
+    (profile
+      ? `; ${profile.name} label-noise studies ${formatCount(studies)} image-steps (${
+        Object.entries(cost).map(([k, v]) => `${k} ${formatCount(v)}`).join(", ")
+      })`
+      : "; no label-noise studies") +
+    `; ETA about ${formatDuration(eta)} at ${formatCount(PLANNED_IMAGES_PER_SECOND)} img/s`;
+  return { imageSteps: sweep + studies, text };
 }
 
 const PROGRAM = {
@@ -116,7 +211,7 @@ function part3(
     describe: (s, seeds) =>
       `part 3: label noise ${options.fracs.join(", ")} (${options.labelMode} labels); ` +
       `${seeds.length} seed(s) each; ${s.train.count} training and ${s.test.count} clean test ` +
-      `images`,
+      `images\n${part3Plan(options, s.train.count, seeds.length, baseline !== undefined).text}`,
     conditions: (s) =>
       options.fracs.map((frac) => ({
         key: `frac${frac}`,
@@ -190,21 +285,23 @@ function part3(
       errorTitle: "Part 3: test error vs label noise",
       xLabel: `fraction of training images given a random label (${options.labelMode})`,
     },
-    extra: () =>
-      Promise.resolve({
-        labelMode: options.labelMode,
-        labelAudit:
-          "each trained model evaluated on the first min(10,000, N) training images against " +
-          "the labels it was trained on (trainDisagreement)",
-        labelNoise: {
-          selection: "exactly round(frac x N) training images, without replacement",
-          newLabel: options.labelMode === "uniform"
-            ? "uniform in 0..9 (can equal the true label)"
-            : "uniform over the 9 other labels",
-          labelSeed: 'deriveSeed(run seed, "labels")',
-          testSet: "clean (true labels)",
-        },
-      }),
+    extra: async (s, out, conditions) => ({
+      labelMode: options.labelMode,
+      ...await studiesExtra(s, out, options, conditions),
+      labelAudit:
+        "each trained model evaluated on the first min(10,000, N) training images against " +
+        "the labels it was trained on (trainDisagreement)",
+      labelNoise: {
+        selection: "exactly round(frac x N) training images, without replacement",
+        newLabel: options.labelMode === "uniform"
+          ? "uniform in 0..9 (can equal the true label)"
+          : options.labelMode === "pairs"
+          ? "the fixed partner class PAIR_LABELS[true label] (4<->9, 3<->5, 7<->1, 0<->6, 2<->8)"
+          : "uniform over the 9 other labels",
+        labelSeed: 'deriveSeed(run seed, "labels")',
+        testSet: "clean (true labels)",
+      },
+    }),
     table: (conditions, seeds) => [
       "fraction   randomized   changed   test error" + (seeds.length > 1 ? " (mean +- sd)" : ""),
       ...conditions.map((c) =>
@@ -213,6 +310,55 @@ function part3(
       ),
     ],
   };
+}
+
+/** Runs the label-noise studies and stages their charts; the `studies` field of metrics.json. */
+async function studiesExtra(
+  s: Setup,
+  out: OutputDir,
+  options: Part3Options,
+  conditions: Part3Condition[],
+): Promise<object> {
+  const profile = studyProfile(options.studies, s.train.count);
+  if (!profile) return {};
+  const st = await runLabelStudies(s, options, profile, conditions);
+  const files: Record<string, string> = {};
+  const charts: Record<string, ChartSpec> = {};
+  const add = async (name: string, spec: ChartSpec | undefined, width = 900, height = 520) => {
+    if (!spec) return;
+    out.stage(`${name}.png`, await renderChartPng(spec, { width, height }));
+    files[name] = `${name}.png`;
+    charts[name] = spec;
+  };
+  const full = { ...st, files };
+  await add("memorization_fit", memorizationFitChart(full, "ce"));
+  if (profile.memorization.losses.includes("gce")) {
+    await add("memorization_fit_gce", memorizationFitChart(full, "gce"));
+  }
+  await add("memorization_error", memorizationErrorChart(full));
+  await add("robust_losses", robustLossChart(full), 800, 480);
+  if (st.relabel.length) await add("relabeling", relabelChart(full), 900, 480);
+  const mid = st.confidentLearning.find((c) => c.frac === 0.15) ?? st.confidentLearning[0];
+  if (mid) await add("noise_matrix", noiseMatrixChart(full, mid.frac), 640, 640);
+  if (st.audit) {
+    // the audit of MNIST's own labels: the top suspects of the training subset and the test set
+    for (const split of ["train", "test"] as const) {
+      const a = st.audit[split], ds = split === "train" ? s.train : s.test;
+      const name = `audit_${split}_suspects.png`;
+      out.stage(
+        name,
+        await suspectsGrid(
+          ds,
+          a.top,
+          30,
+          `MNIST ${split} (${formatCount(a.images)} images): top suspected label errors ` +
+            "(given→suggested)",
+        ),
+      );
+      a.file = name;
+    }
+  }
+  return { studies: { ...full, charts } };
 }
 
 /**

@@ -17,6 +17,7 @@ export const KERNEL_FAMILIES = [
   "maxpool",
   "relu",
   "softmax-xent",
+  "robust-xent",
   "optimizer",
   "gather",
   "evaluate",

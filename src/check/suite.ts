@@ -19,6 +19,7 @@ import { GATHER_FAMILY } from "./gather.ts";
 import { MAXPOOL_FAMILY } from "./maxpool.ts";
 import { OPTIMIZER_FAMILY } from "./optimizer.ts";
 import { RELU_FAMILY } from "./relu.ts";
+import { ROBUST_XENT_FAMILY } from "./robust_xent.ts";
 import { SOFTMAX_FAMILY } from "./softmax_xent.ts";
 
 export type { CheckResult } from "./compare.ts";
@@ -31,6 +32,7 @@ export const FAMILIES: Readonly<Record<KernelFamilyName, KernelFamily>> = {
   maxpool: MAXPOOL_FAMILY,
   relu: RELU_FAMILY,
   "softmax-xent": SOFTMAX_FAMILY,
+  "robust-xent": ROBUST_XENT_FAMILY,
   optimizer: OPTIMIZER_FAMILY,
   gather: GATHER_FAMILY,
   evaluate: EVALUATE_FAMILY,

@@ -8,12 +8,19 @@ import { deriveSeed, Rng } from "../util/rng.ts";
 
 /**
  * How a corrupted image's new label is drawn: `uniform` draws from all classes (so about one in
- * ten keeps its true label), `different` draws from the other classes only.
+ * ten keeps its true label), `different` draws from the other classes only, `pairs` is
+ * systematic noise: every corrupted image of class c gets the fixed partner {@link PAIR_LABELS}[c].
  */
-export type LabelMode = "uniform" | "different";
+export type LabelMode = "uniform" | "different" | "pairs";
 
-/** Every {@link LabelMode}, for option parsing and help. */
-export const LABEL_MODES: readonly LabelMode[] = ["uniform", "different"];
+/** The label modes, for validating user input. */
+export const LABEL_MODES: readonly LabelMode[] = ["uniform", "different", "pairs"];
+
+/**
+ * The partner of each digit under `pairs` noise (a symmetric swap): 4<->9, 3<->5, 7<->1 (the
+ * pairs that look alike), and 0<->6, 2<->8 for the rest.
+ */
+export const PAIR_LABELS: readonly number[] = [6, 7, 8, 5, 9, 3, 0, 1, 2, 4];
 
 /** Result of {@link corruptLabels}. */
 export interface CorruptedLabels {
@@ -37,9 +44,16 @@ export function corruptedCount(frac: number, count: number): number {
   return Math.round(Number((frac * count).toPrecision(12)));
 }
 
+/** The `pairs` partner of a label: {@link PAIR_LABELS} for 10 classes, else the neighbour c ^ 1. */
+export function pairLabel(label: number, classes = 10): number {
+  if (classes === PAIR_LABELS.length) return PAIR_LABELS[label];
+  const other = label ^ 1;
+  return other < classes ? other : (label + 1) % classes;
+}
+
 /**
  * Picks exactly round(frac x N) images without replacement and gives each a random label in
- * 0..classes-1 (`uniform`) or a random label different from its own (`different`).
+ * 0..classes-1 (`uniform`) or a random label different from its own (`different`) or its fixed partner (`pairs`).
  *
  * `seed` is a run seed: the generator is seeded with deriveSeed(seed, "labels"), so label noise
  * is independent of the initialization, shuffles and image noise derived from the same seed.
@@ -79,6 +93,8 @@ export function corruptLabels(
     const original = out[i];
     const label = mode === "uniform"
       ? rng.int(classes)
+      : mode === "pairs"
+      ? pairLabel(original, classes)
       : (original + 1 + rng.int(classes - 1)) % classes;
     out[i] = label;
     if (label !== original) changed++;

@@ -10,6 +10,8 @@
 import { EngineError } from "../util/errors.ts";
 import type { ClassMetrics } from "../train/metrics.ts";
 import { summarize, type Summary } from "../util/stats.ts";
+import type { LabelStudies } from "./label_studies.ts";
+import type { ChartSpec } from "../render/charts.ts";
 
 /** One point of a training-loss curve (as the trainer records it). */
 export interface LossPointRecord {
@@ -241,10 +243,12 @@ export interface Part3Condition extends ConditionSummary<Part3Run> {
 export interface Part3Metrics extends SetupRecord {
   /** Run seeds: every condition trains one run per seed. */
   seeds: number[];
-  /** How a new label is drawn: "uniform" over all 10, or "different" (the 9 others). */
-  labelMode: "uniform" | "different";
+  /** How a new label is drawn: "uniform" over all 10, "different" (the 9 others), or "pairs" (a fixed partner). */
+  labelMode: "uniform" | "different" | "pairs";
   /** One entry per fraction. */
   conditions: Part3Condition[];
+  /** The label-noise studies (absent with `--studies none`), with their chart specs. */
+  studies?: LabelStudies & { charts: Record<string, ChartSpec> };
 }
 
 function meanCurve(curves: { imagesSeen: number; value: number }[][]): MeanCurve {

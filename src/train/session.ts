@@ -16,6 +16,7 @@ import type { AffineAugment } from "../ops/augment.ts";
 import type { ElasticAugment } from "../ops/elastic.ts";
 import { Model } from "../nn/model.ts";
 import type { ModelSpec } from "../nn/spec.ts";
+import type { RobustLoss } from "../ops/robust_xent.ts";
 import { deriveSeed } from "../util/rng.ts";
 import {
   type CheckpointInfo,
@@ -61,6 +62,8 @@ export interface SessionRecipe {
   noisePerEpoch?: boolean;
   /** Training labels that replace the data set's (Part 3's corrupted labels), one per image. */
   labels?: ArrayLike<number>;
+  /** A noise-robust loss instead of cross-entropy (recorded in the checkpoint's recipe). */
+  loss?: RobustLoss;
 }
 
 /** A data set already on the GPU (kept) or in host memory (uploaded, freed at the end). */
@@ -104,6 +107,8 @@ export interface SessionHooks {
    * trained on (with the replaced labels when the recipe has `labels`).
    */
   afterTraining?: (model: Model, trained: GpuDataset) => Promise<void>;
+  /** After every epoch (1-based), before validation, with the model (probes of memorization). */
+  afterEpoch?: (model: Model, epoch: number) => Promise<void>;
 }
 
 /** Everything a session needs. */
@@ -213,6 +218,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
       augment: recipe.augment,
       elastic: recipe.elastic,
       ...(recipe.noisePerEpoch ? { noisePerEpoch: true } : {}),
+      loss: recipe.loss,
       ...(c.lossEvery !== undefined ? { lossEvery: c.lossEvery } : {}),
       ...(c.evalPointsPerEpoch !== undefined ? { evalPointsPerEpoch: c.evalPointsPerEpoch } : {}),
       ...(c.stepsPerSubmit !== undefined ? { stepsPerSubmit: c.stepsPerSubmit } : {}),
@@ -258,6 +264,7 @@ export async function trainSession(c: SessionConfig): Promise<SessionResult> {
       },
       onProgress: hooks.onProgress && ((p) => hooks.onProgress!(p, trainer.state)),
       onEpochEnd: async (state) => {
+        await hooks.afterEpoch?.(m, state.epoch);
         let best = false;
         if (valEvaluator) {
           const v = await valEvaluator.run();

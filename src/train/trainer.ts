@@ -35,6 +35,7 @@ import {
 import { softmaxCrossEntropy } from "../ops/softmax_xent.ts";
 import { type AffineAugment, squareWidth } from "../ops/augment.ts";
 import { type ElasticAugment, elasticDistort } from "../ops/elastic.ts";
+import { robustCrossEntropy, type RobustLoss } from "../ops/robust_xent.ts";
 import type { Model } from "../nn/model.ts";
 import { deriveSeed, Rng } from "../util/rng.ts";
 import type { Evaluator } from "./evaluator.ts";
@@ -71,6 +72,8 @@ export interface TrainOptions {
   noisePerEpoch?: boolean;
   /** Steps recorded per command buffer (default 25). */
   stepsPerSubmit?: number;
+  /** A noise-robust loss (GCE, SCE) instead of softmax cross-entropy. */
+  loss?: RobustLoss;
 }
 
 /**
@@ -212,12 +215,15 @@ export class Trainer {
    * a constant schedule.
    */
   readonly options:
-    & Required<Omit<TrainOptions, "noise" | "augment" | "elastic" | "schedule" | "noisePerEpoch">>
+    & Required<
+      Omit<TrainOptions, "noise" | "augment" | "elastic" | "schedule" | "noisePerEpoch" | "loss">
+    >
     & {
       noise?: PixelNoise;
       augment?: AffineAugment;
       elastic?: ElasticAugment;
       noisePerEpoch?: boolean;
+      loss?: RobustLoss;
       schedule: LrSchedule;
     };
   /** Full batches per epoch, floor(N / batchSize). */
@@ -331,14 +337,24 @@ export class Trainer {
         : []),
       await gatherFor(opts.noise),
       ...fwd.dispatches,
-      await softmaxCrossEntropy(ctx, {
-        logits: fwd.logits,
-        labels,
-        dz: dlogits,
-        losses,
-        lossLog,
-        params,
-      }),
+      opts.loss
+        ? await robustCrossEntropy(ctx, {
+          logits: fwd.logits,
+          labels,
+          dz: dlogits,
+          losses,
+          lossLog,
+          params,
+          loss: opts.loss,
+        })
+        : await softmaxCrossEntropy(ctx, {
+          logits: fwd.logits,
+          labels,
+          dz: dlogits,
+          losses,
+          lossLog,
+          params,
+        }),
       ...await model.backward(fwd, dlogits),
       await optimizerUpdate(ctx, {
         config: opts.optimizer,

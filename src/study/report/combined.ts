@@ -5,7 +5,9 @@
  * @module
  */
 import { compare } from "../compare.ts";
+import type { LabelStudies } from "../label_studies.ts";
 import type { Part2Metrics, Part3Metrics } from "../results.ts";
+import { diffText, gridTable } from "./label_studies.ts";
 import { absPoints, comparisonText, fracText, measuredText, pctText } from "./text.ts";
 import type { ReportSectionOut } from "./types.ts";
 
@@ -15,10 +17,14 @@ export function bothSection(
 ): ReportSectionOut {
   const heading = "Image noise or label noise: which is the bigger concern?";
   if (!p2 || !p3) {
+    // the grid of Part 3's studies measures both noises on its own
+    const grid = p3?.studies?.grid.length ? ["", ...gridLines(p3.studies)] : [];
     return {
       heading,
       markdown: `This needs Parts 2 and 3; Part ${!p2 ? 2 : 3} has no results, so the question ` +
-        "is not answered.",
+        "is not answered" +
+        (grid.length ? " from them; Part 3's grid measures both noises:" : ".") +
+        ["", ...grid].join("\n"),
       figures: [],
     };
   }
@@ -78,5 +84,54 @@ export function bothSection(
       "levels. Image noise is the bigger concern when it appears at test time in a form the " +
       "training data did not contain, which this study does not measure.",
   );
+  const grid = p3.studies?.grid ?? [];
+  if (grid.length) lines.push("", ...gridLines(p3.studies!));
   return { heading, markdown: lines.join("\n"), figures: [] };
+}
+
+/** Both noises at once: the grid, and which is worse and which easier to compensate. */
+function gridLines(st: LabelStudies): string[] {
+  const g = st.grid;
+  const sMax = Math.max(...g.map((r) => r.sigma)), fMax = Math.max(...g.map((r) => r.frac));
+  const cell = (sigma: number, frac: number, loss: string) =>
+    g.filter((r) => r.sigma === sigma && r.frac === frac && r.loss === loss);
+  const err = (runs: { seed: number; testError: number }[], seeds: number[]) =>
+    seeds.map((s) => runs.find((r) => r.seed === s)!.testError);
+  const seeds = st.seeds.filter((s) =>
+    [cell(0, 0, "ce"), cell(sMax, 0, "ce"), cell(0, fMax, "ce")].every((c) =>
+      c.some((r) => r.seed === s)
+    )
+  );
+  const base = err(cell(0, 0, "ce"), seeds);
+  const img = err(cell(sMax, 0, "ce"), seeds), lab = err(cell(0, fMax, "ce"), seeds);
+  const out = [
+    `**Both noises at once** (measured; first ${st.subsets.grid} training images, ` +
+    `${st.profile.grid.epochs} epochs, ${st.seeds.length} seeds; differences paired over seeds, ` +
+    "95% interval in points):",
+    "",
+    gridTable(st),
+    "",
+    `Damage at the strongest settings, against the clean cell: image noise sigma ${sMax} ` +
+    `${diffText(img, base)}; label noise ${fracText(fMax)} ${diffText(lab, base)}; label noise ` +
+    `minus image noise ${diffText(lab, img)}.`,
+  ];
+  const robust = [...new Set(g.map((r) => r.loss))].find((l) => l !== "ce");
+  if (robust) {
+    const seedsR = seeds.filter((s) =>
+      [cell(sMax, 0, robust), cell(0, fMax, robust)].every((c) => c.some((r) => r.seed === s))
+    );
+    const imgR = err(cell(sMax, 0, robust), seedsR), labR = err(cell(0, fMax, robust), seedsR);
+    out.push(
+      "",
+      `Compensation by ${robust.toUpperCase()} (the robust loss) in the same cells: image ` +
+        `noise ${diffText(imgR, err(cell(sMax, 0, "ce"), seedsR))}, label noise ${
+          diffText(labR, err(cell(0, fMax, "ce"), seedsR))
+        } (robust − CE). ` +
+        (st.imageNoiseCompensation
+          ? `Image-noise compensation: ${st.imageNoiseCompensation}.`
+          : "The image-noise compensation (fresh noise every epoch, from the image-noise work) " +
+            "is not in this grid yet; the grid's runner has the hook for it."),
+    );
+  }
+  return out;
 }

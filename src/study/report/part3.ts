@@ -7,6 +7,7 @@
 import { auditSampleSize } from "../../util/stats.ts";
 import { compare, toleratedUpTo } from "../compare.ts";
 import type { Part3Metrics } from "../results.ts";
+import { labelStudyAnswers, labelStudySections } from "./label_studies.ts";
 import { sweepFigures } from "./sweep.ts";
 import {
   comparisonText,
@@ -58,6 +59,8 @@ export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut
       uniform
         ? "a uniformly random label in 0..9 (which can equal the true one, so about a tenth do " +
           "not change)"
+        : m.labelMode === "pairs"
+        ? "the label of a fixed partner class (4↔9, 3↔5, 7↔1, 0↔6, 2↔8: systematic noise)"
         : "a random label different from the true one"
     }; the test labels are untouched. ${seedsNote(n)}. "Changed" counts labels that actually ` +
     'differ from the original (mean over runs). "Disagrees with training labels" is the ' +
@@ -212,8 +215,10 @@ export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut
         "(cross-validated) predictions make the estimate more reliable.";
   }
   a.push("", quantify);
+  for (const line of labelStudyAnswers(m)) a.push("", line);
   return [
     { heading: "Part 3: label noise — results", markdown: results.join("\n"), figures },
+    ...labelStudySections(m),
     { heading: "Part 3: answers", markdown: a.join("\n"), figures: [] },
   ];
 }

@@ -1,0 +1,103 @@
+/**
+ * Noise-robust losses (GCE, SCE) against their float64 reference: per-sample losses, the input
+ * gradient, and the batch-mean loss written only at the step's loss-log slot.
+ *
+ * @module
+ */
+import type { GpuContext } from "../gpu/context.ts";
+import { type Dispatch, runDispatches } from "../gpu/program.ts";
+import { StepParamsBuffer } from "../gpu/step_params.ts";
+import { download, Tensor, upload } from "../gpu/tensor.ts";
+import {
+  GCE_DEFAULTS,
+  robustCrossEntropy,
+  robustCrossEntropyRef,
+  type RobustLoss,
+  SCE_DEFAULTS,
+} from "../ops/robust_xent.ts";
+import type { Rng } from "../util/rng.ts";
+import { type CaseRun, Checks, defineFamily, randomArray, readBuffer } from "./family.ts";
+
+/** B rows of N logits under one loss. */
+export interface RobustXentCase {
+  /** Rows (images). */
+  B: number;
+  /** Columns (classes). */
+  N: number;
+  /** The training loss. */
+  loss: RobustLoss;
+  /** Part of the quick tier (the in-browser self-test). */
+  quick?: boolean;
+}
+
+export const ROBUST_XENT_CASES: readonly RobustXentCase[] = [
+  { B: 7, N: 3, loss: GCE_DEFAULTS, quick: true },
+  { B: 64, N: 10, loss: SCE_DEFAULTS, quick: true },
+  { B: 64, N: 10, loss: GCE_DEFAULTS },
+  { B: 5, N: 13, loss: { kind: "gce", q: 0.3 } },
+  { B: 1, N: 1, loss: SCE_DEFAULTS },
+  { B: 300, N: 13, loss: { kind: "sce", alpha: 0.7, beta: 0.4, log0: -6 } },
+  { B: 9, N: 4, loss: { kind: "gce", q: 1 } },
+];
+
+const describe = (c: RobustXentCase) =>
+  `B=${c.B} N=${c.N} ${
+    c.loss.kind === "gce"
+      ? `gce q=${c.loss.q}`
+      : `sce a=${c.loss.alpha} b=${c.loss.beta} log0=${c.loss.log0}`
+  }`;
+
+/** Loss-log slots written by the check; the loss goes to slot STEP only. */
+const SLOTS = 4, STEP = 1;
+
+/** Runs the robust loss kernel of a case and compares it with the float64 reference. */
+export async function checkRobustXent(
+  ctx: GpuContext,
+  c: RobustXentCase,
+  r: Rng,
+): Promise<CaseRun<{ robustXent: Dispatch }>> {
+  const { B, N } = c;
+  const z = randomArray(r, B * N, -8, 8);
+  const labels = Array.from({ length: B }, () => r.int(N));
+  const tz = Tensor.create(ctx, B, N, "logits"), tl = Tensor.create(ctx, 1, B, "labels");
+  const tdz = Tensor.create(ctx, B, N, "dz"), tloss = Tensor.create(ctx, 1, B, "losses");
+  upload(ctx, tz, z);
+  upload(ctx, tl, labels);
+  const lossLog = ctx.device.createBuffer({
+    size: 4 * SLOTS,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+  });
+  const params = new StepParamsBuffer(ctx, SLOTS);
+  params.write(0, Array.from({ length: SLOTS }, (_, step) => ({ step, batchStart: 0 })));
+  const robustXent = await robustCrossEntropy(ctx, {
+    logits: tz,
+    labels: tl,
+    dz: tdz,
+    losses: tloss,
+    lossLog,
+    params,
+    loss: c.loss,
+  });
+  await runDispatches(ctx, [robustXent], params.offset(STEP));
+  const ref = robustCrossEntropyRef(z, labels, B, N, c.loss);
+  const ck = new Checks("robust-xent", describe(c));
+  ck.close("losses", await download(ctx, tloss), ref.losses, 1e-5);
+  ck.close("dZ", await download(ctx, tdz), ref.dz, 1e-5, [B, N]);
+  const logged = new Float32Array(await readBuffer(ctx, lossLog, 4 * SLOTS));
+  const want = Array.from({ length: SLOTS }, (_, i) => (i === STEP ? ref.mean : 0));
+  ck.close(`mean loss in step slot ${STEP} only`, logged, want, 1e-5);
+  for (const t of [tz, tl, tdz, tloss]) t.store.destroy();
+  lossLog.destroy();
+  params.destroy();
+  return ck.done({ robustXent });
+}
+
+/** The robust-loss family of the suite. */
+export const ROBUST_XENT_FAMILY = defineFamily(
+  "robust-xent",
+  "noise-robust losses (GCE, SCE: losses, mean loss at the step slot, dZ) match the float64 " +
+    "reference",
+  ROBUST_XENT_CASES,
+  describe,
+  checkRobustXent,
+);

@@ -1,0 +1,262 @@
+/**
+ * The label-noise studies of Part 3 beyond the basic sweep, as data: their profiles (standard
+ * and full), the cost of a profile in image-steps (for the plan line and its ETA), and the
+ * records they store in `results/part3/metrics.json` under `studies`. Browser-safe.
+ *
+ * @module
+ */
+import type { LossKind } from "../ops/robust_xent.ts";
+
+/** Sizes of the label-noise studies. `images: 0` means the whole training set. */
+export interface LabelStudyProfile {
+  /** Which profile. */
+  name: "standard" | "full";
+  /** Seeds of every study (the first of the part's run seeds). */
+  seeds: number;
+  /** Memorization over epochs: a training subset with a held-out part carrying noisy labels. */
+  memorization: { images: number; heldOut: number; epochs: number; losses: LossKind[] };
+  /** Robust losses at the part's schedule (1 epoch by default) on the whole training set. */
+  robust: { losses: LossKind[] };
+  /** Systematic (pairs) label noise at the part's fractions, whole training set. */
+  pairs: boolean;
+  /** Confident-learning estimate with k-fold models on a training subset. */
+  confidentLearning: { images: number; folds: number; epochs: number };
+  /** Budgeted relabeling on the confident-learning subset. */
+  relabel: { fracs: number[]; budgets: number[]; epochs: number };
+  /** Image noise x label noise grid, each cell with and without the robust loss. */
+  grid: { images: number; epochs: number; sigmas: number[]; fracs: number[]; losses: LossKind[] };
+}
+
+/**
+ * About 2.6 million image-steps (11 minutes at 4,000 images/s) of label-noise studies, next to
+ * Part 3's sweep (3 noisy fractions x 60,000 images per seed).
+ */
+export const STANDARD_LABEL_STUDIES: LabelStudyProfile = {
+  name: "standard",
+  seeds: 2,
+  memorization: { images: 4000, heldOut: 400, epochs: 10, losses: ["ce", "gce"] },
+  robust: { losses: ["gce"] },
+  pairs: true,
+  // 3 epochs: at 50% noise 2 epochs overestimated the rate by 1.5 points, 3 by 0.9 (one seed)
+  confidentLearning: { images: 10000, folds: 4, epochs: 3 },
+  relabel: { fracs: [0.15, 0.5], budgets: [500, 1500, 4000], epochs: 1 },
+  grid: {
+    images: 4000,
+    epochs: 2,
+    sigmas: [0, 32, 128],
+    fracs: [0, 0.15, 0.5],
+    losses: ["ce", "gce"],
+  },
+};
+
+/** Everything at 5 seeds on the whole training set. */
+export const FULL_LABEL_STUDIES: LabelStudyProfile = {
+  name: "full",
+  seeds: 5,
+  memorization: { images: 0, heldOut: 6000, epochs: 10, losses: ["ce", "gce", "sce"] },
+  robust: { losses: ["gce", "sce"] },
+  pairs: true,
+  confidentLearning: { images: 0, folds: 4, epochs: 2 },
+  relabel: { fracs: [0.15, 0.5], budgets: [1000, 2500, 5000, 10000], epochs: 1 },
+  grid: {
+    images: 0,
+    epochs: 1,
+    sigmas: [0, 32, 128],
+    fracs: [0, 0.15, 0.5],
+    losses: ["ce", "gce"],
+  },
+};
+
+/** Training images of a study subset: `images`, or all `n` when 0 (or more than n). */
+export function studyImages(images: number, n: number): number {
+  return images > 0 ? Math.min(images, n) : n;
+}
+
+/**
+ * Training image-steps (images x epochs) of each study, for the plan line: `trainImages` is
+ * the part's training set, `fracs` its fractions, `epochs` its schedule; `ceFromSweep` when
+ * the part's sweep has the cross-entropy runs of the studies' seeds.
+ */
+export function labelStudyCost(
+  p: LabelStudyProfile,
+  trainImages: number,
+  fracs: readonly number[],
+  epochs: number,
+  ceFromSweep = true,
+): Record<string, number> {
+  const S = p.seeds, noisy = fracs.filter((f) => f > 0);
+  const m = studyImages(p.memorization.images, trainImages);
+  const cl = studyImages(p.confidentLearning.images, trainImages);
+  const g = studyImages(p.grid.images, trainImages);
+  const relabelFracs = p.relabel.fracs.filter((f) => noisy.includes(f));
+  return {
+    /** Memorization runs. */
+    memorization: S * fracs.length * p.memorization.losses.length * p.memorization.epochs *
+      (m - p.memorization.heldOut),
+    // cross-entropy comes from the part's sweep when it has the studies' seeds
+    robust: S * fracs.length * (p.robust.losses.length + (ceFromSweep ? 0 : 1)) * epochs *
+      trainImages,
+    pairs: p.pairs ? S * noisy.length * epochs * trainImages : 0,
+    // the noisy fractions, plus one seed of the audit of MNIST's own labels
+    confidentLearning: (S * noisy.length + 1) * p.confidentLearning.epochs *
+      p.confidentLearning.folds * (cl - Math.round(cl / p.confidentLearning.folds)),
+    relabel: S * relabelFracs.length * (1 + 2 * p.relabel.budgets.length) * p.relabel.epochs * cl,
+    grid: S * p.grid.sigmas.length * p.grid.fracs.length * p.grid.losses.length * p.grid.epochs * g,
+  };
+}
+
+/** One epoch of a memorization run. */
+export interface MemorizationEpoch {
+  /** Epochs completed (1-based). */
+  epoch: number;
+  /** Clean test error after the epoch. */
+  testError: number;
+  /** Error against the noisy labels of the held-out split (no clean labels needed). */
+  heldOutNoisyError: number;
+  /** Fraction of the training images whose label was changed that the model predicts as given. */
+  fitCorrupted: number;
+  /** The same on the untouched training images. */
+  fitClean: number;
+}
+
+/** A memorization run: per-epoch curves and the early-stopping outcome. */
+export interface MemorizationRun {
+  /** The training loss. */
+  loss: LossKind;
+  /** Fraction of training images whose label was randomized. */
+  frac: number;
+  /** Run seed. */
+  seed: number;
+  /** Training images of the run. */
+  images: number;
+  /** Labels that differ from the original. */
+  changed: number;
+  /** One entry per epoch. */
+  epochs: MemorizationEpoch[];
+  /** The epoch with the lowest held-out noisy error (first on a tie). */
+  bestEpoch: number;
+  /** Clean test error at that epoch: early stopping. */
+  earlyStopError: number;
+  /** Clean test error after the last epoch. */
+  finalError: number;
+  /** Training wall time in seconds. */
+  trainSeconds: number;
+}
+
+/** A run of one condition of a simple study: its seed and clean test error. */
+export interface StudyRun {
+  /** Run seed. */
+  seed: number;
+  /** Clean test error (0..1). */
+  testError: number;
+  /** Training wall time in seconds. */
+  trainSeconds: number;
+}
+
+/** A confident-learning run on one noisy training subset. */
+export interface ConfidentLearningRun {
+  /** Fraction of training images whose label was randomized. */
+  frac: number;
+  /** Run seed. */
+  seed: number;
+  /** Training images of the run. */
+  images: number;
+  /** Labels that differ from the original / images. */
+  trueRate: number;
+  /** 1 - trace(Q). */
+  estimatedRate: number;
+  /** Q[given][true] normalized per given label. */
+  noiseMatrix: number[][];
+  /** The confident joint C[given][true] (counts). */
+  confidentJoint: number[][];
+  /** Images flagged as probably mislabeled. */
+  suspects: number;
+  /** Of the suspects, the fraction whose label was really changed. */
+  precision: number;
+  /** Of the changed labels, the fraction among the suspects. */
+  recall: number;
+  /** Each fold model's clean test error. */
+  foldTestErrors: number[];
+  /** Images in order of suspicion (the suspects first, then by self-confidence), first `length`. */
+  ranking: number[];
+  /** Training wall time in seconds. */
+  trainSeconds: number;
+}
+
+/** A relabeling run: K labels restored to the original, chosen by CL or at random. */
+export interface RelabelRun extends StudyRun {
+  /** Fraction of training images whose label was randomized. */
+  frac: number;
+  /** none, the most suspicious first (cl), or random. */
+  method: "none" | "cl" | "random";
+  /** Labels restored (K). */
+  budget: number;
+  /** Wrong labels before relabeling. */
+  wrongBefore: number;
+  /** Wrong labels after relabeling. */
+  wrongAfter: number;
+}
+
+/** A cell of the image-noise x label-noise grid. */
+export interface GridRun extends StudyRun {
+  /** Gaussian image-noise sigma (0..255 scale). */
+  sigma: number;
+  /** Fraction of training images whose label was randomized. */
+  frac: number;
+  /** The training loss. */
+  loss: LossKind;
+}
+
+/** One split of the audit of MNIST's own labels. */
+export interface AuditSplit {
+  /** Images audited. */
+  images: number;
+  /** Estimated label-noise rate 1 - trace(Q). */
+  noiseRate: number;
+  /** Number of suspects. */
+  suspects: number;
+  /** The most suspicious labels, most suspicious first. */
+  top: { index: number; givenLabel: number; suggestedLabel: number; confidence: number }[];
+  /** The PNG grid of the top suspects in the part's folder. */
+  file?: string;
+}
+
+/** Confident learning on MNIST's own labels: training subset (k-fold) and test set. */
+export interface MnistAudit {
+  /** Run seed of the fold models. */
+  seed: number;
+  /** Clean test error of each fold model. */
+  foldTestErrors: number[];
+  /** The first N training images, audited by k-fold models. */
+  train: AuditSplit;
+  /** The test set, audited by the same fold models (probabilities averaged). */
+  test: AuditSplit;
+}
+
+/** `studies` in results/part3/metrics.json. */
+export interface LabelStudies {
+  /** The sizes the studies ran with. */
+  profile: LabelStudyProfile;
+  /** Run seeds of the studies. */
+  seeds: number[];
+  /** Images the subset studies use (the first N of the training set). */
+  subsets: { memorization: number; confidentLearning: number; grid: number };
+  /** Memorization runs. */
+  memorization: MemorizationRun[];
+  /** Per loss and fraction, the 1-epoch (part schedule) runs; "ce" from the part's sweep. */
+  robust: { loss: LossKind; frac: number; runs: StudyRun[] }[];
+  /** Pairs noise per fraction (uniform from the part's sweep). */
+  pairs: { frac: number; runs: StudyRun[] }[];
+  /** Confident-learning runs. */
+  confidentLearning: ConfidentLearningRun[];
+  /** Relabeling runs. */
+  relabel: RelabelRun[];
+  /** Confident learning on MNIST's own labels (no noise added). */
+  audit?: MnistAudit;
+  /** Image-noise x label-noise runs. */
+  grid: GridRun[];
+  /** What compensates image noise in the grid (absent: only the robust loss was tried). */
+  imageNoiseCompensation?: string;
+  /** Chart files (PNG) in the part's folder. */
+  files: Record<string, string>;
+}
