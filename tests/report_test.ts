@@ -126,8 +126,8 @@ const labelNoiseBars = barChart({
   ],
 });
 
-Deno.test("a sans-serif font is available, so chart text is drawn", () => {
-  const family = reportFontFamily();
+Deno.test("a sans-serif font is available, so chart text is drawn", async () => {
+  const family = await reportFontFamily();
   const canvas = createCanvas(200, 40);
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#fff";

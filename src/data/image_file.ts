@@ -8,7 +8,8 @@
  *
  * @module
  */
-import { createCanvas, type Image, loadImage } from "npm:@napi-rs/canvas@0.1.82";
+import type { Image } from "npm:@napi-rs/canvas@0.1.82";
+import { canvasLib } from "../render/canvas_lib.ts";
 import { checkImageData, inspectImageHeader } from "./image_header.ts";
 import { DigitImageError, isDarkOnLight, rgbaToGray, toMnistInput } from "./preprocess.ts";
 
@@ -37,7 +38,7 @@ export async function loadImageAsMnist(
 
   let image: Image;
   try {
-    image = await loadImage(bytes);
+    image = await (await canvasLib()).loadImage(bytes);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new DigitImageError(
@@ -54,7 +55,7 @@ export async function loadImageAsMnist(
   }
   const { width, height } = image;
 
-  const canvas = createCanvas(width, height);
+  const canvas = (await canvasLib()).createCanvas(width, height);
   const context = canvas.getContext("2d");
   context.drawImage(image, 0, 0);
   const rgba = context.getImageData(0, 0, width, height).data;

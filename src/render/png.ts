@@ -15,7 +15,7 @@
  * @module
  */
 import { Chart, type ChartConfiguration, type ChartItem, registerables } from "npm:chart.js@4.5.1";
-import { createCanvas, GlobalFonts } from "npm:@napi-rs/canvas@0.1.82";
+import { canvasLib } from "./canvas_lib.ts";
 import { type ChartSpec, pluginsFor } from "./charts.ts";
 
 Chart.register(...registerables);
@@ -43,7 +43,8 @@ const FALLBACK_FONT_FILES = [
 let resolvedFamily: string | undefined;
 
 /** Registers a font file (TTF/OTF) for report text; it wins over the system families. */
-export function registerReportFont(path: string, family = "ReportSans"): void {
+export async function registerReportFont(path: string, family = "ReportSans"): Promise<void> {
+  const { GlobalFonts } = await canvasLib();
   if (!GlobalFonts.registerFromPath(path, family)) {
     throw new Error(`could not register font ${path}`);
   }
@@ -54,8 +55,9 @@ export function registerReportFont(path: string, family = "ReportSans"): void {
  * The font family used for chart and grid text. Throws with install advice when no sans-serif
  * font is available: text would otherwise be silently missing from every PNG.
  */
-export function reportFontFamily(): string {
+export async function reportFontFamily(): Promise<string> {
   if (resolvedFamily) return resolvedFamily;
+  const { GlobalFonts } = await canvasLib();
   const find = () => {
     const known = new Set(GlobalFonts.families.map((f) => f.family));
     return PREFERRED_FAMILIES.find((f) => known.has(f));
@@ -106,8 +108,8 @@ export async function renderChartPng(
   const height = opts.height ?? 500;
   // Set globally: the title and legend take their family from Chart.defaults, not
   // options.font, and Skia maps chart.js's default list ending in sans-serif to a serif face.
-  Chart.defaults.font.family = `'${reportFontFamily()}'`;
-  const canvas = createCanvas(width, height);
+  Chart.defaults.font.family = `'${await reportFontFamily()}'`;
+  const canvas = (await canvasLib()).createCanvas(width, height);
   const chart = new Chart(canvas as unknown as ChartItem, chartJsConfig(config));
   try {
     const png = await canvas.encode("png");
@@ -140,8 +142,9 @@ export async function digitGridPng(
   const cell = DIGIT_SIDE * scale;
   const gap = Math.max(4, scale * 2);
   const pad = 12;
-  const labelFont = `${Math.max(12, Math.min(18, cell / 3))}px '${reportFontFamily()}'`;
-  const titleFont = `bold 18px '${reportFontFamily()}'`;
+  const family = await reportFontFamily();
+  const labelFont = `${Math.max(12, Math.min(18, cell / 3))}px '${family}'`;
+  const titleFont = `bold 18px '${family}'`;
   const titleHeight = opts.title ? 34 : 0;
   for (const row of rows) {
     for (const img of row.images) {
@@ -152,7 +155,7 @@ export async function digitGridPng(
   }
 
   // Measure the label column and the title before sizing the canvas.
-  const probe = createCanvas(1, 1).getContext("2d");
+  const probe = (await canvasLib()).createCanvas(1, 1).getContext("2d");
   probe.font = labelFont;
   const labelWidth = Math.ceil(Math.max(0, ...rows.map((r) => probe.measureText(r.label).width)));
   probe.font = titleFont;
@@ -165,7 +168,7 @@ export async function digitGridPng(
   );
   const height = pad + titleHeight + Math.max(1, rows.length) * (cell + gap) - gap + pad;
 
-  const canvas = createCanvas(width, height);
+  const canvas = (await canvasLib()).createCanvas(width, height);
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(0, 0, width, height);
