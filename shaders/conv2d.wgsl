@@ -52,6 +52,8 @@ const ALIGNED_ROWS: bool = CIP == 1u && W % 4u == 0u && XB % 4u == 0u;
 const PAD_UP: u32 = (PAD + 3u) / 4u * 4u; // padding rounded up to whole texels
 const LEAD: u32 = PAD_UP - PAD; // first needed pixel within the loaded span
 const SPAN: u32 = (LEAD + XS + 3u) / 4u; // texels covering a row segment
+// backward_input: the column block is the whole row (it starts at column 0)
+const FULL_ROW: bool = XB == W;
 
 @group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>; // input (B, H, W, CIP)
 @group(0) @binding(1) var w: texture_storage_2d<rgba32float, read>; // (KS, KS, CIP) x CO
@@ -223,27 +225,35 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
 
 // dX[b, iy, ix, ci] = sum over (ky, kx, co) of dZ[b, iy - ky + PAD, ix - kx + PAD, co] W[ky, kx, ci, co]
 // dx is masked by (mask > 0) with MASK_INPUT. Needs CIP a multiple of 4. YB x XB input
-// positions and CG input texels per invocation.
+// positions and CG input texels per invocation. The image is the fastest-varying lane index, so
+// a SIMD group shares its block position and skips the taps that fall outside dZ together
+// (without padding, 29% of the rows and of the columns of a 5x5 full convolution at 14x14):
+// skipping adds no terms that are not zero, so the sums keep their order and bits.
 @compute @workgroup_size(WG)
 fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   let yblocks = (H + YB - 1u) / YB;
   let xblocks = (W + XB - 1u) / XB;
   let cblocks = (CIT + CG - 1u) / CG;
   if (gid.x >= B * yblocks * xblocks * cblocks) { return; }
-  let cg0 = (gid.x % cblocks) * CG;
-  let xb = (gid.x / cblocks) % xblocks;
-  let yb = (gid.x / (cblocks * xblocks)) % yblocks;
-  let b = gid.x / (cblocks * xblocks * yblocks);
+  let b = gid.x % B;
+  let cg0 = ((gid.x / B) % cblocks) * CG;
+  let xb = (gid.x / (B * cblocks)) % xblocks;
+  let yb = gid.x / (B * cblocks * xblocks);
   let iy0 = yb * YB;
   let ix0 = xb * XB;
   var acc: array<array<array<vec4f, CG>, XB>, YB>;
   for (var ky = 0u; ky < KS; ky++) {
+    // output rows oy = iy0 + r + PAD - ky for r in [0, YB): skip when none is inside dZ
+    let oy_lo = i32(iy0 + PAD) - i32(ky);
+    if (oy_lo + i32(YB) <= 0 || oy_lo >= i32(HO)) { continue; }
     for (var ct = 0u; ct < COT; ct++) {
       // output columns ox = ix0 + s - (KS - 1) + PAD for s in [0, XS): every (c, kx) pair needs s = c - kx + KS - 1
       var dz: array<array<vec4f, XS>, YB>;
       /* unroll */ for (var r = 0u; r < YB; r++) {
         /* unroll */ for (var s = 0u; s < XS; s++) {
-          dz[r][s] = grad_preact(b, i32(iy0 + r + PAD) - i32(ky), i32(ix0 + s + PAD) - i32(KS - 1u), ct);
+          if (!FULL_ROW || s_inside(s)) {
+            dz[r][s] = grad_preact(b, oy_lo + i32(r), i32(ix0 + s + PAD) - i32(KS - 1u), ct);
+          }
         }
       }
       /* unroll */ for (var kx = 0u; kx < KS; kx++) {
@@ -255,8 +265,11 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
           let w3 = ld(w, ((ky * KS + kx) * CIP + ci4 + 3u) * COT + ct);
           /* unroll */ for (var r = 0u; r < YB; r++) {
             /* unroll */ for (var c = 0u; c < XB; c++) {
-              let d = dz[r][c + KS - 1u - kx];
-              acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
+              // with FULL_ROW the block starts at column 0: the taps outside dZ are known here
+              if (!FULL_ROW || s_inside(c + KS - 1u - kx)) {
+                let d = dz[r][c + KS - 1u - kx];
+                acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
+              }
             }
           }
         }
@@ -277,6 +290,12 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   }
+}
+
+// backward_input with FULL_ROW: whether span column s (output column s - (KS - 1) + PAD) is
+// inside dZ.
+fn s_inside(s: u32) -> bool {
+  return s + PAD >= KS - 1u && s + PAD < KS - 1u + WO;
 }
 
 const WROWS: u32 = KS * KS * CIP; // rows of W
