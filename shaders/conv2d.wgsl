@@ -304,15 +304,18 @@ const PART_ROW: u32 = WROWS * COT + COT; // texels of one partial sum: dW then d
 // Partial weight and bias gradients over CHUNK images, in a fixed order:
 // dW[ky, kx, ci, co] += X[b, oy + ky - PAD, ox + kx - PAD, ci] dZ[b, oy, ox, co].
 // NCHUNK == 1: writes dw and db. Otherwise dw receives the partial sums (NCHUNK rows of PART_ROW).
-// One invocation: one chunk, one ky, one input texel, one output texel, all KS values of kx.
+// One invocation: one chunk, YB kernel rows (KS % YB == 0; more rows reuse each loaded dZ), one
+// input texel, one output texel, all KS values of kx. The sums run over (b, oy, ox) in the same
+// order for every YB.
 @compute @workgroup_size(WG)
 fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
-  if (gid.x >= NCHUNK * KS * CIT * COT) { return; }
+  let kyblocks = KS / YB;
+  if (gid.x >= NCHUNK * kyblocks * CIT * COT) { return; }
   let ct = gid.x % COT;
   let cit = (gid.x / COT) % CIT;
-  let ky = (gid.x / (COT * CIT)) % KS;
-  let chunk = gid.x / (COT * CIT * KS);
-  var acc: array<array<vec4f, 4>, KS>; // [kx][ci component] -> 4 output channels
+  let ky0 = ((gid.x / (COT * CIT)) % kyblocks) * YB;
+  let chunk = gid.x / (COT * CIT * kyblocks);
+  var acc: array<array<array<vec4f, 4>, KS>, YB>; // [ky - ky0][kx][ci component] -> 4 output channels
   var bsum = vec4f(0.0);
   let b_end = min((chunk + 1u) * CHUNK, B);
   for (var b = chunk * CHUNK; b < b_end; b++) {
@@ -323,23 +326,26 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
           dz[c] = grad_preact(b, i32(oy), i32(ox0 + c), ct);
           bsum += dz[c];
         }
-        var xin: array<vec4f, XS>;
-        if (ALIGNED_ROWS) {
-          xin = input_row_aligned(b, i32(oy + ky) - i32(PAD), ox0);
-        } else {
-          /* unroll */ for (var s = 0u; s < XS; s++) {
-            xin[s] = load_input(b, i32(oy + ky) - i32(PAD), i32(ox0 + s) - i32(PAD), cit);
+        /* unroll */ for (var r = 0u; r < YB; r++) {
+          var xin: array<vec4f, XS>;
+          let iy = i32(oy + ky0 + r) - i32(PAD);
+          if (ALIGNED_ROWS) {
+            xin = input_row_aligned(b, iy, ox0);
+          } else {
+            /* unroll */ for (var s = 0u; s < XS; s++) {
+              xin[s] = load_input(b, iy, i32(ox0 + s) - i32(PAD), cit);
+            }
           }
-        }
-        /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-          /* unroll */ for (var c = 0u; c < XB; c++) {
-            let v = xin[c + kx];
-            let d = dz[c];
-            acc[kx][0] += v.x * d;
-            if (CIP > 1u) {
-              acc[kx][1] += v.y * d;
-              acc[kx][2] += v.z * d;
-              acc[kx][3] += v.w * d;
+          /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+            /* unroll */ for (var c = 0u; c < XB; c++) {
+              let v = xin[c + kx];
+              let d = dz[c];
+              acc[r][kx][0] += v.x * d;
+              if (CIP > 1u) {
+                acc[r][kx][1] += v.y * d;
+                acc[r][kx][2] += v.z * d;
+                acc[r][kx][3] += v.w * d;
+              }
             }
           }
         }
@@ -347,15 +353,17 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
   let row0 = select(chunk * PART_ROW, 0u, NCHUNK == 1u);
-  /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-    /* unroll */ for (var j = 0u; j < 4u; j++) {
-      if (j < CIP) {
-        let wrow = (ky * KS + kx) * CIP + cit * 4u * u32(CIP > 1u) + j;
-        st(dw, row0 + wrow * COT + ct, acc[kx][j]);
+  /* unroll */ for (var r = 0u; r < YB; r++) {
+    /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+      /* unroll */ for (var j = 0u; j < 4u; j++) {
+        if (j < CIP) {
+          let wrow = ((ky0 + r) * KS + kx) * CIP + cit * 4u * u32(CIP > 1u) + j;
+          st(dw, row0 + wrow * COT + ct, acc[r][kx][j]);
+        }
       }
     }
   }
-  if (ky == 0u && cit == 0u) {
+  if (ky0 == 0u && cit == 0u) {
     if (NCHUNK == 1u) {
       st(db, ct, bsum);
     } else {
