@@ -42,7 +42,7 @@ const PW: u32 = WO / 2u;
 const GH: u32 = select(HO, PH, POOL); // height of the block output (and of its gradient)
 const GW: u32 = select(WO, PW, POOL);
 const COT: u32 = (CO + 3u) / 4u; // output channel texels per position
-const CIT: u32 = max(CIP / 4u, 1u); // input texels per position (1 for the scalar layout)
+const CIT: u32 = (CIP + 3u) / 4u; // input texels per position (1 for the scalar layout)
 const IN_ROW: u32 = (H * W * CIP + 3u) / 4u; // texels per input image
 const OUT_ROW: u32 = GH * GW * COT; // texels per output image
 const XS: u32 = XB + KS - 1u; // input columns one register row spans
@@ -141,7 +141,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
   let ox0 = xb * XB;
   var acc: array<array<array<vec4f, CG>, XB>, YB>;
   for (var ky = 0u; ky < KS; ky++) {
-    for (var ct = 0u; ct < CIT; ct++) {
+    /* unroll */ for (var ct = 0u; ct < CIT; ct++) {
       var xin: array<array<vec4f, XS>, YB>;
       /* unroll */ for (var r = 0u; r < YB; r++) {
         if (ALIGNED_ROWS) {
@@ -164,13 +164,23 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
               }
             }
           } else {
-            let w1 = ld(w, (wrow + 1u) * COT + co_t);
-            let w2 = ld(w, (wrow + 2u) * COT + co_t);
-            let w3 = ld(w, (wrow + 3u) * COT + co_t);
+            // channels past CI are zero padding (conv2's 6 of 8): their products are skipped,
+            // a constant condition once ct is unrolled; the real ones sum in the same order
+            let n = CI - min(ct * 4u, CI);
+            var w1 = vec4f(0.0);
+            var w2 = vec4f(0.0);
+            var w3 = vec4f(0.0);
+            if (n > 1u) { w1 = ld(w, (wrow + 1u) * COT + co_t); }
+            if (n > 2u) { w2 = ld(w, (wrow + 2u) * COT + co_t); }
+            if (n > 3u) { w3 = ld(w, (wrow + 3u) * COT + co_t); }
             /* unroll */ for (var r = 0u; r < YB; r++) {
               /* unroll */ for (var c = 0u; c < XB; c++) {
                 let v = xin[r][c + kx];
-                acc[r][c][g] += v.x * w0 + v.y * w1 + v.z * w2 + v.w * w3;
+                var t = v.x * w0;
+                if (n > 1u) { t += v.y * w1; }
+                if (n > 2u) { t += v.z * w2; }
+                if (n > 3u) { t += v.w * w3; }
+                acc[r][c][g] += t;
               }
             }
           }
