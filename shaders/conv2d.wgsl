@@ -158,9 +158,22 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
           let co_t = min(cg0 + g, COT - 1u);
           let w0 = ld(w, wrow * COT + co_t);
           if (CIP == 1u) {
+            // output channels past CO are padding (conv1's 6 of 8): a CPU adapter computes a
+            // vec4 as 4 lanes, so a half-used texel costs half (m is a constant for CG >= COT)
+            let m = CO - min((cg0 + g) * 4u, CO);
             /* unroll */ for (var r = 0u; r < YB; r++) {
               /* unroll */ for (var c = 0u; c < XB; c++) {
-                acc[r][c][g] += xin[r][c + kx].x * w0;
+                let xv = xin[r][c + kx].x;
+                let a = acc[r][c][g];
+                if (m > 3u) {
+                  acc[r][c][g] = a + xv * w0;
+                } else if (m == 3u) {
+                  acc[r][c][g] = vec4f(a.xyz + xv * w0.xyz, a.w);
+                } else if (m == 2u) {
+                  acc[r][c][g] = vec4f(a.xy + xv * w0.xy, a.zw);
+                } else {
+                  acc[r][c][g] = vec4f(a.x + xv * w0.x, a.yzw);
+                }
               }
             }
           } else {
