@@ -328,26 +328,30 @@ const PART_ROW: u32 = WROWS * COT + COT; // texels of one partial sum: dW then d
 // dW[ky, kx, ci, co] += X[b, oy + ky - PAD, ox + kx - PAD, ci] dZ[b, oy, ox, co].
 // NCHUNK == 1: writes dw and db. Otherwise dw receives the partial sums (NCHUNK rows of PART_ROW).
 // One invocation: one chunk, YB kernel rows (KS % YB == 0; more rows reuse each loaded dZ), one
-// input texel, one output texel, all KS values of kx. The sums run over (b, oy, ox) in the same
+// input texel, CG output texels (more reuse each loaded input row), all KS values of kx. The sums run over (b, oy, ox) in the same
 // order for every YB.
 @compute @workgroup_size(WG)
 fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   let kyblocks = KS / YB;
-  if (gid.x >= NCHUNK * kyblocks * CIT * COT) { return; }
-  let ct = gid.x % COT;
-  let cit = (gid.x / COT) % CIT;
-  let ky0 = ((gid.x / (COT * CIT)) % kyblocks) * YB;
-  let chunk = gid.x / (COT * CIT * kyblocks);
-  var acc: array<array<array<vec4f, 4>, KS>, YB>; // [ky - ky0][kx][ci component] -> 4 output channels
-  var bsum = vec4f(0.0);
+  let cblocks = (COT + CG - 1u) / CG;
+  if (gid.x >= NCHUNK * kyblocks * CIT * cblocks) { return; }
+  let ct0 = (gid.x % cblocks) * CG;
+  let cit = (gid.x / cblocks) % CIT;
+  let ky0 = ((gid.x / (cblocks * CIT)) % kyblocks) * YB;
+  let chunk = gid.x / (cblocks * CIT * kyblocks);
+  // [ky - ky0][kx][output texel - ct0][input channel component] -> 4 output channels
+  var acc: array<array<array<array<vec4f, 4>, CG>, KS>, YB>;
+  var bsum: array<vec4f, CG>;
   let b_end = min((chunk + 1u) * CHUNK, B);
   for (var b = chunk * CHUNK; b < b_end; b++) {
     for (var oy = 0u; oy < HO; oy++) {
       for (var ox0 = 0u; ox0 < WO; ox0 += XB) {
-        var dz: array<vec4f, XB>;
-        /* unroll */ for (var c = 0u; c < XB; c++) {
-          dz[c] = grad_preact(b, i32(oy), i32(ox0 + c), ct);
-          bsum += dz[c];
+        var dz: array<array<vec4f, XB>, CG>;
+        /* unroll */ for (var g = 0u; g < CG; g++) {
+          /* unroll */ for (var c = 0u; c < XB; c++) {
+            dz[g][c] = grad_preact(b, i32(oy), i32(ox0 + c), min(ct0 + g, COT - 1u));
+            bsum[g] += dz[g][c];
+          }
         }
         /* unroll */ for (var r = 0u; r < YB; r++) {
           var xin: array<vec4f, XS>;
@@ -360,14 +364,30 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
             }
           }
           /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-            /* unroll */ for (var c = 0u; c < XB; c++) {
-              let v = xin[c + kx];
-              let d = dz[c];
-              acc[r][kx][0] += v.x * d;
-              if (CIP > 1u) {
-                acc[r][kx][1] += v.y * d;
-                acc[r][kx][2] += v.z * d;
-                acc[r][kx][3] += v.w * d;
+            /* unroll */ for (var g = 0u; g < CG; g++) {
+              // real output channels of the texel: as in the forward pass, a half-used texel
+              // costs half (a constant when CG >= COT)
+              let m = CO - min((ct0 + g) * 4u, CO);
+              /* unroll */ for (var c = 0u; c < XB; c++) {
+                let v = xin[c + kx];
+                let d = dz[g][c];
+                if (CIP == 1u) {
+                  let a = acc[r][kx][g][0];
+                  if (m > 3u) {
+                    acc[r][kx][g][0] = a + v.x * d;
+                  } else if (m == 3u) {
+                    acc[r][kx][g][0] = vec4f(a.xyz + v.x * d.xyz, a.w);
+                  } else if (m == 2u) {
+                    acc[r][kx][g][0] = vec4f(a.xy + v.x * d.xy, a.zw);
+                  } else {
+                    acc[r][kx][g][0] = vec4f(a.x + v.x * d.x, a.yzw);
+                  }
+                } else {
+                  acc[r][kx][g][0] += v.x * d;
+                  acc[r][kx][g][1] += v.y * d;
+                  acc[r][kx][g][2] += v.z * d;
+                  acc[r][kx][g][3] += v.w * d;
+                }
               }
             }
           }
@@ -376,21 +396,26 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
   let row0 = select(chunk * PART_ROW, 0u, NCHUNK == 1u);
-  /* unroll */ for (var r = 0u; r < YB; r++) {
-    /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-      /* unroll */ for (var j = 0u; j < 4u; j++) {
-        if (j < CIP) {
-          let wrow = ((ky0 + r) * KS + kx) * CIP + cit * 4u * u32(CIP > 1u) + j;
-          st(dw, row0 + wrow * COT + ct, acc[r][kx][j]);
+  /* unroll */ for (var g = 0u; g < CG; g++) {
+    let ct = ct0 + g;
+    if (ct < COT) {
+      /* unroll */ for (var r = 0u; r < YB; r++) {
+        /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+          /* unroll */ for (var j = 0u; j < 4u; j++) {
+            if (j < CIP) {
+              let wrow = ((ky0 + r) * KS + kx) * CIP + cit * 4u * u32(CIP > 1u) + j;
+              st(dw, row0 + wrow * COT + ct, acc[r][kx][g][j]);
+            }
+          }
         }
       }
-    }
-  }
-  if (ky0 == 0u && cit == 0u) {
-    if (NCHUNK == 1u) {
-      st(db, ct, bsum);
-    } else {
-      st(dw, row0 + WROWS * COT + ct, bsum);
+      if (ky0 == 0u && cit == 0u) {
+        if (NCHUNK == 1u) {
+          st(db, ct, bsum[g]);
+        } else {
+          st(dw, row0 + WROWS * COT + ct, bsum[g]);
+        }
+      }
     }
   }
 }

@@ -68,9 +68,10 @@ export function defaultConvTile(
   }
   if (kind === "backwardInput") return { yb: 1, xb: s.width <= 16 ? s.width : 8, cg: 1 };
   // single-channel input: all kernel rows per invocation (each loaded dZ feeds 25 taps, not 5);
-  // column blocks without a ragged edge (conv2's 10 columns: 2, not 4)
+  // up to 4 output texels (each loaded input row feeds them all; with all of them the pad
+  // channels are known constants); column blocks without a ragged edge (conv2's 10: 2, not 4)
   const xb = g.wo % 4 === 0 || g.wo % 2 !== 0 ? 4 : 2;
-  return { yb: s.inStored === 1 ? s.kernel : 1, xb, cg: 1 };
+  return { yb: s.inStored === 1 ? s.kernel : 1, xb, cg: Math.min(4, g.cop / 4) };
 }
 
 /**
@@ -103,7 +104,9 @@ export function convTileCandidates(
     for (const yb of [1, 2]) for (const xb of xbs) for (const cg of cgs) add({ yb, xb, cg });
   } else {
     for (const yb of [1, s.kernel]) {
-      for (const xb of [2, 4, 8, g.wo]) if (xb <= g.wo) add({ yb, xb, cg: 1 });
+      for (const cg of [1, Math.min(4, g.cop / 4)]) {
+        for (const xb of [2, 4, 8, g.wo]) if (xb <= g.wo) add({ yb, xb, cg });
+      }
     }
   }
   return out;
@@ -350,7 +353,9 @@ export async function conv2dBackwardWeight(
     constants: { ...constants(s, t), CHUNK: chunk, NCHUNK: nchunk },
     reads: { grad: a.grad, x: a.x, aux: a.aux },
     sharedWrites: true, // dW and db usually share the gradient arena
-    size: { lanes: nchunk * (s.kernel / t.yb) * Math.max(1, s.inStored / 4) * (g.cop / 4) },
+    size: {
+      lanes: nchunk * (s.kernel / t.yb) * Math.max(1, s.inStored / 4) * ceil(g.cop / 4, t.cg),
+    },
   };
   if (nchunk === 1) return [await makeDispatch(ctx, { ...call, writes: { dw: a.dw, db: a.db } })];
   const p = a.partial;
