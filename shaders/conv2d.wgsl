@@ -282,6 +282,9 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
       /* unroll */ for (var kx = 0u; kx < KS; kx++) {
         /* unroll */ for (var g = 0u; g < CG; g++) {
           let ci4 = min(cg0 + g, CIT - 1u) * 4u;
+          // with all input texels in one invocation (CG >= CIT) the pad channels past CI are
+          // known here and skipped (their gradient stays 0); otherwise all 4 are computed
+          let n = select(4u, CI - min(ci4, CI), CG >= CIT);
           let w0 = ld(w, ((ky * KS + kx) * CIP + ci4) * COT + ct);
           let w1 = ld(w, ((ky * KS + kx) * CIP + ci4 + 1u) * COT + ct);
           let w2 = ld(w, ((ky * KS + kx) * CIP + ci4 + 2u) * COT + ct);
@@ -291,7 +294,15 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
               // with FULL_ROW the block starts at column 0: the taps outside dZ are known here
               if (!FULL_ROW || s_inside(c + KS - 1u - kx)) {
                 let d = dz[r][c + KS - 1u - kx];
-                acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
+                if (n > 3u) {
+                  acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
+                } else if (n == 3u) {
+                  acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), 0.0);
+                } else if (n == 2u) {
+                  acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), 0.0, 0.0);
+                } else {
+                  acc[r][c][g] += vec4f(dot(d, w0), 0.0, 0.0, 0.0);
+                }
               }
             }
           }

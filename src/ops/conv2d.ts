@@ -66,7 +66,11 @@ export function defaultConvTile(
     if (s.pool && xb % 2) xb = 2;
     return { yb: s.pool ? 2 : 1, xb: Math.max(1, xb), cg: Math.min(2, Math.max(1, g.cop / 4)) };
   }
-  if (kind === "backwardInput") return { yb: 1, xb: s.width <= 16 ? s.width : 8, cg: 1 };
+  if (kind === "backwardInput") {
+    // all input texels per invocation when there are at most 2: the pad channels are then known
+    const cit = Math.max(1, s.inStored / 4);
+    return { yb: 2, xb: s.width <= 16 ? s.width : 8, cg: cit <= 2 ? cit : 1 };
+  }
   // single-channel input: all kernel rows per invocation (each loaded dZ feeds 25 taps, not 5);
   // up to 4 output texels (each loaded input row feeds them all; with all of them the pad
   // channels are known constants); column blocks without a ragged edge (conv2's 10: 2, not 4)
