@@ -160,39 +160,28 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
           if (CIP == 1u) {
             // output channels past CO are padding (conv1's 6 of 8): a CPU adapter computes a
             // vec4 as 4 lanes, so a half-used texel costs half (m is a constant for CG >= COT)
-            let m = CO - min((cg0 + g) * 4u, CO);
+            let real = real_lanes(CO - min((cg0 + g) * 4u, CO));
             /* unroll */ for (var r = 0u; r < YB; r++) {
               /* unroll */ for (var c = 0u; c < XB; c++) {
-                let xv = xin[r][c + kx].x;
                 let a = acc[r][c][g];
-                if (m > 3u) {
-                  acc[r][c][g] = a + xv * w0;
-                } else if (m == 3u) {
-                  acc[r][c][g] = vec4f(a.xyz + xv * w0.xyz, a.w);
-                } else if (m == 2u) {
-                  acc[r][c][g] = vec4f(a.xy + xv * w0.xy, a.zw);
-                } else {
-                  acc[r][c][g] = vec4f(a.x + xv * w0.x, a.yzw);
-                }
+                acc[r][c][g] = select(a, a + xin[r][c + kx].x * w0, real);
               }
             }
           } else {
             // channels past CI are zero padding (conv2's 6 of 8): their products are skipped,
             // a constant condition once ct is unrolled; the real ones sum in the same order
+            // (selects, not branches: constant ones fold without growing the compiler's CFG)
             let n = CI - min(ct * 4u, CI);
-            var w1 = vec4f(0.0);
-            var w2 = vec4f(0.0);
-            var w3 = vec4f(0.0);
-            if (n > 1u) { w1 = ld(w, (wrow + 1u) * COT + co_t); }
-            if (n > 2u) { w2 = ld(w, (wrow + 2u) * COT + co_t); }
-            if (n > 3u) { w3 = ld(w, (wrow + 3u) * COT + co_t); }
+            let w1 = ld(w, (wrow + 1u) * COT + co_t);
+            let w2 = ld(w, (wrow + 2u) * COT + co_t);
+            let w3 = ld(w, (wrow + 3u) * COT + co_t);
             /* unroll */ for (var r = 0u; r < YB; r++) {
               /* unroll */ for (var c = 0u; c < XB; c++) {
                 let v = xin[r][c + kx];
                 var t = v.x * w0;
-                if (n > 1u) { t += v.y * w1; }
-                if (n > 2u) { t += v.z * w2; }
-                if (n > 3u) { t += v.w * w3; }
+                t = select(t, t + v.y * w1, n > 1u);
+                t = select(t, t + v.z * w2, n > 2u);
+                t = select(t, t + v.w * w3, n > 3u);
                 acc[r][c][g] += t;
               }
             }
@@ -274,9 +263,8 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
       var dz: array<array<vec4f, XS>, YB>;
       /* unroll */ for (var r = 0u; r < YB; r++) {
         /* unroll */ for (var s = 0u; s < XS; s++) {
-          if (!FULL_ROW || s_inside(s)) {
-            dz[r][s] = grad_preact(b, oy_lo + i32(r), i32(ix0 + s + PAD) - i32(KS - 1u), ct);
-          }
+          // (unused when outside dZ with FULL_ROW: the compiler drops those loads)
+          dz[r][s] = grad_preact(b, oy_lo + i32(r), i32(ix0 + s + PAD) - i32(KS - 1u), ct);
         }
       }
       /* unroll */ for (var kx = 0u; kx < KS; kx++) {
@@ -289,21 +277,16 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
           let w1 = ld(w, ((ky * KS + kx) * CIP + ci4 + 1u) * COT + ct);
           let w2 = ld(w, ((ky * KS + kx) * CIP + ci4 + 2u) * COT + ct);
           let w3 = ld(w, ((ky * KS + kx) * CIP + ci4 + 3u) * COT + ct);
+          let real = real_lanes(n);
           /* unroll */ for (var r = 0u; r < YB; r++) {
             /* unroll */ for (var c = 0u; c < XB; c++) {
               // with FULL_ROW the block starts at column 0: the taps outside dZ are known here
-              if (!FULL_ROW || s_inside(c + KS - 1u - kx)) {
-                let d = dz[r][c + KS - 1u - kx];
-                if (n > 3u) {
-                  acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
-                } else if (n == 3u) {
-                  acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), 0.0);
-                } else if (n == 2u) {
-                  acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), 0.0, 0.0);
-                } else {
-                  acc[r][c][g] += vec4f(dot(d, w0), 0.0, 0.0, 0.0);
-                }
-              }
+              // (selects, not branches: constant ones fold without growing the compiler's CFG)
+              let live = !FULL_ROW || s_inside(c + KS - 1u - kx);
+              let d = dz[r][c + KS - 1u - kx];
+              let a = acc[r][c][g];
+              let t = vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
+              acc[r][c][g] = select(a, a + t, real & vec4<bool>(live));
             }
           }
         }
@@ -324,6 +307,11 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   }
+}
+
+// Which of a texel's 4 channels are real when it holds `n` of them (the rest are padding).
+fn real_lanes(n: u32) -> vec4<bool> {
+  return vec4<bool>(n > 0u, n > 1u, n > 2u, n > 3u);
 }
 
 // backward_input with FULL_ROW: whether span column s (output column s - (KS - 1) + PAD) is
@@ -378,21 +366,13 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
             /* unroll */ for (var g = 0u; g < CG; g++) {
               // real output channels of the texel: as in the forward pass, a half-used texel
               // costs half (a constant when CG >= COT)
-              let m = CO - min((ct0 + g) * 4u, CO);
+              let real = real_lanes(CO - min((ct0 + g) * 4u, CO));
               /* unroll */ for (var c = 0u; c < XB; c++) {
                 let v = xin[c + kx];
                 let d = dz[g][c];
                 if (CIP == 1u) {
                   let a = acc[r][kx][g][0];
-                  if (m > 3u) {
-                    acc[r][kx][g][0] = a + v.x * d;
-                  } else if (m == 3u) {
-                    acc[r][kx][g][0] = vec4f(a.xyz + v.x * d.xyz, a.w);
-                  } else if (m == 2u) {
-                    acc[r][kx][g][0] = vec4f(a.xy + v.x * d.xy, a.zw);
-                  } else {
-                    acc[r][kx][g][0] = vec4f(a.x + v.x * d.x, a.yzw);
-                  }
+                  acc[r][kx][g][0] = select(a, a + v.x * d, real);
                 } else {
                   acc[r][kx][g][0] += v.x * d;
                   acc[r][kx][g][1] += v.y * d;
