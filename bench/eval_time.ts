@@ -1,0 +1,57 @@
+/**
+ * Evaluation time: LeNet-5 (seed 1, untrained: the time does not depend on the weights) on all
+ * 10,000 MNIST test images, forward + argmax + confusion matrix on the GPU, in chunks of
+ * `--batch` images. Prints the median wall time of `--runs` runs after one warm-up run.
+ *
+ *   deno run --allow-read=. bench/eval_time.ts [--batch 256] [--runs 5]
+ *
+ * @module
+ */
+import { formatHelp, parseOptions, runCli } from "../src/cli/args.ts";
+import { loadMnistSplit } from "../src/data/files.ts";
+import { acquireGpu } from "../src/gpu/context.ts";
+import { uploadDataset } from "../src/ops/gather.ts";
+import { Model } from "../src/nn/model.ts";
+import { lenet5 } from "../src/nn/spec.ts";
+import { Evaluator } from "../src/train/evaluator.ts";
+
+const SPEC = {
+  batch: { type: "int", default: 0, min: 0, max: 10000, description: "chunk size (0: default)" },
+  runs: { type: "int", default: 5, min: 1, max: 50, description: "timed runs" },
+} as const;
+const PROGRAM = { name: "bench/eval_time.ts", summary: "Evaluation time on the MNIST test set." };
+
+async function main(): Promise<number> {
+  const { options: o, help } = parseOptions<{ batch: number; runs: number }>(
+    Deno.args,
+    SPEC,
+    PROGRAM,
+  );
+  if (help) {
+    console.log(formatHelp(SPEC, PROGRAM));
+    return 0;
+  }
+  const ctx = await acquireGpu();
+  const test = await loadMnistSplit("test");
+  const data = uploadDataset(ctx, test.images, test.labels, test.count, 784, "test");
+  const model = Model.create(ctx, lenet5(), { seed: 1 });
+  const ev = await Evaluator.create(ctx, model, data, o.batch ? { batch: o.batch } : {});
+  await ev.run(); // warm-up: pipelines compiled, caches filled
+  const ms: number[] = [];
+  for (let r = 0; r < o.runs; r++) {
+    const t0 = performance.now();
+    await ev.run();
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  console.log(
+    `${ev.count} test images in chunks of ${o.batch || "default"}: median ${
+      ms[ms.length >> 1].toFixed(0)
+    } ms (min ${ms[0].toFixed(0)}, max ${
+      ms.at(-1)!.toFixed(0)
+    }; ${o.runs} runs) on ${ctx.adapterName}`,
+  );
+  return 0;
+}
+
+if (import.meta.main) runCli(main);
