@@ -7,13 +7,8 @@
  *
  * @module
  */
-import { formatHelp, parseOptions, runCli } from "../src/cli/args.ts";
-import { loadMnistSplit } from "../src/data/files.ts";
-import { acquireGpu } from "../src/gpu/context.ts";
-import { uploadDataset } from "../src/ops/gather.ts";
-import { Model } from "../src/nn/model.ts";
-import { lenet5 } from "../src/nn/spec.ts";
-import { Evaluator } from "../src/train/evaluator.ts";
+import { acquireGpu, Evaluator, lenet5, Model, uploadDataset } from "../mod.ts";
+import { formatHelp, loadMnistSplit, parseOptions, runCli } from "../mod_deno.ts";
 
 const SPEC = {
   batch: { type: "int", default: 0, min: 0, max: 10000, description: "chunk size (0: default)" },
