@@ -9,12 +9,25 @@ import {
   acquireGpu,
   assertPassed,
   type CaseRun,
+  type Dataset,
   type Dispatch,
   type GpuContext,
+  type GpuDataset,
+  lenet5,
+  Model,
   profileDispatches,
   recordDispatches,
   Rng,
+  Tuner,
+  uploadDataset,
 } from "../mod.ts";
+import {
+  FileTuningStore,
+  formatHelp,
+  type OptionSpec,
+  parseOptions,
+  type ProgramInfo,
+} from "../mod_deno.ts";
 
 let shared: Promise<GpuContext> | null = null;
 
@@ -25,6 +38,39 @@ export function benchGpu(): Promise<GpuContext> {
 }
 
 export const benchRng = (salt: number): Rng => new Rng(0xbe4c + salt);
+
+/** `--tuning`: the kernel variants of the whole-model benches. */
+export const TUNING_OPTION = {
+  type: "enum",
+  values: ["off", "auto"],
+  default: "off",
+  description:
+    "kernel variants: shape-based defaults, or measured on this adapter (cached in results/.cache)",
+} as const;
+
+/** A bench's options from `Deno.args`; null after printing the `--help` text (exit 0). */
+export function benchOptions<T>(spec: Record<string, OptionSpec>, program: ProgramInfo): T | null {
+  const { options, help } = parseOptions<T>(Deno.args, spec, program);
+  if (help) {
+    console.log(formatHelp(spec, program));
+    return null;
+  }
+  return options;
+}
+
+/** LeNet-5 (seed 1), `split` uploaded to the GPU, and the kernel tuner `tuning` asks for. */
+export function lenet5Bench(
+  ctx: GpuContext,
+  split: Dataset,
+  label: string,
+  tuning: "off" | "auto" = "off",
+): { data: GpuDataset; model: Model; tuner: Tuner | null } {
+  const data = uploadDataset(ctx, split.images, split.labels, split.count, 784, label);
+  const model = Model.create(ctx, lenet5(), { seed: 1 });
+  const tuner = tuning === "auto" ? new Tuner(ctx, "auto", new FileTuningStore()) : null;
+  model.tuner = tuner;
+  return { data, model, tuner };
+}
 
 /** The dispatches a kernel-check case validated; throws if any check failed (before timing). */
 export function validated<K>(run: CaseRun<K>): K {

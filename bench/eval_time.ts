@@ -7,8 +7,9 @@
  *
  * @module
  */
-import { acquireGpu, Evaluator, lenet5, Model, uploadDataset } from "../mod.ts";
-import { formatHelp, loadMnistSplit, parseOptions, runCli } from "../mod_deno.ts";
+import { acquireGpu, Evaluator } from "../mod.ts";
+import { loadMnistSplit, runCli } from "../mod_deno.ts";
+import { benchOptions, lenet5Bench } from "./common.ts";
 
 const SPEC = {
   batch: { type: "int", default: 0, min: 0, max: 10000, description: "chunk size (0: default)" },
@@ -17,19 +18,10 @@ const SPEC = {
 const PROGRAM = { name: "bench/eval_time.ts", summary: "Evaluation time on the MNIST test set." };
 
 async function main(): Promise<number> {
-  const { options: o, help } = parseOptions<{ batch: number; runs: number }>(
-    Deno.args,
-    SPEC,
-    PROGRAM,
-  );
-  if (help) {
-    console.log(formatHelp(SPEC, PROGRAM));
-    return 0;
-  }
+  const o = benchOptions<{ batch: number; runs: number }>(SPEC, PROGRAM);
+  if (!o) return 0;
   const ctx = await acquireGpu();
-  const test = await loadMnistSplit("test");
-  const data = uploadDataset(ctx, test.images, test.labels, test.count, 784, "test");
-  const model = Model.create(ctx, lenet5(), { seed: 1 });
+  const { data, model } = lenet5Bench(ctx, await loadMnistSplit("test"), "test");
   const ev = await Evaluator.create(ctx, model, data, o.batch ? { batch: o.batch } : {});
   await ev.run(); // warm-up: pipelines compiled, caches filled
   const ms: number[] = [];

@@ -6,28 +6,14 @@
  *
  * @module
  */
-import {
-  acquireGpu,
-  ADAM_DEFAULTS,
-  lenet5,
-  Model,
-  profileDispatches,
-  subset,
-  Trainer,
-  Tuner,
-  uploadDataset,
-} from "../mod.ts";
-import { FileTuningStore, formatHelp, loadMnistSplit, parseOptions, runCli } from "../mod_deno.ts";
+import { acquireGpu, ADAM_DEFAULTS, profileDispatches, subset, Trainer } from "../mod.ts";
+import { loadMnistSplit, runCli } from "../mod_deno.ts";
+import { benchOptions, lenet5Bench, TUNING_OPTION } from "./common.ts";
 
 const SPEC = {
   batch: { type: "int", default: 64, min: 1, max: 4096, description: "batch size" },
   reps: { type: "int", default: 20, min: 1, max: 1000, description: "repetitions per dispatch" },
-  tuning: {
-    type: "enum",
-    values: ["off", "auto"],
-    default: "off",
-    description: "kernel variants: defaults, or measured and cached in results/.cache",
-  },
+  tuning: TUNING_OPTION,
 } as const;
 const PROGRAM = {
   name: "deno task profile",
@@ -35,13 +21,8 @@ const PROGRAM = {
 };
 
 async function main(): Promise<number> {
-  const { options: o, help } = parseOptions<
-    { batch: number; reps: number; tuning: "off" | "auto" }
-  >(Deno.args, SPEC, PROGRAM);
-  if (help) {
-    console.log(formatHelp(SPEC, PROGRAM));
-    return 0;
-  }
+  const o = benchOptions<{ batch: number; reps: number; tuning: "off" | "auto" }>(SPEC, PROGRAM);
+  if (!o) return 0;
   const ctx = await acquireGpu();
   if (!ctx.hasTimestamps) {
     console.error(
@@ -50,10 +31,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const train = subset(await loadMnistSplit("train"), Math.max(o.batch * 4, 256));
-  const data = uploadDataset(ctx, train.images, train.labels, train.count, 784, "train");
-  const model = Model.create(ctx, lenet5(), { seed: 1 });
-  const tuner = o.tuning === "auto" ? new Tuner(ctx, "auto", new FileTuningStore()) : null;
-  model.tuner = tuner;
+  const { data, model, tuner } = lenet5Bench(ctx, train, "train", o.tuning);
   const trainer = await Trainer.create(ctx, model, data, {
     batchSize: o.batch,
     epochs: 1,

@@ -6,17 +6,9 @@
  *
  * @module
  */
-import {
-  acquireGpu,
-  ADAM_DEFAULTS,
-  lenet5,
-  Model,
-  subset,
-  Trainer,
-  Tuner,
-  uploadDataset,
-} from "../mod.ts";
-import { FileTuningStore, formatHelp, loadMnistSplit, parseOptions, runCli } from "../mod_deno.ts";
+import { acquireGpu, ADAM_DEFAULTS, subset, Trainer, uploadDataset } from "../mod.ts";
+import { loadMnistSplit, runCli } from "../mod_deno.ts";
+import { benchOptions, lenet5Bench, TUNING_OPTION } from "./common.ts";
 
 const SPEC = {
   batch: { type: "int", default: 64, min: 1, max: 4096, description: "batch size" },
@@ -28,13 +20,7 @@ const SPEC = {
     description: "steps trained before timing",
   },
   runs: { type: "int", default: 1, min: 1, max: 20, description: "timed epochs (each reported)" },
-  tuning: {
-    type: "enum",
-    values: ["off", "auto"],
-    default: "off",
-    description:
-      "kernel variants: shape-based defaults, or measured on this adapter (cached in results/.cache)",
-  },
+  tuning: TUNING_OPTION,
 } as const;
 const PROGRAM = {
   name: "deno task bench:train",
@@ -42,23 +28,13 @@ const PROGRAM = {
 };
 
 async function main(): Promise<number> {
-  const { options: o, help } = parseOptions<
+  const o = benchOptions<
     { batch: number; warmupSteps: number; runs: number; tuning: "off" | "auto" }
-  >(
-    Deno.args,
-    SPEC,
-    PROGRAM,
-  );
-  if (help) {
-    console.log(formatHelp(SPEC, PROGRAM));
-    return 0;
-  }
+  >(SPEC, PROGRAM);
+  if (!o) return 0;
   const ctx = await acquireGpu();
   const train = await loadMnistSplit("train");
-  const data = uploadDataset(ctx, train.images, train.labels, train.count, 784, "train");
-  const model = Model.create(ctx, lenet5(), { seed: 1 });
-  const tuner = o.tuning === "auto" ? new Tuner(ctx, "auto", new FileTuningStore()) : null;
-  model.tuner = tuner;
+  const { data, model, tuner } = lenet5Bench(ctx, train, "train", o.tuning);
   if (o.warmupSteps > 0) {
     // warm-up: compile pipelines, fill Mesa's shader cache and wake the CPU adapter's threads
     const warm = subset(train, Math.min(train.count, o.warmupSteps * o.batch));
