@@ -26,12 +26,15 @@ import {
   type MemorizationEpoch,
   type MemorizationRun,
   type MnistAudit,
+  type OutOfSample,
+  type OutOfSampleConfig,
   outOfSampleProbabilities,
   type Part3Condition,
   predictProbabilities,
   type RelabelRun,
   Rng,
   runNoise,
+  type SessionHooks,
   studyImages,
   type StudyRun,
   subset,
@@ -55,6 +58,46 @@ export interface StudyOptions extends TrainingOptions {
   fracs: number[];
   labelMode: string;
   out: string;
+}
+
+/** Profile p's confident-learning subset of the training set and the recipe of its fold models. */
+function confidentLearningSubset(s: Setup, o: StudyOptions, p: LabelStudyProfile) {
+  const c = p.confidentLearning;
+  const sub = subset(s.train, studyImages(c.images, s.train.count));
+  return { c, sub, recipe: recipeWith(o, "ce", c.epochs) };
+}
+
+/**
+ * Confident learning's k-fold LeNet-5 models on `sub` (`c.folds` folds), with a progress bar per
+ * fold; `more` adds the labels to train on or the extra images to predict.
+ */
+function kFoldProbabilities(
+  s: Setup,
+  c: LabelStudyProfile["confidentLearning"],
+  recipe: OutOfSampleConfig["recipe"],
+  sub: Dataset,
+  label: (fold: number) => string,
+  more: Pick<OutOfSampleConfig, "labels" | "extra">,
+): Promise<OutOfSample> {
+  const foldImages = sub.count - Math.round(sub.count / c.folds);
+  const images = c.epochs * Math.floor(foldImages / recipe.batchSize) * recipe.batchSize;
+  return outOfSampleProbabilities({
+    ctx: s.ctx,
+    spec: lenet5(),
+    recipe,
+    data: sub,
+    ...more,
+    folds: c.folds,
+    test: s.gpuTest,
+    signal: installInterruptHandler(),
+    hooks: (f): SessionHooks => {
+      const bar = new ProgressBar({ total: images, label: label(f), unit: "img" });
+      return {
+        onProgress: (q) => bar.update(q.imagesSeen),
+        afterTraining: () => Promise.resolve(bar.finish("trained")),
+      };
+    },
+  });
 }
 
 /** A run stored as `<dir>/<key>.json` with its configuration; computed when absent or stale. */
@@ -237,34 +280,18 @@ async function confidentLearningRun(
   dir: string,
   rankingLength: number,
 ): Promise<ConfidentLearningRun> {
-  const c = p.confidentLearning, n = studyImages(c.images, s.train.count);
-  const recipe = recipeWith(o, "ce", c.epochs);
+  const { c, sub, recipe } = confidentLearningSubset(s, o, p), n = sub.count;
   const config = { recipe, seed, frac, images: n, folds: c.folds, rankingLength };
   return await stored(dir, `frac${frac}-seed${seed}`, config, async () => {
-    const sub = subset(s.train, n);
     const noisy = corruptLabels(sub.labels, frac, seed, "uniform");
-    const foldImages = n - Math.round(n / c.folds);
-    const oos = await outOfSampleProbabilities({
-      ctx: s.ctx,
-      spec: lenet5(),
-      recipe: sessionRecipeOf(recipe, seed),
-      data: sub,
-      labels: noisy.labels,
-      folds: c.folds,
-      test: s.gpuTest,
-      signal: installInterruptHandler(),
-      hooks: (f) => {
-        const bar = new ProgressBar({
-          total: c.epochs * Math.floor(foldImages / recipe.batchSize) * recipe.batchSize,
-          label: `confident learning ${frac * 100}% seed ${seed} fold ${f + 1}/${c.folds}`,
-          unit: "img",
-        });
-        return {
-          onProgress: (q) => bar.update(q.imagesSeen),
-          afterTraining: () => Promise.resolve(bar.finish("trained")),
-        };
-      },
-    });
+    const oos = await kFoldProbabilities(
+      s,
+      c,
+      sessionRecipeOf(recipe, seed),
+      sub,
+      (f) => `confident learning ${frac * 100}% seed ${seed} fold ${f + 1}/${c.folds}`,
+      { labels: noisy.labels },
+    );
     if (oos.interrupted) throw new InterruptedError("interrupted during confident learning");
     const r = confidentLearning(oos.probs, noisy.labels, 10);
     const isChanged = (i: number) => noisy.labels[i] !== sub.labels[i];
@@ -303,33 +330,17 @@ async function auditMnist(
   seed: number,
   dir: string,
 ): Promise<MnistAudit> {
-  const c = p.confidentLearning, n = studyImages(c.images, s.train.count);
-  const recipe = recipeWith(o, "ce", c.epochs);
-  const config = { recipe, seed, images: n, folds: c.folds, test: s.test.count };
+  const { c, sub, recipe } = confidentLearningSubset(s, o, p);
+  const config = { recipe, seed, images: sub.count, folds: c.folds, test: s.test.count };
   return await stored(dir, `mnist-seed${seed}`, config, async () => {
-    const sub = subset(s.train, n);
-    const foldImages = n - Math.round(n / c.folds);
-    const oos = await outOfSampleProbabilities({
-      ctx: s.ctx,
-      spec: lenet5(),
-      recipe: sessionRecipeOf(recipe, seed),
-      data: sub,
-      folds: c.folds,
-      test: s.gpuTest,
-      extra: s.gpuTest,
-      signal: installInterruptHandler(),
-      hooks: (f) => {
-        const bar = new ProgressBar({
-          total: c.epochs * Math.floor(foldImages / recipe.batchSize) * recipe.batchSize,
-          label: `audit of MNIST's labels fold ${f + 1}/${c.folds}`,
-          unit: "img",
-        });
-        return {
-          onProgress: (q) => bar.update(q.imagesSeen),
-          afterTraining: () => Promise.resolve(bar.finish("trained")),
-        };
-      },
-    });
+    const oos = await kFoldProbabilities(
+      s,
+      c,
+      sessionRecipeOf(recipe, seed),
+      sub,
+      (f) => `audit of MNIST's labels fold ${f + 1}/${c.folds}`,
+      { extra: s.gpuTest },
+    );
     if (oos.interrupted) throw new InterruptedError("interrupted during the label audit");
     const split = (probs: Float32Array, labels: Uint8Array) => {
       const r = confidentLearning(probs, labels, 10);

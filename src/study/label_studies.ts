@@ -27,6 +27,13 @@ export interface LabelStudyProfile {
   grid: { images: number; epochs: number; sigmas: number[]; fracs: number[]; losses: LossKind[] };
 }
 
+// Both profiles' grid: image noise sigmas x label-noise fractions x losses.
+const GRID_AXES = {
+  sigmas: [0, 32, 128],
+  fracs: [0, 0.15, 0.5],
+  losses: ["ce", "gce"] as LossKind[],
+};
+
 /**
  * About 2.6 million image-steps (11 minutes at 4,000 images/s) of label-noise studies, next to
  * Part 3's sweep (3 noisy fractions x 60,000 images per seed).
@@ -43,9 +50,7 @@ export const STANDARD_LABEL_STUDIES: LabelStudyProfile = {
   grid: {
     images: 4000,
     epochs: 2,
-    sigmas: [0, 32, 128],
-    fracs: [0, 0.15, 0.5],
-    losses: ["ce", "gce"],
+    ...GRID_AXES,
   },
 };
 
@@ -61,9 +66,7 @@ export const FULL_LABEL_STUDIES: LabelStudyProfile = {
   grid: {
     images: 0,
     epochs: 1,
-    sigmas: [0, 32, 128],
-    fracs: [0, 0.15, 0.5],
-    losses: ["ce", "gce"],
+    ...GRID_AXES,
   },
 };
 

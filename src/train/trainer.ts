@@ -331,6 +331,7 @@ export class Trainer {
           noise,
         })
         : gatherBatch(ctx, { data, perm, x, labels, params, noise, augment: opts.augment });
+    const xent = { logits: fwd.logits, labels, dz: dlogits, losses, lossLog, params };
     const dispatches = [
       ...(opts.elastic
         ? [await gatherBatch(ctx, { data, perm, x: raw, labels, params, augment: opts.augment })]
@@ -338,23 +339,8 @@ export class Trainer {
       await gatherFor(opts.noise),
       ...fwd.dispatches,
       opts.loss
-        ? await robustCrossEntropy(ctx, {
-          logits: fwd.logits,
-          labels,
-          dz: dlogits,
-          losses,
-          lossLog,
-          params,
-          loss: opts.loss,
-        })
-        : await softmaxCrossEntropy(ctx, {
-          logits: fwd.logits,
-          labels,
-          dz: dlogits,
-          losses,
-          lossLog,
-          params,
-        }),
+        ? await robustCrossEntropy(ctx, { ...xent, loss: opts.loss })
+        : await softmaxCrossEntropy(ctx, xent),
       ...await model.backward(fwd, dlogits),
       await optimizerUpdate(ctx, {
         config: opts.optimizer,
