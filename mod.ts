@@ -124,6 +124,7 @@ export {
   type ElasticRanges,
 } from "./src/ops/elastic.ts";
 export {
+  type CrossEntropyArgs,
   softmaxCrossEntropy,
   softmaxCrossEntropyRef,
   softmaxForward,

@@ -7,10 +7,8 @@
  * @module
  */
 import type { GpuContext } from "../gpu/context.ts";
-import { type Dispatch, makeDispatch } from "../gpu/program.ts";
-import type { StepParamsBuffer } from "../gpu/step_params.ts";
-import type { Tensor } from "../gpu/tensor.ts";
-import { expectShape } from "./common.ts";
+import type { Dispatch } from "../gpu/program.ts";
+import { type CrossEntropyArgs, crossEntropyDispatch, logSumExpRow } from "./softmax_xent.ts";
 import SOURCE from "../../shaders/robust_xent.wgsl" with { type: "text" };
 
 const SHADER = { name: "robust_xent.wgsl", source: SOURCE };
@@ -63,36 +61,24 @@ function checkLoss(loss: RobustLoss): void {
  * dZ = w (softmax(Z) - onehot) / B with the loss's per-sample weight w, per-sample losses, and
  * the batch mean loss stored at `lossLog[step]` (step from the step-parameter slot).
  */
-export async function robustCrossEntropy(
+export function robustCrossEntropy(
   ctx: GpuContext,
-  a: {
-    logits: Tensor;
-    labels: Tensor;
-    dz: Tensor;
-    losses: Tensor;
-    lossLog: GPUBuffer;
-    params: StepParamsBuffer;
-    loss: RobustLoss;
-  },
+  a: CrossEntropyArgs & { loss: RobustLoss },
 ): Promise<Dispatch> {
-  const B = a.logits.rows, N = a.logits.cols;
-  expectShape("robustCrossEntropy", "labels", a.labels, 1, B);
-  expectShape("robustCrossEntropy", "dZ", a.dz, B, N);
-  expectShape("robustCrossEntropy", "losses", a.losses, 1, B);
-  checkLoss(a.loss);
   const l = a.loss;
-  const constants: Record<string, number> = l.kind === "gce"
-    ? { B, N, KIND: 1, Q: l.q }
-    : { B, N, KIND: 2, ALPHA: l.alpha, BETA: l.beta, LOG0: l.log0 };
-  return await makeDispatch(ctx, {
-    shader: SHADER,
-    entryPoint: "robust_xent",
-    constants,
-    reads: { logits: a.logits, labels: a.labels },
-    writes: { dz: a.dz, losses: a.losses },
-    buffers: { loss_log: a.lossLog, params: a.params },
-    size: { workgroups: [1] },
-  });
+  const kernel = { shader: SHADER, entryPoint: "robust_xent" };
+  return crossEntropyDispatch(
+    ctx,
+    "robustCrossEntropy",
+    a,
+    kernel,
+    (B, N): Record<string, number> => {
+      checkLoss(l);
+      return l.kind === "gce"
+        ? { B, N, KIND: 1, Q: l.q }
+        : { B, N, KIND: 2, ALPHA: l.alpha, BETA: l.beta, LOG0: l.log0 };
+    },
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -110,11 +96,7 @@ export function robustCrossEntropyRef(
   const losses = new Float64Array(B), dz = new Float64Array(B * N);
   let total = 0;
   for (let i = 0; i < B; i++) {
-    let m = -Infinity;
-    for (let n = 0; n < N; n++) m = Math.max(m, z[i * N + n]);
-    let s = 0;
-    for (let n = 0; n < N; n++) s += Math.exp(z[i * N + n] - m);
-    const lse = m + Math.log(s);
+    const lse = logSumExpRow(z, i, N);
     const y = labels[i];
     if (!Number.isInteger(y) || y < 0 || y >= N) throw new Error(`label ${y} out of range`);
     const logPy = z[i * N + y] - lse, py = Math.exp(logPy);

@@ -13,34 +13,54 @@ import SOURCE from "../../shaders/softmax_xent.wgsl" with { type: "text" };
 
 const SHADER = { name: "softmax_xent.wgsl", source: SOURCE };
 
+/** The buffers of a fused cross-entropy training step: (B, N) logits in, dZ and losses out. */
+export interface CrossEntropyArgs {
+  /** (B, N) logits. */
+  logits: Tensor;
+  /** (1, B) class labels. */
+  labels: Tensor;
+  /** (B, N) gradient of the batch-mean loss with respect to the logits. */
+  dz: Tensor;
+  /** (1, B) per-sample losses. */
+  losses: Tensor;
+  /** The loss log: the batch mean loss goes to `lossLog[step]`. */
+  lossLog: GPUBuffer;
+  /** The step-parameter slot that names the step. */
+  params: StepParamsBuffer;
+}
+
 /**
- * dZ = (softmax(Z) - onehot) / B, per-sample losses, and the batch mean loss stored at
- * `lossLog[step]` (step from the step-parameter slot).
+ * The one-workgroup dispatch of a fused cross-entropy kernel, after checking the shapes of `a`
+ * for `op`; `constants` sees (B, N) and may throw for bad hyper-parameters.
  */
-export async function softmaxCrossEntropy(
+export async function crossEntropyDispatch(
   ctx: GpuContext,
-  a: {
-    logits: Tensor;
-    labels: Tensor;
-    dz: Tensor;
-    losses: Tensor;
-    lossLog: GPUBuffer;
-    params: StepParamsBuffer;
-  },
+  op: string,
+  a: CrossEntropyArgs,
+  kernel: { shader: { name: string; source: string }; entryPoint: string },
+  constants: (B: number, N: number) => Record<string, number>,
 ): Promise<Dispatch> {
   const B = a.logits.rows, N = a.logits.cols;
-  expectShape("softmaxCrossEntropy", "labels", a.labels, 1, B);
-  expectShape("softmaxCrossEntropy", "dZ", a.dz, B, N);
-  expectShape("softmaxCrossEntropy", "losses", a.losses, 1, B);
+  expectShape(op, "labels", a.labels, 1, B);
+  expectShape(op, "dZ", a.dz, B, N);
+  expectShape(op, "losses", a.losses, 1, B);
   return await makeDispatch(ctx, {
-    shader: SHADER,
-    entryPoint: "softmax_xent",
-    constants: { B, N },
+    ...kernel,
+    constants: constants(B, N),
     reads: { logits: a.logits, labels: a.labels },
     writes: { dz: a.dz, losses: a.losses },
     buffers: { loss_log: a.lossLog, params: a.params },
     size: { workgroups: [1] },
   });
+}
+
+/**
+ * dZ = (softmax(Z) - onehot) / B, per-sample losses, and the batch mean loss stored at
+ * `lossLog[step]` (step from the step-parameter slot).
+ */
+export function softmaxCrossEntropy(ctx: GpuContext, a: CrossEntropyArgs): Promise<Dispatch> {
+  const kernel = { shader: SHADER, entryPoint: "softmax_xent" };
+  return crossEntropyDispatch(ctx, "softmaxCrossEntropy", a, kernel, (B, N) => ({ B, N }));
 }
 
 /** Probabilities (B, N) = softmax over each row of the logits. */
@@ -63,6 +83,15 @@ export async function softmaxForward(
 // ---------------------------------------------------------------------------------------------
 // float64 references
 
+/** log sum_n exp(z[i, n]) of row i of the (B, N) logits, shifted by the row max for range. */
+export function logSumExpRow(z: ArrayLike<number>, i: number, N: number): number {
+  let m = -Infinity;
+  for (let n = 0; n < N; n++) m = Math.max(m, z[i * N + n]);
+  let s = 0;
+  for (let n = 0; n < N; n++) s += Math.exp(z[i * N + n] - m);
+  return m + Math.log(s);
+}
+
 /** Per-sample losses, mean loss, dZ = (p - onehot) / B, and probabilities. */
 export function softmaxCrossEntropyRef(
   z: ArrayLike<number>,
@@ -73,11 +102,7 @@ export function softmaxCrossEntropyRef(
   const losses = new Float64Array(B), dz = new Float64Array(B * N), probs = new Float64Array(B * N);
   let total = 0;
   for (let i = 0; i < B; i++) {
-    let m = -Infinity;
-    for (let n = 0; n < N; n++) m = Math.max(m, z[i * N + n]);
-    let s = 0;
-    for (let n = 0; n < N; n++) s += Math.exp(z[i * N + n] - m);
-    const lse = m + Math.log(s);
+    const lse = logSumExpRow(z, i, N);
     const label = labels[i];
     if (!Number.isInteger(label) || label < 0 || label >= N) {
       throw new Error(`label ${label} out of range`);
