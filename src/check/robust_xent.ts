@@ -6,8 +6,7 @@
  */
 import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, runDispatches } from "../gpu/program.ts";
-import { StepParamsBuffer } from "../gpu/step_params.ts";
-import { download, Tensor, upload } from "../gpu/tensor.ts";
+import { download } from "../gpu/tensor.ts";
 import {
   GCE_DEFAULTS,
   robustCrossEntropy,
@@ -16,7 +15,8 @@ import {
   SCE_DEFAULTS,
 } from "../ops/robust_xent.ts";
 import type { Rng } from "../util/rng.ts";
-import { type CaseRun, Checks, defineFamily, randomArray, readBuffer } from "./family.ts";
+import { type CaseRun, Checks, defineFamily, readBuffer } from "./family.ts";
+import { crossEntropyInputs } from "./softmax_xent.ts";
 
 /** B rows of N logits under one loss. */
 export interface RobustXentCase {
@@ -57,38 +57,19 @@ export async function checkRobustXent(
   r: Rng,
 ): Promise<CaseRun<{ robustXent: Dispatch }>> {
   const { B, N } = c;
-  const z = randomArray(r, B * N, -8, 8);
-  const labels = Array.from({ length: B }, () => r.int(N));
-  const tz = Tensor.create(ctx, B, N, "logits"), tl = Tensor.create(ctx, 1, B, "labels");
-  const tdz = Tensor.create(ctx, B, N, "dz"), tloss = Tensor.create(ctx, 1, B, "losses");
-  upload(ctx, tz, z);
-  upload(ctx, tl, labels);
-  const lossLog = ctx.device.createBuffer({
-    size: 4 * SLOTS,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-  });
-  const params = new StepParamsBuffer(ctx, SLOTS);
-  params.write(0, Array.from({ length: SLOTS }, (_, step) => ({ step, batchStart: 0 })));
-  const robustXent = await robustCrossEntropy(ctx, {
-    logits: tz,
-    labels: tl,
-    dz: tdz,
-    losses: tloss,
-    lossLog,
-    params,
-    loss: c.loss,
-  });
-  await runDispatches(ctx, [robustXent], params.offset(STEP));
+  const { z, labels, a } = crossEntropyInputs(ctx, B, N, r, SLOTS, 4 * SLOTS);
+  const robustXent = await robustCrossEntropy(ctx, { ...a, loss: c.loss });
+  await runDispatches(ctx, [robustXent], a.params.offset(STEP));
   const ref = robustCrossEntropyRef(z, labels, B, N, c.loss);
   const ck = new Checks("robust-xent", describe(c));
-  ck.close("losses", await download(ctx, tloss), ref.losses, 1e-5);
-  ck.close("dZ", await download(ctx, tdz), ref.dz, 1e-5, [B, N]);
-  const logged = new Float32Array(await readBuffer(ctx, lossLog, 4 * SLOTS));
+  ck.close("losses", await download(ctx, a.losses), ref.losses, 1e-5);
+  ck.close("dZ", await download(ctx, a.dz), ref.dz, 1e-5, [B, N]);
+  const logged = new Float32Array(await readBuffer(ctx, a.lossLog, 4 * SLOTS));
   const want = Array.from({ length: SLOTS }, (_, i) => (i === STEP ? ref.mean : 0));
   ck.close(`mean loss in step slot ${STEP} only`, logged, want, 1e-5);
-  for (const t of [tz, tl, tdz, tloss]) t.store.destroy();
-  lossLog.destroy();
-  params.destroy();
+  for (const t of [a.logits, a.labels, a.dz, a.losses]) t.store.destroy();
+  a.lossLog.destroy();
+  a.params.destroy();
   return ck.done({ robustXent });
 }
 

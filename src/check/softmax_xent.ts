@@ -9,6 +9,7 @@ import { type Dispatch, runDispatches } from "../gpu/program.ts";
 import { StepParamsBuffer } from "../gpu/step_params.ts";
 import { download, Tensor, upload } from "../gpu/tensor.ts";
 import {
+  type CrossEntropyArgs,
   softmaxCrossEntropy,
   softmaxCrossEntropyRef,
   softmaxForward,
@@ -46,44 +47,54 @@ export interface SoftmaxKernels {
 /** Loss-log slots written by the check; the loss goes to slot STEP only. */
 const SLOTS = 4, STEP = 2;
 
+/**
+ * A cross-entropy case's inputs drawn from `r` (logits in [-8, 8), then labels) and uploaded, with
+ * the dZ and loss tensors, a loss log of `logBytes` bytes, and `slots` step-parameter slots
+ * (slot i names step i).
+ */
+export function crossEntropyInputs(
+  ctx: GpuContext,
+  B: number,
+  N: number,
+  r: Rng,
+  slots: number,
+  logBytes: number,
+): { z: Float64Array; labels: number[]; a: CrossEntropyArgs } {
+  const z = randomArray(r, B * N, -8, 8);
+  const labels = Array.from({ length: B }, () => r.int(N));
+  const tz = Tensor.create(ctx, B, N, "logits"), tl = Tensor.create(ctx, 1, B, "labels");
+  const tdz = Tensor.create(ctx, B, N, "dz"), tloss = Tensor.create(ctx, 1, B, "losses");
+  upload(ctx, tz, z);
+  upload(ctx, tl, labels);
+  const lossLog = ctx.device.createBuffer({
+    size: logBytes,
+    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
+  });
+  const params = new StepParamsBuffer(ctx, slots);
+  params.write(0, Array.from({ length: slots }, (_, step) => ({ step, batchStart: 0 })));
+  return { z, labels, a: { logits: tz, labels: tl, dz: tdz, losses: tloss, lossLog, params } };
+}
+
 /** Runs the softmax kernels of a case and compares them with the float64 reference. */
 export async function checkSoftmax(
   ctx: GpuContext,
   { B, N }: SoftmaxCase,
   r: Rng,
 ): Promise<CaseRun<SoftmaxKernels>> {
-  const z = randomArray(r, B * N, -8, 8);
-  const labels = Array.from({ length: B }, () => r.int(N));
-  const tz = Tensor.create(ctx, B, N, "logits"), tl = Tensor.create(ctx, 1, B, "labels");
-  const tdz = Tensor.create(ctx, B, N, "dz"), tloss = Tensor.create(ctx, 1, B, "losses");
+  const { z, labels, a } = crossEntropyInputs(ctx, B, N, r, SLOTS, 16 * SLOTS);
   const tp = Tensor.create(ctx, B, N, "probs");
-  upload(ctx, tz, z);
-  upload(ctx, tl, labels);
-  const lossLog = ctx.device.createBuffer({
-    size: 16 * SLOTS,
-    usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC,
-  });
-  const params = new StepParamsBuffer(ctx, SLOTS);
-  params.write(0, Array.from({ length: SLOTS }, (_, step) => ({ step, batchStart: 0 })));
   const kernels: SoftmaxKernels = {
-    crossEntropy: await softmaxCrossEntropy(ctx, {
-      logits: tz,
-      labels: tl,
-      dz: tdz,
-      losses: tloss,
-      lossLog,
-      params,
-    }),
-    softmax: await softmaxForward(ctx, { logits: tz, probs: tp }),
+    crossEntropy: await softmaxCrossEntropy(ctx, a),
+    softmax: await softmaxForward(ctx, { logits: a.logits, probs: tp }),
   };
-  await runDispatches(ctx, [kernels.crossEntropy], params.offset(STEP));
+  await runDispatches(ctx, [kernels.crossEntropy], a.params.offset(STEP));
   await runDispatches(ctx, [kernels.softmax]);
   const ref = softmaxCrossEntropyRef(z, labels, B, N);
   const ck = new Checks("softmax-xent", `B=${B} N=${N}`);
-  ck.close("losses", await download(ctx, tloss), ref.losses, 1e-5);
-  ck.close("dZ", await download(ctx, tdz), ref.dz, 1e-5, [B, N]);
+  ck.close("losses", await download(ctx, a.losses), ref.losses, 1e-5);
+  ck.close("dZ", await download(ctx, a.dz), ref.dz, 1e-5, [B, N]);
   ck.close("softmax", await download(ctx, tp), ref.probs, 1e-5, [B, N]);
-  const logged = new Float32Array(await readBuffer(ctx, lossLog, 4 * SLOTS));
+  const logged = new Float32Array(await readBuffer(ctx, a.lossLog, 4 * SLOTS));
   const want = Array.from({ length: SLOTS }, (_, i) => (i === STEP ? ref.mean : 0));
   ck.close(`mean loss in step slot ${STEP} only`, logged, want, 1e-5);
   return ck.done(kernels);
