@@ -149,8 +149,7 @@ export class Model {
     build: (t: Conv2dTile) => Promise<Dispatch | Dispatch[]>,
   ) {
     return this.#tile(
-      // "v2": the 2026-11-30 kernels (choices cached for the earlier ones are measured again)
-      `conv2d.v2.${kind}|${JSON.stringify(shape)}`,
+      `conv2d.${kind}|${JSON.stringify(shape)}`,
       convTileCandidates(kind, shape),
       defaultConvTile(kind, shape),
       build,
