@@ -196,17 +196,23 @@ Deno.test("spread rule: with 3 seeds, a difference within the spread is not call
   assert.match(s8, /\+0\.05 points \[95%: −0\.\d\d, \+0\.\d\d\], not established/);
   const s128 = line(md, "- sigma 128 vs sigma 0:");
   assert.match(s128, /\+1\.50 points \[95%: \+1\.50, \+1\.50\], established/);
+  // Part 3 too: paired by seed, differences -0.10, +0.10, +0.30 points: the interval has 0
   const f5 = line(md, "- 5% vs 0% noisy labels:");
-  assert.match(f5, /\+0\.10 points, within the spread \(larger sd 0\.30 points\)/);
-  assert.doesNotMatch(f5, /real/);
-  assert.match(line(md, "- 50% vs 0% noisy labels:"), /\+0\.40 points.*a real increase/);
+  assert.match(f5, /\+0\.10 points \[95%: −0\.\d\d, \+0\.\d\d\], not established/);
+  assert.match(
+    line(md, "- 50% vs 0% noisy labels:"),
+    /\+0\.40 points \[95%: \+0\.40, \+0\.40\], established/,
+  );
   // the measured numbers are in the text
   assert.match(md, /sigma 0: 1\.60% ± 0\.10; sigma 8: 1\.65% ± 0\.13; sigma 128: 3\.10% ± 0\.10/);
   assert.match(md, /3 runs per condition/);
   // tolerated test noise needs the test-time grid, which these records do not have
   assert.match(md, /These results have no test-time measurements/);
-  // image noise at sigma 128 (3.10%) vs label noise at 50% (2.00%): beyond the spread
-  assert.match(md, /The image-noise end point is worse by 1\.10 points, more than the spread/);
+  // image noise at sigma 128 (3.10%) vs label noise at 50% (2.00%), paired by seed: +1.10 each
+  assert.match(
+    md,
+    /The image-noise end point is worse: \+1\.10 points \[95%: \+1\.10, \+1\.10\], established/,
+  );
   assert.doesNotMatch(md, /\(measured once/);
   assert.match(
     md,
@@ -242,7 +248,10 @@ Deno.test("spread rule: with one seed nothing is called real, and the report say
     /\+3\.40 points \[95%: ±∞, ±∞\], not established \(quick look: 1 seed\)/,
   );
   assert.match(md, /Quick look: one seed, so nothing is established/);
-  assert.match(line(md, "- 15% vs 0% noisy labels:"), /\+0\.40 points \(measured once/);
+  assert.match(
+    line(md, "- 15% vs 0% noisy labels:"),
+    /\+0\.40 points \[95%: ±∞, ±∞\], not established \(quick look: 1 seed\)/,
+  );
   assert.match(md, /One run per condition: there is no spread.*`--seeds 3`/);
   assert.match(md, /Measured once, the image-noise condition ended with the higher error/);
   assert.match(md, /a measured-once reading/);

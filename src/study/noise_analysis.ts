@@ -134,10 +134,10 @@ export function wrongOf(
 }
 
 /** Runs of two conditions matched by seed (only seeds both have), in `a`'s order. */
-export function matchSeeds(
-  a: readonly Part2Run[],
-  b: readonly Part2Run[],
-): [Part2Run[], Part2Run[]] {
+export function matchSeeds<R extends { seed: number }>(
+  a: readonly R[],
+  b: readonly R[],
+): [R[], R[]] {
   const byB = new Map(b.map((r) => [r.seed, r]));
   const left = a.filter((r) => byB.has(r.seed));
   return [left, left.map((r) => byB.get(r.seed)!)];
@@ -275,8 +275,8 @@ export function confusionRateChange(base: number[][], to: number[][]): number[][
 
 /** Condition b against a by test error over seeds (paired by seed). */
 export function runsDifference(
-  a: { runs: readonly Part2Run[] },
-  b: { runs: readonly Part2Run[] },
+  a: { runs: readonly { seed: number; testError: number }[] },
+  b: { runs: readonly { seed: number; testError: number }[] },
 ): PairedEffect {
   const [ra, rb] = matchSeeds(a.runs, b.runs);
   return fromSeeds(pairedDifference(ra.map((r) => r.testError), rb.map((r) => r.testError)));

@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { compare } from "../compare.ts";
+import { runsDifference } from "../noise_analysis.ts";
 import type { LabelStudies } from "../label_studies.ts";
 import type { Part2Metrics, Part3Metrics } from "../results.ts";
 import { diffText, gridTable } from "./label_studies.ts";
-import { absPoints, comparisonText, fracText, measuredText, pctText } from "./text.ts";
+import { effectText } from "./part2_testtime.ts";
+import { absPoints, fracText, measuredText, pctText } from "./text.ts";
 import type { ReportSectionOut } from "./types.ts";
 
 export function bothSection(
@@ -39,37 +40,36 @@ export function bothSection(
     };
   }
   const img = c2[c2.length - 1], lab = c3[c3.length - 1];
-  const imgCmp = compare(img.testError, c2[0].testError);
-  const labCmp = compare(lab.testError, c3[0].testError);
-  const between = compare(img.testError, lab.testError);
+  // conditions with the same seed share initialization and shuffling: paired by seed
+  const imgCmp = runsDifference(img, c2[0]);
+  const labCmp = runsDifference(lab, c3[0]);
+  const between = runsDifference(img, lab);
   const lines: string[] = [];
   lines.push(
     `At the strongest levels tested: image noise sigma ${img.sigma} gave ` +
       `${measuredText(img.testError)} against ${measuredText(c2[0].testError)} at sigma ` +
-      `${c2[0].sigma}, ${comparisonText(imgCmp)}; label noise at fraction ${fracText(lab.frac)} ` +
+      `${c2[0].sigma}, ${effectText(imgCmp)}; label noise at fraction ${fracText(lab.frac)} ` +
       `(${pctText(lab.changedFraction.mean)} of labels wrong) gave ${
         measuredText(lab.testError)
       } ` +
-      `against ${measuredText(c3[0].testError)} at ${fracText(c3[0].frac)}, ${
-        comparisonText(labCmp)
-      }.`,
+      `against ${measuredText(c3[0].testError)} at ${fracText(c3[0].frac)}, ${effectText(labCmp)}.`,
   );
   let verdict: string;
-  if (between.verdict === "single-run") {
+  if (between.seeds < 2) {
     verdict = `Measured once, ${
-      between.diff > 0
+      between.mean > 0
         ? "the image-noise condition"
-        : between.diff < 0
+        : between.mean < 0
         ? "the label-noise condition"
         : "neither"
-    } ended with the higher error (difference ${absPoints(between.diff)}); with one ` +
+    } ended with the higher error (difference ${absPoints(between.mean)}); with one ` +
       "run per condition that is not established.";
-  } else if (between.verdict === "within-spread") {
-    verdict = `The two end points differ by ${absPoints(between.diff)}, within the ` +
-      "spread: in these experiments neither is measurably worse at its strongest level.";
+  } else if (!between.established) {
+    verdict = `The two end points differ by ${effectText(between)} (image minus label noise, ` +
+      "paired by seed): in these experiments neither is measurably worse at its strongest level.";
   } else {
-    verdict = `The ${between.verdict === "higher" ? "image-noise" : "label-noise"} end point is ` +
-      `worse by ${absPoints(between.diff)}, more than the spread.`;
+    verdict = `The ${between.mean > 0 ? "image-noise" : "label-noise"} end point is worse: ` +
+      `${effectText(between)} (image minus label noise, paired by seed).`;
   }
   lines.push(
     "",

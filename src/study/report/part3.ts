@@ -5,21 +5,13 @@
  * @module
  */
 import { auditSampleSize } from "../../util/stats.ts";
-import { compare, toleratedUpTo } from "../compare.ts";
+import { toleratedUpTo } from "../compare.ts";
+import { runsDifference } from "../noise_analysis.ts";
+import { effectText, intervalText, verdictText } from "./part2_testtime.ts";
 import type { Part3Metrics } from "../results.ts";
 import { labelStudyAnswers, labelStudySections } from "./label_studies.ts";
 import { sweepFigures } from "./sweep.ts";
-import {
-  comparisonText,
-  fracText,
-  intText,
-  measuredText,
-  pctText,
-  pointsText,
-  seedsNote,
-  table,
-  verdictCell,
-} from "./text.ts";
+import { fracText, intText, measuredText, pctText, seedsNote, table } from "./text.ts";
 import type { ReportSectionOut } from "./types.ts";
 
 export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut[] {
@@ -41,15 +33,16 @@ export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut
     ? "its whole training set"
     : `the first ${intText(audit)} training images`;
   const rows = conds.map((c, i) => {
-    const cmp = compare(c.testError, base.testError);
+    // conditions with the same seed index share initialization and shuffling: paired by seed
+    const e = runsDifference(c, base);
     const d = c.trainDisagreement;
     return [
       fracText(c.frac),
       intText(c.corrupted),
       `${intText(c.changed.mean)} (${pctText(c.changedFraction.mean)})`,
       measuredText(c.testError),
-      i === 0 ? "baseline" : pointsText(cmp.diff),
-      i === 0 ? "" : verdictCell(cmp),
+      i === 0 ? "baseline" : intervalText(e),
+      i === 0 ? "" : verdictText(e, e.seeds),
       d ? measuredText(d) : "n/a",
       d ? pctText(Math.max(0, d.mean - c.testError.mean)) : "n/a",
     ];
@@ -73,8 +66,8 @@ export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut
         "randomized",
         "changed",
         "test error",
-        `vs ${baseName}`,
-        "rule",
+        `vs ${baseName} (paired by seed)`,
+        "verdict",
         "disagrees with training labels",
         "estimated noise",
       ],
@@ -100,13 +93,11 @@ export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut
   );
   for (const c of conds.slice(1)) {
     a.push(
-      `- ${fracText(c.frac)} vs ${baseName}: ${
-        comparisonText(compare(c.testError, base.testError))
-      }.`,
+      `- ${fracText(c.frac)} vs ${baseName}: ${effectText(runsDifference(c, base))}.`,
     );
   }
   const top = conds[conds.length - 1];
-  const topCmp = compare(top.testError, base.testError);
+  const topEffect = runsDifference(top, base);
   const values = conds.map((c) => c.frac), sums = conds.map((c) => c.testError);
   const byBudget = toleratedUpTo(values, sums, (c) => c.diff <= budget);
   let importance = "**How important are clean labels?** ";
@@ -118,8 +109,8 @@ export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut
         "with; run several (`--fracs 0,0.05,0.15,0.5`). "
       : `With ${pctText(top.changedFraction.mean)} of the training labels actually ` +
         `wrong (fraction ${fracText(top.frac)}), the test error changed by ${
-          comparisonText(topCmp)
-        } against ${baseName}. ` +
+          effectText(topEffect)
+        } against ${baseName} (paired by seed). ` +
         `With an example budget of ${(budget * 100).toFixed(2)} points, the error stayed ` +
         `within budget ${
           byBudget.firstBad === null

@@ -194,10 +194,13 @@ export function setupSection(r: StudyResults): ReportSectionOut {
   const exampleP = p1 ? summarizeRuns(p1.runs).testError.mean : null;
   lines.push(
     "",
-    "**How conditions are compared.** Differences are in percentage points. A difference " +
-      "between two conditions counts as real only when it exceeds the larger of their two " +
-      "standard deviations over seeds. With one run per condition there is no spread: such " +
-      "differences are reported as measured once and no conclusion is drawn from them; " +
+    "**How conditions are compared.** Differences are in percentage points. Runs with the same " +
+      "seed index share initialization and shuffling, so two conditions are compared by the " +
+      "mean of their paired differences with a 95% t interval over seeds; a difference is " +
+      "**established** only when that interval excludes 0 (test-time comparisons on the same " +
+      "models also need the interval over images to exclude 0). Within one condition (digits " +
+      "against each other) a difference counts as real only when it exceeds the larger of the " +
+      "two standard deviations over seeds. With one run per condition nothing is established; " +
       "`--seeds N` repeats every condition N times.",
   );
   if (exampleP !== null) {
