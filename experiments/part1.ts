@@ -63,6 +63,13 @@ export const PART1_SPEC: Record<string, OptionSpec> = {
     description:
       "with --val: also keep OUT/best.safetensors, the epoch with the lowest validation error",
   },
+  curvePoints: {
+    type: "int",
+    default: 10,
+    min: 0,
+    max: 1000,
+    description: "test-error points of the learning curve per epoch (0: the final evaluation only)",
+  },
   force: {
     type: "boolean",
     description:
@@ -75,6 +82,8 @@ export type Part1Options = TrainingOptions & {
   out: string;
   resume?: string;
   keep?: "last" | "best";
+  /** Test-error points of the learning curve per epoch (default 10). */
+  curvePoints?: number;
   force?: boolean;
 };
 
@@ -280,6 +289,7 @@ export async function runPart1(
         spec,
         seed,
         label: seeds.length > 1 ? `seed ${i + 1}/${seeds.length}` : "train",
+        evalPointsPerEpoch: options.curvePoints,
         // one run: keep a resumable checkpoint after every epoch (and on Ctrl-C)
         checkpointPath: seeds.length === 1 ? `${options.out}/checkpoint.safetensors` : undefined,
         keepBestPath: options.keep === "best" && seeds.length === 1
@@ -361,7 +371,7 @@ export async function runPart1(
  * A new run in a folder that holds an unfinished run's checkpoint would overwrite it: refuse,
  * naming the two ways on (resume it, or --force to start over).
  */
-async function refuseUnfinishedRun(out: string): Promise<void> {
+export async function refuseUnfinishedRun(out: string): Promise<void> {
   const path = `${out}/checkpoint.safetensors`;
   let bytes: Uint8Array;
   try {
