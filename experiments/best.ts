@@ -46,6 +46,11 @@ const BEST_SPEC: Record<string, OptionSpec> = {
       "every epoch: how the recipe was chosen (the model then trains on the rest)",
   },
   data: PART1_SPEC.data,
+  trainCount: {
+    ...PART1_SPEC.trainCount,
+    description: "use only the first N training images (a quick look, not the recipe)",
+  },
+  testCount: PART1_SPEC.testCount,
   out: { type: "path", default: "results/best", description: "output folder" },
   force: PART1_SPEC.force,
 };
@@ -67,7 +72,16 @@ const BEST_FILES = [
 
 async function main(): Promise<number> {
   const { options, help } = parseOptions<
-    { seed: number; epochs: number; val: number; data?: string; out: string; force?: boolean }
+    {
+      seed: number;
+      epochs: number;
+      val: number;
+      data?: string;
+      trainCount?: number;
+      testCount?: number;
+      out: string;
+      force?: boolean;
+    }
   >(Deno.args, BEST_SPEC, PROGRAM);
   if (help) {
     console.log(formatHelp(BEST_SPEC, PROGRAM));
@@ -81,6 +95,8 @@ async function main(): Promise<number> {
     epochs: options.epochs,
     val: options.val,
     data: options.data,
+    trainCount: options.trainCount,
+    testCount: options.testCount,
     out: options.out,
     force: options.force,
     keep: options.val > 0 ? "best" : "last",

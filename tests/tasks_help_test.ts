@@ -13,6 +13,7 @@ const TASKS = [
   "all",
   "report",
   "baselines",
+  "best",
   "audit",
   "predict",
   "bench:train",
