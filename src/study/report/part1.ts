@@ -189,8 +189,8 @@ function ablationAnswer(
   const errorCell = (r: AblationRow) =>
     r.key === "ensemble" || r.testError.n < 2
       ? pctText(r.testError.mean)
-      : `${pctText(r.testError.mean)} [95%: ${pctText(r.interval.low)}, ${
-        pctText(r.interval.high)
+      : `${pctText(r.testError.mean)} [95%: ${pctText(Math.max(0, r.interval.low))}, ${
+        pctText(Math.min(1, r.interval.high))
       }]`;
   const diffCell = (r: AblationRow) => {
     if (!r.vsBaseline) return "baseline";
