@@ -77,8 +77,8 @@ export function baselinesSection(
         `training and ${intText(b.testImages)} test images (${b.trainData}), adapter ` +
         `${b.adapter}. Prediction time is one pass over the whole test set; k-NN has no ` +
         "training (it stores the training set: its parameters are the stored pixels) and " +
-        "computes the 10,000 × 60,000 distance matrix as a GEMM on the GPU with a top-k " +
-        "selection, one search serving every k.",
+        `computes the ${intText(b.testImages)} × ${intText(b.trainImages)} distance matrix as a ` +
+        "GEMM on the GPU with a top-k selection, one search serving every k.",
     );
     if (part1 && !sameData(part1)) {
       lines.push(
