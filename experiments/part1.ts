@@ -3,10 +3,16 @@
  * the confusion matrix, precision/recall/F1 and learning curves.
  *
  *   deno task part1 [--epochs 1] [--batch 64] [--lr 0.001] [--optimizer adam|sgd] [--seed 1]
- *                   [--out results/part1]
+ *                   [--seeds 1] [--ablation standard|full|none] [--out results/part1]
  *
  * Writes metrics.json, learning_curve.png, per_class_error.png, confusion_matrix.png and the trained
  * model (model.safetensors, loadable by PyTorch and by `deno task predict`) into the output folder, all at the end and atomically: an interrupted or failed run writes nothing.
+ * With several seeds, metrics.json also records the ensemble of the seeds' networks (softmax
+ * probabilities averaged over the test set).
+ *
+ * Then the ablation (experiments/part1_ablation.ts; `--ablation none` skips it, `--resume` does
+ * not run it): more epochs, affine augmentation, the wider CNN, trained on Part 1's first seeds,
+ * and the ensemble; written to OUT/ablation/, resumable run by run.
  *
  * @module
  */
