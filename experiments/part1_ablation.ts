@@ -57,8 +57,7 @@ export const PART1_ABLATION_OPTIONS: Record<string, OptionSpec> = {
     default: "standard",
     description: "after Part 1, what else improves accuracy, measured: more epochs, affine " +
       "augmentation, the wider CNN, and the ensemble of Part 1's seeds; standard (2 paired " +
-      "seeds, about 5 min on a 2-core CPU), full (5 seeds, elastic augmentation and the CNN " +
-      "trained longer too) or none",
+      "seeds, about 5 min on a 2-core CPU), full (5 seeds, elastic augmentation too) or none",
   },
 };
 

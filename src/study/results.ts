@@ -499,7 +499,7 @@ export interface AblationRun extends RunRecord {
 
 /** One row of the ablation table. */
 export interface AblationRow {
-  /** "baseline", "epochs", "affine", "elastic", "cnn", "cnn-epochs" or "ensemble". */
+  /** "baseline", "epochs", "affine", "elastic", "cnn" or "ensemble". */
   key: string;
   /** Network name ("lenet5", "cnn"). */
   model: string;
