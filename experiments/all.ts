@@ -1,5 +1,7 @@
 /**
- * The whole study in one process: Parts 1, 2 and 3, then the report. The device and the data are
+ * The whole study in one process: Part 1 and its ablation (what else improves accuracy), Parts 2
+ * and 3, the classical baselines (naive Bayes, k-NN, logistic regression, MLP; LeNet-5 and the
+ * wider CNN come from Part 1 and its ablation), then the report. The device and the data are
  * set up once and shared; each part writes its results folder when it finishes (atomically), so
  * an interruption keeps the parts already done. Prints the total time at the end.
  *
@@ -10,7 +12,7 @@
  *
  *   deno task all [--epochs 1] [--seeds 5] [--seed 1] [--sigmas 0,8,32,128]
  *                 [--fracs 0,0.05,0.15,0.5] [--label-mode uniform] [--rerun-baselines]
- *                 [--full] [--results results]
+ *                 [--ablation standard|full|none] [--full] [--results results]
  *
  * Every condition runs over 5 seeds by default (paired: the same seed index shares
  * initialization and shuffling), so differences get 95% intervals; `--seeds 1` is a quick look
@@ -21,13 +23,20 @@
  * Every option is checked before any work starts.
  *
  * Interrupted (Ctrl-C or SIGTERM, exit 130), the same command continues: a finished Part 1 of the
- * same configuration is kept (results/part1/metrics.json), and Parts 2 and 3 train only the runs
- * not yet in results/part{2,3}/runs/.
+ * same configuration is kept (results/part1/metrics.json), the ablation and Parts 2 and 3 train
+ * only the runs not yet in results/part1/ablation/runs/ and results/part{2,3}/runs/, and the
+ * baselines are kept when results/baselines/metrics.json has the same configuration.
  *
  * @module
  */
 import { join } from "node:path";
-import { canonicalJson, type LabelMode, type RunRecord } from "../mod.ts";
+import {
+  type AblationChoice,
+  canonicalJson,
+  type LabelMode,
+  type Part1Ensemble,
+  type RunRecord,
+} from "../mod.ts";
 import { formatDuration, formatHelp, type OptionSpec, parseOptions } from "../mod_deno.ts";
 import {
   checkWritable,
@@ -39,6 +48,13 @@ import {
   type TrainingOptions,
 } from "./common.ts";
 import { part1Configuration, runPart1 } from "./part1.ts";
+import {
+  checkAblationWritable,
+  PART1_ABLATION_OPTIONS,
+  part1AblationPlan,
+  runPart1Ablation,
+} from "./part1_ablation.ts";
+import { ALL_BASELINES, baselinesPlan, runBaselinesStep } from "./baselines.ts";
 import { checkPart2Test, DEFAULT_SIGMAS, PART2_SIGMA_OPTIONS, runPart2 } from "./part2.ts";
 import {
   PART2_TEST_OPTIONS,
@@ -69,6 +85,7 @@ export const ALL_SPEC: Record<string, OptionSpec> = {
   ...PART2_TEST_OPTIONS,
   ...PART3_FRAC_OPTIONS,
   ...PART3_STUDY_OPTIONS,
+  ...PART1_ABLATION_OPTIONS,
   full: {
     type: "boolean",
     description: "the full profile: every run at 5 seeds or more, test-time suites on the whole " +
@@ -101,6 +118,7 @@ type AllOptions = TrainingOptions & Part2TestOptions & {
   fracs?: number[];
   labelMode: LabelMode;
   studies: StudiesChoice;
+  ablation: AblationChoice;
   full: boolean;
   rerunBaselines: boolean;
   results: string;
@@ -113,13 +131,18 @@ function printPlan(
   trainImages: number,
   testImages: number,
   part3: { imageSteps: number; text: string },
+  extra: {
+    ablation: { seconds: number; text: string };
+    baselines: { seconds: number; text: string };
+  },
 ): void {
   const perRun = o.epochs * (trainImages * SECONDS_PER_TRAIN_IMAGE +
     10 * testImages * SECONDS_PER_EVAL_IMAGE);
   const part1 = o.seeds * perRun;
   const part2 = part2Plan({ ...o, sigmas }, trainImages, testImages, o.seeds);
   const part3Seconds = part3.imageSteps / PLANNED_IMAGES_PER_SECOND;
-  const total = part1 + part2.seconds + part3Seconds + 60;
+  const total = part1 + extra.ablation.seconds + part2.seconds + part3Seconds +
+    extra.baselines.seconds + 60;
   const lines = [
     o.seeds === 1
       ? "plan: QUICK LOOK (--seeds 1): one run per condition, no interval, nothing established"
@@ -128,19 +151,26 @@ function printPlan(
       }`,
     `Part 1: ${o.seeds} runs, ${(o.seeds * o.epochs * trainImages / 60_000).toFixed(1)} ` +
     `run-epochs; about ${(part1 / 60).toFixed(1)} min`,
+    `Part 1 ablation: ${extra.ablation.text}`,
     part2.line,
     `Part 3: ${part3.text.replace(/^plan \(part 3\): /, "")}`,
+    `Baselines: ${extra.baselines.text}`,
     `estimated total: about ${(total / 60).toFixed(0)} min on the calibrated 2-core CPU ` +
     `adapter (15 s per 60,000-image epoch, 0.6 s per 10,000-image evaluation; report 1 min)`,
   ];
   for (const l of lines) console.error(l);
 }
 
-/** The runs of `dir/metrics.json` if it records Part 1 with this configuration. */
-async function finishedPart1(dir: string, config: unknown): Promise<RunRecord[] | undefined> {
+/** The runs (and ensemble) of `dir/metrics.json` if it records Part 1 with this configuration. */
+async function finishedPart1(
+  dir: string,
+  config: unknown,
+): Promise<{ runs: RunRecord[]; ensemble?: Part1Ensemble } | undefined> {
   try {
     const m = JSON.parse(await Deno.readTextFile(join(dir, "metrics.json")));
-    if (canonicalJson(m.configuration) === canonicalJson(config)) return m.runs;
+    if (canonicalJson(m.configuration) === canonicalJson(config)) {
+      return { runs: m.runs, ensemble: m.ensemble };
+    }
   } catch {
     // missing or unreadable: train Part 1
   }
@@ -179,6 +209,9 @@ async function main(): Promise<number> {
   for (const part of ["part1", "part2", "part3"]) {
     await checkWritable(join(dir, part), ["metrics.json"], "--results");
   }
+  const ablation = options.full && options.ablation === "standard" ? "full" : options.ablation;
+  await checkAblationWritable(join(dir, "part1"), ablation);
+  await checkWritable(join(dir, "baselines"), ["metrics.json", "baselines.md"], "--results");
   const s = await setup(options);
   const studies = options.full && options.studies === "standard" ? "full" : options.studies;
   const part3 = part3Plan(
@@ -187,7 +220,15 @@ async function main(): Promise<number> {
     options.seeds,
     !options.rerunBaselines,
   );
-  printPlan(options, sigmas, s.train.count, s.test.count, part3);
+  printPlan(options, sigmas, s.train.count, s.test.count, part3, {
+    ablation: part1AblationPlan(
+      { ...options, ablation },
+      s.train.count,
+      s.test.count,
+      options.seeds,
+    ),
+    baselines: baselinesPlan(s.train.count, s.test.count, options.epochs),
+  });
   const times: string[] = [];
   const step = async (name: string, run: () => Promise<unknown>) => {
     console.error(`\n=== ${name} (${formatDuration((performance.now() - t0) / 1000)} elapsed)`);
@@ -196,6 +237,7 @@ async function main(): Promise<number> {
     times.push(`${name.split(":")[0]} ${formatDuration((performance.now() - start) / 1000)}`);
   };
   let part1: readonly RunRecord[] = [];
+  let ensemble: Part1Ensemble | undefined;
   const command = { task: "all", argv: Deno.args };
   const part1Dir = join(dir, "part1");
   await step("Part 1: clean training set", async () => {
@@ -206,11 +248,25 @@ async function main(): Promise<number> {
         `${part1Dir}/metrics.json has Part 1 with this recipe, these seeds and this data; ` +
           `not trained again`,
       );
-      part1 = done;
+      ({ runs: part1, ensemble } = done);
       return;
     }
-    part1 = (await runPart1({ ...options, out: part1Dir }, s)).map(runRecord);
+    const p1 = await runPart1({ ...options, out: part1Dir }, s);
+    part1 = p1.runs.map(runRecord);
+    ensemble = p1.ensemble;
   });
+  if (ablation !== "none") {
+    await step(
+      "Part 1 ablation: what else improves accuracy",
+      () =>
+        runPart1Ablation(
+          s,
+          { ...options, out: part1Dir, ablation },
+          { runs: part1, ensemble },
+          command,
+        ),
+    );
+  }
   // Sigma 0 and fraction 0 are Part 1's recipe with Part 1's seeds on the same data: reuse those
   // runs (training is deterministic) unless asked to train them again.
   const baseline = options.rerunBaselines ? undefined : part1;
@@ -232,6 +288,10 @@ async function main(): Promise<number> {
         baseline,
         command,
       ),
+  );
+  await step(
+    "Baselines: naive Bayes, k-NN, logistic regression, MLP",
+    () => runBaselinesStep({ ...options, out: join(dir, "baselines") }, s, ALL_BASELINES),
   );
   await step(
     "Report",

@@ -3,18 +3,28 @@
  * the confusion matrix, precision/recall/F1 and learning curves.
  *
  *   deno task part1 [--epochs 1] [--batch 64] [--lr 0.001] [--optimizer adam|sgd] [--seed 1]
- *                   [--out results/part1]
+ *                   [--seeds 1] [--ablation standard|full|none] [--out results/part1]
  *
  * Writes metrics.json, learning_curve.png, per_class_error.png, confusion_matrix.png and the trained
  * model (model.safetensors, loadable by PyTorch and by `deno task predict`) into the output folder, all at the end and atomically: an interrupted or failed run writes nothing.
+ * With several seeds, metrics.json also records the ensemble of the seeds' networks (softmax
+ * probabilities averaged over the test set).
+ *
+ * Then the ablation (experiments/part1_ablation.ts; `--ablation none` skips it, `--resume` does
+ * not run it): more epochs, affine augmentation, the wider CNN, trained on Part 1's first seeds,
+ * and the ensemble; written to OUT/ablation/, resumable run by run.
  *
  * @module
  */
 import {
+  type AblationChoice,
   CLASS_NAMES,
   decodeCheckpoint,
+  EnsembleAccumulator,
   type ModelSpec,
   part1ChartSpecs,
+  type Part1Ensemble,
+  predictProbabilities,
   summarize,
   topConfusions,
 } from "../mod.ts";
@@ -46,10 +56,16 @@ import {
   trainRun,
 } from "./common.ts";
 import { augmentNameOf } from "./model_options.ts";
+import {
+  checkAblationWritable,
+  PART1_ABLATION_OPTIONS,
+  runPart1Ablation,
+} from "./part1_ablation.ts";
 
 /** Options of `deno task part1`. */
 export const PART1_SPEC: Record<string, OptionSpec> = {
   ...TRAINING_OPTIONS,
+  ...PART1_ABLATION_OPTIONS,
   out: { type: "path", default: "results/part1", description: "output folder" },
   resume: {
     type: "path",
@@ -85,7 +101,17 @@ export type Part1Options = TrainingOptions & {
   /** Test-error points of the learning curve per epoch (default 10). */
   curvePoints?: number;
   force?: boolean;
+  /** The ablation after Part 1 (absent: none). */
+  ablation?: AblationChoice;
 };
+
+/** What Part 1 produced: its runs and, with two seeds or more, their ensemble. */
+export interface Part1Outcome {
+  runs: RunResult[];
+  ensemble?: Part1Ensemble;
+  /** The device and data it ran on (for the ablation after it). */
+  setup: Setup;
+}
 
 /** Recipe options a resumed run takes from its checkpoint; giving one on the command line conflicts. */
 const RECIPE_FLAGS = [
@@ -222,13 +248,14 @@ export function printSummary(r: RunResult, names: readonly string[] = CLASS_NAME
 /**
  * Runs Part 1 with validated options and writes its results; `shared` reuses a device and data
  * already set up (by `deno task all`). Returns the runs (which `all` reuses as the clean
- * baselines of Parts 2 and 3).
+ * baselines of Parts 2 and 3) and, with two seeds or more, the ensemble of their networks (each
+ * network's test-set probabilities are computed once after its training).
  */
 export async function runPart1(
   options: Part1Options,
   shared?: Setup,
   resume?: DecodedCheckpoint,
-): Promise<RunResult[]> {
+): Promise<Part1Outcome> {
   const t0 = performance.now();
   if (options.keep === "best" && options.val === 0) {
     throw new UsageError(
@@ -282,6 +309,10 @@ export async function runPart1(
   );
   const runs: RunResult[] = [];
   const seeds = runSeeds(options.seed, options.seeds);
+  // the seeds' networks as one ensemble: each one's test-set probabilities, averaged
+  const ensemble = seeds.length > 1 ? new EnsembleAccumulator(s.test.labels) : undefined;
+  const testOrder = Array.from({ length: s.gpuTest.count }, (_, i) => i);
+  let ensembleSeconds = 0;
   for (const [i, seed] of seeds.entries()) {
     runs.push(
       await trainRun(s, {
@@ -301,6 +332,13 @@ export async function runPart1(
             options.out === "results/part1" ? "" : ` --out ${options.out}`
           }`,
         wantCheckpoint: i === 0,
+        afterTraining: ensemble
+          ? async (model) => {
+            const t = performance.now();
+            ensemble.add(seed, await predictProbabilities(s.ctx, model, s.gpuTest, testOrder));
+            ensembleSeconds += (performance.now() - t) / 1000;
+          }
+          : undefined,
         checkpointExtra: {
           dataOptions: {
             dataset: options.dataset,
@@ -319,6 +357,7 @@ export async function runPart1(
   for (const [name, png] of Object.entries(charts.png)) out.stage(name, png);
   out.stage("model.safetensors", r.checkpoint!);
   const summary = summarize(runs.map((x) => x.testError));
+  const ensembleRecord = ensemble?.result(ensembleSeconds);
   out.stageJson("metrics.json", {
     schema: "webgpu-mnist/part1@1",
     createdAt: new Date().toISOString(),
@@ -350,6 +389,7 @@ export async function runPart1(
     },
     runs: runs.map(runRecord),
     configuration: part1Configuration(options, s),
+    ...(ensembleRecord ? { ensemble: ensembleRecord } : {}),
     charts: charts.specs,
   });
   const written = await out.commit();
@@ -363,8 +403,14 @@ export async function runPart1(
       `\n${runs.length} seeds: test error ${pct(summary.mean)} +- ${pct(summary.std)} (mean +- sd)`,
     );
   }
+  if (ensembleRecord) {
+    console.log(
+      `ensemble of the ${runs.length} networks (probabilities averaged): test error ` +
+        pct(ensembleRecord.testError),
+    );
+  }
   console.log(`\nwrote ${written.join(", ")}`);
-  return runs;
+  return { runs, ensemble: ensembleRecord, setup: s };
 }
 
 /**
@@ -423,11 +469,24 @@ async function main(): Promise<number> {
     return 0;
   }
   await checkWritable(options.out, PART1_FILES);
+  // a resumed run continues one network; the ablation is a study of its own
+  const ablation = options.resume ? "none" : options.ablation ?? "none";
+  await checkAblationWritable(options.out, ablation);
   if (!options.resume && !options.force) await refuseUnfinishedRun(options.out);
   const prepared = options.resume ? await prepareResume(options, Deno.args) : undefined;
   const o = prepared?.options ?? options;
 
-  await runPart1(o, undefined, prepared?.ck);
+  const part1 = await runPart1(o, undefined, prepared?.ck);
+  if (ablation !== "none") {
+    await runPart1Ablation(
+      part1.setup,
+      { ...o, ablation },
+      { runs: part1.runs.map(runRecord), ensemble: part1.ensemble },
+      { task: "part1", argv: Deno.args },
+    );
+  } else if (options.resume && options.ablation !== "none") {
+    console.error("--resume: the ablation is not run (run part1 without --resume for it)");
+  }
   return 0;
 }
 

@@ -1,5 +1,7 @@
 /**
- * The study report: reads `results/part{1,2,3}/metrics.json` and writes `results/REPORT.md` and
+ * The study report: reads `results/part{1,2,3}/metrics.json` (and, when present, Part 1's
+ * ablation `results/part1/ablation/metrics.json` and the baselines `results/baselines/metrics.json`)
+ * and writes `results/REPORT.md` and
  * a self-contained `results/report.html` (chart.js inlined; charts drawn from the same
  * configurations as the PNGs; the digit grid embedded as a data URL).
  *
@@ -12,6 +14,8 @@
  * @module
  */
 import {
+  asAblation,
+  asBaselines,
   asPart1,
   asPart2,
   asPart3,
@@ -87,11 +91,42 @@ export async function readStudyResults(dir: string): Promise<StudyResults> {
         `deno task all (or deno task part1, part2, part3) first`,
     );
   }
+  const ablation = await readOptional(join(dir, "part1", "ablation", "metrics.json"), asAblation);
+  const baselines = await readOptional(join(dir, "baselines", "metrics.json"), asBaselines);
   const missingReasons: StudyResults["missingReasons"] = {};
   if (r1.missing) missingReasons[1] = r1.missing;
   if (r2.missing) missingReasons[2] = r2.missing;
   if (r3.missing) missingReasons[3] = r3.missing;
-  return { part1: r1.value, part2: r2.value, part3: r3.value, missingReasons };
+  return {
+    part1: r1.value,
+    part2: r2.value,
+    part3: r3.value,
+    ablation,
+    baselines,
+    missingReasons,
+  };
+}
+
+/** A result file the report can do without: undefined when absent; damaged: ReportInputError. */
+async function readOptional<T>(
+  file: string,
+  check: (value: unknown, file: string) => T,
+): Promise<T | undefined> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+  try {
+    return check(JSON.parse(text), file);
+  } catch (e) {
+    if (e instanceof SyntaxError) {
+      throw new ReportInputError(`${file} is not valid JSON (${e.message}); produce it again`);
+    }
+    throw e;
+  }
 }
 
 /** Writes REPORT.md and report.html into `dir`; returns the paths written. */

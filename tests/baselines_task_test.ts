@@ -29,6 +29,7 @@ Deno.test("deno task baselines writes a table of every model; bad --models stops
       "logistic regression (784-10)",
       "MLP 784-300-100-10",
       "LeNet-5",
+      "wider CNN (32-64 conv, 256 dense, dropout)",
     ]);
     for (const r of metrics.rows) {
       assert.ok(r.parameters > 0 && r.predictSeconds > 0, JSON.stringify(r));

@@ -84,7 +84,11 @@ function watch(page: Page, name: string, problems: Problems, log: string[]): voi
 async function part1Checkpoint(tmp: string): Promise<Uint8Array> {
   const out = `${tmp}/part1`;
   const run = await finish(
-    scriptCommand("part1", ["--train-count", "640", "--test-count", "200", "--out", out], tmp),
+    scriptCommand(
+      "part1",
+      ["--train-count", "640", "--test-count", "200", "--ablation", "none", "--out", out],
+      tmp,
+    ),
   );
   if (run.code !== 0) throw new Error(`part1 failed:\n${run.stderr}`);
   return await Deno.readFile(`${out}/model.safetensors`);

@@ -8,7 +8,10 @@ import { exists, finish, ROOT, scriptCommand, taskCommand } from "./subprocess.t
 
 const DIR = `${ROOT}results/.test-interrupt`;
 /** The data and length of every run here: the first epoch's checkpoint comes early. */
-const SIZE = ["--train-count", "3200", "--test-count", "300", "--epochs", "3"];
+// --ablation none: the interrupted and resumed run is Part 1 alone
+const SIZE = [
+  ...["--train-count", "3200", "--test-count", "300", "--epochs", "3", "--ablation", "none"],
+];
 const ARGS = [...SIZE, "--val", "320", "--keep", "best"];
 
 function part1(args: string[]): Deno.ChildProcess {

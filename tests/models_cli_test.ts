@@ -14,7 +14,10 @@ import { torchModuleSource } from "../src/nn/spec.ts";
 import { decodeCheckpoint } from "../src/train/checkpoint.ts";
 import { runScript } from "./subprocess.ts";
 
-const SMALL = ["--train-count", "256", "--test-count", "200", "--batch", "32"];
+// --ablation none: Part 1 alone (its ablation is tested in parts_smoke and ablation_test)
+const SMALL = [
+  ...["--train-count", "256", "--test-count", "200", "--batch", "32", "--ablation", "none"],
+];
 
 /** Runs experiments/part1.ts as its task does, writing into `outDir` and reading Fashion-MNIST. */
 function part1(args: string[], outDir: string) {

@@ -11,6 +11,8 @@ import { exists, reportLines, ROOT, runTask } from "./subprocess.ts";
 
 const SCRATCH = `${ROOT}results/.test-output-paths`;
 const SMALL = ["--train-count", "256", "--test-count", "200", "--batch", "64"];
+/** Part 1 alone: its ablation is tested elsewhere (tests/ablation_test.ts, parts_smoke). */
+const NO_ABLATION = ["--ablation", "none"];
 
 interface Outcome {
   code: number;
@@ -90,10 +92,19 @@ Deno.test("a new run replaces an earlier finished run's files; an unfinished run
   const out = `${SCRATCH}/rerun`;
   try {
     // run 1 keeps best.safetensors (validation split); run 2, another seed, does not
-    const first = await task("part1", [...SMALL, "--val", "64", "--keep", "best", "--out", out]);
+    const first = await task("part1", [
+      ...SMALL,
+      ...NO_ABLATION,
+      "--val",
+      "64",
+      "--keep",
+      "best",
+      "--out",
+      out,
+    ]);
     assert.equal(first.code, 0, first.stderr);
     assert.ok(await exists(`${out}/best.safetensors`));
-    const second = await task("part1", [...SMALL, "--seed", "7", "--out", out]);
+    const second = await task("part1", [...SMALL, ...NO_ABLATION, "--seed", "7", "--out", out]);
     assert.equal(second.code, 0, second.stderr);
     assert.equal(await exists(`${out}/best.safetensors`), false, "run 1's best.safetensors left");
     const metrics = JSON.parse(await Deno.readTextFile(`${out}/metrics.json`));
@@ -118,7 +129,7 @@ Deno.test("a new run replaces an earlier finished run's files; an unfinished run
       /holds an unfinished run \(seed 7, 1 of 3 epochs done\): continue it with 'deno task part1 --resume .*', or start over with --force/,
     );
     assert.deepEqual(await listing(unfinished), ["checkpoint.safetensors"]);
-    const forced = await task("part1", [...SMALL, "--force", "--out", unfinished]);
+    const forced = await task("part1", [...SMALL, ...NO_ABLATION, "--force", "--out", unfinished]);
     assert.equal(forced.code, 0, forced.stderr);
     assert.ok(await exists(`${unfinished}/metrics.json`));
   } finally {

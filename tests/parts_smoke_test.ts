@@ -131,6 +131,10 @@ Deno.test("all: every part and the report, then the total time", async () => {
         "part1/metrics.json",
         "part2/metrics.json",
         "part3/metrics.json",
+        "part1/ablation/metrics.json",
+        "part1/ablation/ablation.png",
+        "baselines/metrics.json",
+        "baselines/baselines.md",
         "REPORT.md",
         "report.html",
       ]
@@ -156,6 +160,32 @@ Deno.test("all: every part and the report, then the total time", async () => {
     assert.equal(m2.conditions[1].runs[0].reusedFrom, undefined);
     assert.equal(m3.conditions[1].runs[0].auditImages, 640);
     assert.match(md, /reuse Part 1's runs instead of training them again/);
+    // Part 1's ablation: the baseline reused from Part 1 (its 2 seeds), 3 variants trained on
+    // the same seeds, and the ensemble of Part 1's 2 networks; the report answers from it
+    assert.match(out.stderr, /Part 1 ablation: standard ablation, 2 paired seeds: 6 runs/);
+    const ab = await readJson(join(dir, "part1", "ablation", "metrics.json"));
+    assert.deepEqual(
+      ab.rows.map((r: { key: string }) => r.key),
+      ["baseline", "epochs", "affine", "cnn", "ensemble"],
+    );
+    assert.deepEqual(ab.rows[0].seeds, m1.runs.map((r: { seed: number }) => r.seed));
+    assert.deepEqual(ab.rows[1].seeds, ab.rows[0].seeds);
+    assert.equal(ab.rows[1].epochs, 5);
+    assert.equal(ab.rows[4].testError.mean, m1.ensemble.testError);
+    assert.equal(m1.ensemble.members.length, 2);
+    assert.match(md, /What else would improve accuracy\? \(Measured: the ablation\.\)/);
+    // the baselines: the cheap ones, next to Part 1's networks
+    const bl = await readJson(join(dir, "baselines", "metrics.json"));
+    assert.deepEqual(bl.rows.map((r: { model: string }) => r.model), [
+      "Gaussian naive Bayes",
+      "k-NN (k = 1)",
+      "k-NN (k = 3)",
+      "k-NN (k = 5)",
+      "logistic regression (784-10)",
+      "MLP 784-300-100-10",
+    ]);
+    assert.match(md, /## Models and baselines/);
+    assert.match(md, /\| k-NN \(k = 1\) \| 501,760 \|/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

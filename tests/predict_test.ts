@@ -32,6 +32,8 @@ Deno.test("train from a Kaggle CSV, write a submission for a test CSV, classify 
       `${DIR}/train.csv`,
       "--epochs",
       "2",
+      "--ablation",
+      "none",
       "--out",
       `${DIR}/run`,
     ]);

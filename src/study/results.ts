@@ -9,7 +9,7 @@
  */
 import { EngineError } from "../util/errors.ts";
 import type { ClassMetrics } from "../train/metrics.ts";
-import { summarize, type Summary } from "../util/stats.ts";
+import { type PairedDifference, summarize, type Summary } from "../util/stats.ts";
 import type { LabelStudies } from "./label_studies.ts";
 import type { ChartSpec } from "../render/charts.ts";
 
@@ -155,6 +155,8 @@ export interface Part1Metrics
   learningCurve: LearningCurveRecord;
   /** Every run, one per seed. */
   runs: RunRecord[];
+  /** The seeds' networks as one ensemble (absent with one seed, and in older files). */
+  ensemble?: Part1Ensemble;
 }
 
 /** One Part 2 run: a run on noisy training images. */
@@ -467,4 +469,177 @@ export interface Part2Compensation {
   trainImages: number;
   /** Fixed, then per-epoch. */
   conditions: Part2CompensationCondition[];
+}
+
+/** Part 1's networks as an ensemble: their test-set softmax probabilities averaged. */
+export interface Part1Ensemble {
+  /** Seeds of the member networks (Part 1's runs), in the order they were added. */
+  members: number[];
+  /** Each member's own test error, in the same order. */
+  memberErrors: number[];
+  /** Test error of the ensemble of every member. */
+  testError: number;
+  /** Test error of the ensemble of the first k members, k = 1, 2, ... */
+  bySize: { size: number; testError: number }[];
+  /** The ensemble's confusion counts, [true][predicted]. */
+  confusion: number[][];
+  /** The ensemble's error per class. */
+  perClassError: number[];
+  /** Seconds spent computing the members' test-set probabilities (one pass each). */
+  evalSeconds: number;
+}
+
+/** One run of the ablation: a run record with the time of its test evaluations. */
+export interface AblationRun extends RunRecord {
+  /** Seconds spent on the test evaluations during training. */
+  evalSeconds?: number;
+  /** How many test evaluations those were. */
+  evaluations?: number;
+}
+
+/** One row of the ablation table. */
+export interface AblationRow {
+  /** "baseline", "epochs", "affine", "elastic", "cnn" or "ensemble". */
+  key: string;
+  /** Network name ("lenet5", "cnn"). */
+  model: string;
+  /** Training-image augmentation ("none", "affine", "elastic"). */
+  augment: string;
+  /** Training epochs (of each member, for the ensemble). */
+  epochs: number;
+  /** Learned parameters (the ensemble: all members together). */
+  parameters: number;
+  /** Seeds of the runs (the ensemble: its members). */
+  seeds: number[];
+  /** Test error over the runs (the ensemble: one measurement). */
+  testError: Summary;
+  /** 95% t interval of the mean test error over seeds; unbounded for one run. */
+  interval: { low: number; high: number };
+  /** Mean seconds to train one run (the ensemble: all members together). */
+  trainSeconds: number;
+  /** Seconds to classify the test set once (the ensemble: every member); null if not timed. */
+  predictSeconds: number | null;
+  /**
+   * This row minus the baseline, paired by seed; the ensemble's against each member's own
+   * error (its interval is over the members). Null for the baseline.
+   */
+  vsBaseline: PairedDifference | null;
+  /** The row also compared with, to isolate this row's change (e.g. "epochs" for "affine"). */
+  against?: string;
+  /** This row minus that row, paired by seed. */
+  vsAgainst?: PairedDifference | null;
+  /** Members of the ensemble row. */
+  ensembleSize?: number;
+  /** The row's runs (empty for the ensemble). */
+  runs: AblationRun[];
+}
+
+/** `results/part1/ablation/metrics.json`. */
+export interface Part1Ablation {
+  /** Always "webgpu-mnist/part1-ablation@1". */
+  schema: string;
+  /** When the file was written (ISO 8601, UTC). */
+  createdAt: string;
+  /** "standard" or "full". */
+  profile: string;
+  /** Paired seeds of the trained rows. */
+  seeds: number[];
+  /** Name of the WebGPU adapter. */
+  adapter: string;
+  /** Training images of every run. */
+  trainImages: number;
+  /** Test images evaluated. */
+  testImages: number;
+  /** Name of the training set. */
+  trainData: string;
+  /** Name of the test set. */
+  testData: string;
+  /** Part 1's recipe, the baseline every row changes (the report checks it matches Part 1). */
+  baselineRecipe: SetupRecord["recipe"];
+  /** The table, baseline first. */
+  rows: AblationRow[];
+  /** Wall-clock seconds of the ablation (runs trained now and the whole step). */
+  timings: { trainSeconds: number; totalSeconds: number };
+  /** The chart: test error per row with its interval. */
+  chart: ChartSpec;
+}
+
+/** Checks a parsed Part 1 ablation file. */
+export function asAblation(value: unknown, file: string): Part1Ablation {
+  if (!isObject(value)) throw new MetricsFormatError(`${file}: not a JSON object`);
+  const o = value as Json;
+  if (o.schema !== "webgpu-mnist/part1-ablation@1") {
+    throw new MetricsFormatError(
+      `${file}: expected schema "webgpu-mnist/part1-ablation@1", found ${
+        JSON.stringify(o.schema)
+      }; produce it again with deno task part1`,
+    );
+  }
+  if (!Array.isArray(o.rows) || o.rows.length === 0) {
+    throw new MetricsFormatError(`${file}: no rows; produce it again with deno task part1`);
+  }
+  for (const r of o.rows as Json[]) {
+    field(r, "key", file, "a string", isString);
+    field(r, "testError", file, "a summary (mean, std, n)", isSummary);
+    field(r, "interval", file, "an object", isObject);
+  }
+  field(o, "baselineRecipe", file, "an object", isObject);
+  return o as unknown as Part1Ablation;
+}
+
+/** One row of the baselines table (`deno task baselines`). */
+export interface BaselineRow {
+  /** Model name as shown, e.g. "k-NN (k = 3)". */
+  model: string;
+  /** Learned parameters (k-NN: the stored training pixels). */
+  parameters: number;
+  /** Seconds to fit or train (k-NN: none, it stores the training set). */
+  trainSeconds: number;
+  /** Seconds to classify the whole test set. */
+  predictSeconds: number;
+  /** Fraction of test images classified wrongly. */
+  testError: number;
+  /** How it was measured, in a few words. */
+  note: string;
+}
+
+/** `results/baselines/metrics.json` (the fields the report reads). */
+export interface BaselinesMetrics {
+  /** Always "webgpu-mnist/baselines@1". */
+  schema: string;
+  /** When the file was written (ISO 8601, UTC). */
+  createdAt: string;
+  /** Name of the WebGPU adapter. */
+  adapter: string;
+  /** Training images. */
+  trainImages: number;
+  /** Test images. */
+  testImages: number;
+  /** Name of the training set. */
+  trainData: string;
+  /** The table's rows, in order. */
+  rows: BaselineRow[];
+}
+
+/** Checks a parsed baselines file. */
+export function asBaselines(value: unknown, file: string): BaselinesMetrics {
+  if (!isObject(value)) throw new MetricsFormatError(`${file}: not a JSON object`);
+  const o = value as Json;
+  if (o.schema !== "webgpu-mnist/baselines@1") {
+    throw new MetricsFormatError(
+      `${file}: expected schema "webgpu-mnist/baselines@1", found ${
+        JSON.stringify(o.schema)
+      }; produce it again with deno task baselines`,
+    );
+  }
+  if (!Array.isArray(o.rows)) {
+    throw new MetricsFormatError(`${file}: no rows; produce it again with deno task baselines`);
+  }
+  for (const r of o.rows as Json[]) {
+    field(r, "model", file, "a string", isString);
+    for (const k of ["parameters", "trainSeconds", "predictSeconds", "testError"]) {
+      field(r, k, file, "a number", isNumber);
+    }
+  }
+  return o as unknown as BaselinesMetrics;
 }

@@ -12,6 +12,7 @@
  * @module
  */
 import { htmlReport, markdownToHtml, type ReportSection } from "../../render/html.ts";
+import { baselinesSection } from "./baselines.ts";
 import { bothSection } from "./combined.ts";
 import { part1Sections } from "./part1.ts";
 import { part2Sections } from "./part2.ts";
@@ -35,7 +36,10 @@ export function buildReport(r: StudyResults, o: ReportOptions = {}): StudyReport
     throw new Error("no results to report: none of Parts 1, 2 and 3 has a metrics file");
   }
   const sections: ReportSectionOut[] = [setupSection(r)];
-  sections.push(...(r.part1 ? part1Sections(r.part1) : [missingSection(1, r.missingReasons?.[1])]));
+  sections.push(
+    ...(r.part1 ? part1Sections(r.part1, r.ablation) : [missingSection(1, r.missingReasons?.[1])]),
+  );
+  sections.push(baselinesSection(r.baselines, r.part1, r.ablation));
   sections.push(
     ...(r.part2 ? part2Sections(r.part2, budget) : [missingSection(2, r.missingReasons?.[2])]),
   );

@@ -8,7 +8,14 @@ import { metricsFromConfusion, topConfusions } from "../../train/metrics.ts";
 import { part1ChartSpecs } from "../charts.ts";
 import { classNounOf } from "../../data/catalog.ts";
 import { compare, isReal, type Trend, trend } from "../compare.ts";
-import { type Part1Metrics, summarizeRuns } from "../results.ts";
+import { ablationLabel } from "../ablation.ts";
+import {
+  type AblationRow,
+  type Part1Ablation,
+  type Part1Metrics,
+  summarizeRuns,
+} from "../results.ts";
+import { intervalText } from "./part2_testtime.ts";
 import {
   comparisonText,
   intText,
@@ -21,7 +28,11 @@ import {
 } from "./text.ts";
 import type { ReportFigure, ReportSectionOut } from "./types.ts";
 
-export function part1Sections(m: Part1Metrics): ReportSectionOut[] {
+/**
+ * Part 1's sections: results, then answers; `ablation` (results/part1/ablation/metrics.json)
+ * answers "what else would improve accuracy" by measurement.
+ */
+export function part1Sections(m: Part1Metrics, ablation?: Part1Ablation): ReportSectionOut[] {
   const s = summarizeRuns(m.runs);
   const n = s.testError.n;
   const pooled = metricsFromConfusion(s.confusion);
@@ -139,24 +150,152 @@ export function part1Sections(m: Part1Metrics): ReportSectionOut[] {
     "**Would more training help (judged from epoch-1 information only)?** " +
       moreTraining(err, loss, m),
   );
-  a.push(
-    "",
-    "**What else would improve accuracy?** (Reasoning, not measured here.) More epochs with a " +
-      "decaying learning rate (`--epochs 5 --schedule cosine`)" +
-      (err?.direction === "falling"
-        ? ", since the test error was still falling at the end of " +
-          "the epoch"
-        : "") +
-      "; data augmentation with small shifts, rotations and " +
-      "elastic distortions, which targets exactly the shape confusions listed above; batch " +
-      "normalization and a somewhat wider network (more filters in the convolutions); " +
-      "regularization (weight decay, dropout) once training runs long enough to overfit; and " +
-      "averaging an ensemble of independently seeded networks.",
-  );
+  const measured = ablation ? ablationAnswer(m, ablation) : null;
+  a.push("", measured?.text ?? ablationMissing(ablation, err?.direction === "falling"));
   return [
     { heading: "Part 1: results", markdown: results.join("\n"), figures },
-    { heading: "Part 1: answers", markdown: a.join("\n"), figures: [] },
+    { heading: "Part 1: answers", markdown: a.join("\n"), figures: measured?.figures ?? [] },
   ];
+}
+
+/** The reasoning-only answer, when no (matching) ablation was measured. */
+function ablationMissing(ablation: Part1Ablation | undefined, falling: boolean): string {
+  return "**What else would improve accuracy?** " +
+    (ablation
+      ? "The ablation in part1/ablation/ was measured with another recipe or data than this " +
+        "Part 1, so it is not used; run `deno task part1` (or `deno task all`) again to measure " +
+        "it. "
+      : "Not measured: run `deno task part1` (its ablation runs by default; `--ablation none` " +
+        "skips it) or `deno task all`. ") +
+    "(Reasoning.) More epochs with a decaying learning rate" +
+    (falling ? ", since the test error was still falling at the end of the epoch" : "") +
+    "; data augmentation with small shifts, rotations and elastic distortions, which targets " +
+    "the shape confusions listed above; a wider network; regularization (weight decay, " +
+    "dropout) once training runs long enough to overfit; and averaging an ensemble of " +
+    "independently seeded networks.";
+}
+
+/** The measured answer: the ablation table, what was established, and the chart. */
+function ablationAnswer(
+  m: Part1Metrics,
+  ab: Part1Ablation,
+): { text: string; figures: ReportFigure[] } | null {
+  const matches = JSON.stringify(ab.baselineRecipe) === JSON.stringify(m.recipe) &&
+    ab.trainData === m.trainData && ab.testData === m.testData &&
+    ab.trainImages === m.trainImages && ab.testImages === m.testImages;
+  if (!matches) return null;
+  const seconds = (v: number | null) =>
+    v === null || !Number.isFinite(v) ? "–" : v < 10 ? `${v.toFixed(2)} s` : `${v.toFixed(0)} s`;
+  const errorCell = (r: AblationRow) =>
+    r.key === "ensemble" || r.testError.n < 2
+      ? pctText(r.testError.mean)
+      : `${pctText(r.testError.mean)} [95%: ${pctText(Math.max(0, r.interval.low))}, ${
+        pctText(Math.min(1, r.interval.high))
+      }]`;
+  const diffCell = (r: AblationRow) => {
+    if (!r.vsBaseline) return "baseline";
+    const d = r.vsBaseline;
+    const est = d.n < 2
+      ? "1 pair: not established"
+      : d.established
+      ? "**established**"
+      : "not established";
+    return `${intervalText(d)} (${est})`;
+  };
+  const rows = ab.rows.map((r) => [
+    ablationLabel(r),
+    r.key === "ensemble" ? `${r.seeds.length} members` : String(r.seeds.length),
+    intText(r.parameters),
+    errorCell(r),
+    diffCell(r),
+    seconds(r.trainSeconds),
+    seconds(r.predictSeconds),
+  ]);
+  const byKey = new Map(ab.rows.map((r) => [r.key, r]));
+  const lines: string[] = [];
+  for (const r of ab.rows) {
+    if (r.key === "baseline" || !r.vsBaseline) continue;
+    const name = ablationLabel(r);
+    const d = r.vsBaseline;
+    const verdict = d.n < 2
+      ? "measured on one seed pair: not established"
+      : d.established
+      ? d.mean < 0 ? "established: it improves on the baseline" : "established: it is worse"
+      : "not established: the interval includes 0";
+    let line = `- **${name}** against the baseline: ${intervalText(d)}, ${verdict}.`;
+    if (r.key === "ensemble") {
+      line += ` (The ensemble is one measurement; the interval is over its ${r.seeds.length} ` +
+        "members' own errors, so it says whether averaging beats a single network of this " +
+        "recipe.)";
+    }
+    if (r.against && r.vsAgainst) {
+      const ref = byKey.get(r.against);
+      if (ref) {
+        line += ` Against ${ablationLabel(ref)} (the same schedule, isolating the change): ${
+          intervalText(r.vsAgainst)
+        }, ${
+          r.vsAgainst.n < 2
+            ? "one pair: not established"
+            : r.vsAgainst.established
+            ? "established"
+            : "not established"
+        }.`;
+      }
+    }
+    lines.push(line);
+  }
+  const better = ab.rows.filter((r) => r.vsBaseline?.established && r.vsBaseline.mean < 0);
+  const best = [...ab.rows].sort((x, y) => x.testError.mean - y.testError.mean)[0];
+  const text = [
+    "**What else would improve accuracy? (Measured: the ablation.)** Each row changes Part 1's " +
+    `recipe in one respect and is trained on the first ${ab.seeds.length} of Part 1's seeds ` +
+    `(${ab.profile} profile, \`--ablation full\` for more), so it pairs with the baseline seed ` +
+    "by seed: the difference is the mean of the paired differences with a 95% t interval, " +
+    "**established** only when the interval excludes 0. The test error shows its 95% interval " +
+    "over seeds; training time is per run (the ensemble: all members), prediction time is one " +
+    "pass over the test set.",
+    "",
+    table(
+      [
+        "recipe",
+        "runs",
+        "parameters",
+        "test error",
+        "difference vs baseline",
+        "training",
+        "prediction",
+      ],
+      rows,
+      ["l", "r", "r", "r", "l", "r", "r"],
+    ),
+    "",
+    ...lines,
+    "",
+    better.length
+      ? `Established improvements: ${
+        better.map((r) => ablationLabel(r)).join("; ")
+      }. Lowest mean test error: ${ablationLabel(best)} (${pctText(best.testError.mean)}).`
+      : `No change is established at ${ab.seeds.length} seeds; the lowest mean test error was ` +
+        `${ablationLabel(best)} (${pctText(best.testError.mean)}).`,
+    "",
+    "(Reasoning, explaining the measurements.) Longer training with the cosine schedule lets " +
+    "the network converge; affine augmentation shows the network shifted, rotated and scaled " +
+    "versions of each training image, which targets shape confusions but needs the longer " +
+    "schedule to pay off; the wider network has more filters and dropout; an ensemble averages " +
+    "out the errors on which independently seeded networks disagree.",
+  ].join("\n");
+  const figures: ReportFigure[] = ab.chart
+    ? [{
+      id: "part1-ablation",
+      caption: "Test error of each recipe of the ablation; bars: 95% interval over seeds (the " +
+        "ensemble is one measurement).",
+      png: "part1/ablation/ablation.png",
+      spec: ab.chart,
+      width: 900,
+      height: 480,
+    }]
+    : [];
+  return { text, figures };
 }
 
 function moreTraining(err: Trend | null, loss: Trend | null, m: Part1Metrics): string {

@@ -198,7 +198,7 @@ export function setupSection(r: StudyResults): ReportSectionOut {
       "seed index share initialization and shuffling, so two conditions are compared by the " +
       "mean of their paired differences with a 95% t interval over seeds; a difference is " +
       "**established** only when that interval excludes 0 (test-time comparisons on the same " +
-      "models also need the interval over images to exclude 0). Within one condition (digits " +
+      "models also need the interval over images to exclude 0). Within one condition (classes " +
       "against each other) a difference counts as real only when it exceeds the larger of the " +
       "two standard deviations over seeds. With one run per condition nothing is established; " +
       "`--seeds N` repeats every condition N times.",

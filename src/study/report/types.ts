@@ -5,7 +5,13 @@
  * @module
  */
 import type { ChartSpec } from "../../render/charts.ts";
-import type { Part1Metrics, Part2Metrics, Part3Metrics } from "../results.ts";
+import type {
+  BaselinesMetrics,
+  Part1Ablation,
+  Part1Metrics,
+  Part2Metrics,
+  Part3Metrics,
+} from "../results.ts";
 
 /** What the generator reads. A part that is absent gets a "not run" section. */
 export interface StudyResults {
@@ -15,6 +21,10 @@ export interface StudyResults {
   part2?: Part2Metrics;
   /** Part 3 results (random-label sweep), from `part3/metrics.json`. */
   part3?: Part3Metrics;
+  /** Part 1's ablation, from `part1/ablation/metrics.json` (absent: not run). */
+  ablation?: Part1Ablation;
+  /** The classical baselines, from `baselines/metrics.json` (absent: not run). */
+  baselines?: BaselinesMetrics;
   /** Why each absent part is absent (e.g. "results/part2/metrics.json not found"). */
   missingReasons?: Partial<Record<1 | 2 | 3, string>>;
   /** Wall time of `deno task all` up to the report, when the report is part of it. */
