@@ -108,7 +108,7 @@ async function main(): Promise<number> {
   await checkWritable(o.out, BEST_FILES);
   if (!o.force) await refuseUnfinishedRun(o.out);
   const t0 = performance.now();
-  const [r] = await runPart1(o);
+  const { runs: [r] } = await runPart1(o);
   const minutes = (performance.now() - t0) / 60_000;
   const met = r.testError <= BEST_TARGET;
   console.log(

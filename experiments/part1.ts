@@ -10,7 +10,8 @@
  * With several seeds, metrics.json also records the ensemble of the seeds' networks (softmax
  * probabilities averaged over the test set).
  *
- * Then the ablation (experiments/part1_ablation.ts; `--ablation none` skips it, `--resume` does
+ * With `--ablation standard` or `full` (what `deno task all` runs), then the ablation
+ * (experiments/part1_ablation.ts; `--resume` does
  * not run it): more epochs, affine augmentation, the wider CNN, trained on Part 1's first seeds,
  * and the ensemble; written to OUT/ablation/, resumable run by run.
  *
@@ -65,7 +66,9 @@ import {
 /** Options of `deno task part1`. */
 export const PART1_SPEC: Record<string, OptionSpec> = {
   ...TRAINING_OPTIONS,
-  ...PART1_ABLATION_OPTIONS,
+  // alone, Part 1 trains its network in seconds; the ablation (minutes) is asked for, or run by
+  // `deno task all`
+  ablation: { ...PART1_ABLATION_OPTIONS.ablation, default: "none" },
   out: { type: "path", default: "results/part1", description: "output folder" },
   resume: {
     type: "path",
