@@ -130,12 +130,12 @@ export function studyProfile(choice: StudiesChoice, trainImages: number): LabelS
     ...p,
     memorization: {
       ...p.memorization,
-      heldOut: Math.min(p.memorization.heldOut, Math.floor(memo / 10)),
+      heldOut: Math.min(p.memorization.heldOut, Math.floor(memo / 5)),
     },
     relabel: {
       ...p.relabel,
       budgets: p.relabel.budgets.filter((k) =>
-        k < studyImages(p.confidentLearning.images, trainImages)
+        k < studyImages(p.relabel.images, studyImages(p.confidentLearning.images, trainImages))
       ),
     },
   };
