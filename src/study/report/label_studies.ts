@@ -56,7 +56,7 @@ function figure(st: Studies, name: string, caption: string, w = 900, h = 520): R
   }];
 }
 
-function memorizationSection(st: Studies): ReportSectionOut {
+function memorizationSection(st: Studies, testImages: number): ReportSectionOut {
   const m = st.memorization;
   const losses = [...new Set(m.map((r) => r.loss))];
   const fracs = [...new Set(m.map((r) => r.frac))].sort((a, b) => a - b);
@@ -95,7 +95,7 @@ function memorizationSection(st: Studies): ReportSectionOut {
     "predicts every training image: the fraction whose prediction equals the given label is " +
     "shown separately for images whose label was changed (memorization of wrong labels) and " +
     `for the untouched ones; the clean test error uses the first ${
-      intText(mp.testImages ?? 5000)
+      intText(Math.min(testImages, mp.testImages ?? 5000))
     } test images. Early ` +
     "stopping picks the epoch with the lowest error on the held-out split against its noisy " +
     "labels (no clean label needed) and is compared with training to the end (paired over " +
@@ -500,14 +500,14 @@ export function labelStudySections(m: Part3Metrics): ReportSectionOut[] {
   const note = `Label-noise studies: ${st.profile.name} profile, ${st.seeds.length} seeds ` +
     `(memorization ${seedCount(st.memorization)}, confident learning and relabeling ${
       seedCount(st.confidentLearning)
-    })` +
+    }` +
     (st.profile.name === "standard"
-      ? " (fewer than Part 3's default where a study is long; subsets of the training set as " +
+      ? "; fewer than Part 3's default where a study is long; subsets of the training set as " +
         "stated in each section; `deno task all --full` runs every study at 5 seeds on the " +
         "whole training set)."
-      : ".");
+      : ").");
   const sections = [
-    memorizationSection(st),
+    memorizationSection(st, m.testImages),
     robustSection(st, m),
     pairsSection(st),
     clSection(st, m.trainImages),
