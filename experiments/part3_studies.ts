@@ -384,7 +384,7 @@ async function relabel(
   const n = cl.relabelImages ?? cl.images, sub = subset(s.train, n);
   const noisy = corruptLabels(subset(s.train, cl.images).labels, cl.frac, cl.seed, "uniform")
     .labels.slice(0, n);
-  const recipe = recipeWith(o, "ce", p.relabel.epochs);
+  const recipe = recipeWith(o, "ce", p.relabel.epochs, p.relabel.schedule ?? o.schedule);
   const wrong = (labels: Uint8Array) =>
     labels.reduce((a, l, i) => a + (l !== sub.labels[i] ? 1 : 0), 0);
   const plans: { method: RelabelRun["method"]; budget: number; pick: () => ArrayLike<number> }[] = [
