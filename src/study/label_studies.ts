@@ -67,8 +67,9 @@ const GRID_AXES = {
 };
 
 /**
- * About 4.6 million training image-steps (about 8 minutes at 10,000 images/s) of label-noise
- * studies, next to Part 3's sweep (3 noisy fractions x 60,000 images per seed).
+ * About 7.3 million image-steps (forward passes at a quarter step; about 12 minutes at 10,000
+ * images/s) of label-noise studies, next to Part 3's sweep (3 noisy fractions x 60,000 images
+ * per seed). The previous profile counted the same way was about 3.2 million.
  */
 export const STANDARD_LABEL_STUDIES: LabelStudyProfile = {
   name: "standard",

@@ -128,7 +128,9 @@ function gridLines(st: LabelStudies): string[] {
           err(cell(sMax, fMax, "ce", true), seedsF),
           err(cell(sMax, fMax, "ce"), seedsF),
         )
-      }.`
+      }. (Reasoning.) In ${st.profile.grid.epochs} epoch(s) each image is seen only ` +
+      `${st.profile.grid.epochs} time(s), so fresh and fixed noise can differ little; it is a ` +
+      "compensation for longer training, where a network would otherwise fit the fixed noise."
     : "";
   const robust = [...new Set(g.map((r) => r.loss))].find((l) => l !== "ce");
   if (robust) {

@@ -409,7 +409,12 @@ function relabelSection(st: Studies): ReportSectionOut | null {
     `(${seedCount(rl)} seeds): the K most suspicious labels (confident learning's suspects ` +
     "first, then by self-confidence) or K random images get their original label back (a " +
     `perfect annotator), then the model is trained again on those images (${st.profile.relabel.epochs} ` +
-    'epochs); "fixed per 1,000" counts wrong labels corrected per 1,000 relabels (most ' +
+    `epochs${
+      st.profile.relabel.schedule === "constant"
+        ? " at a constant rate, long enough to memorize wrong labels (see the memorization " +
+          "study), the regime where every wrong label left costs accuracy"
+        : ""
+    }); "fixed per 1,000" counts wrong labels corrected per 1,000 relabels (most ` +
     "suspicious vs random); differences are paired by seed (same noise, initialization and " +
     "shuffling).",
     "",
