@@ -592,6 +592,24 @@ export function labelStudyAnswers(m: Part3Metrics): string[] {
       }`,
     );
   }
+  const longer = new Set(
+    st.memorization.filter((x) => x.loss !== "ce" && x.frac > 0).map((x) => `${x.loss}/${x.frac}`),
+  );
+  for (const key of longer) {
+    // the longer schedule: robust-loss runs against cross-entropy's with the same seeds
+    const [loss, frac] = [key.split("/")[0], Number(key.split("/")[1])];
+    const o = st.memorization.filter((x) => x.loss === loss && x.frac === frac);
+    const ce = st.memorization.filter((x) => x.loss === "ce" && x.frac === frac);
+    const seeds = o.map((x) => x.seed).filter((s) => ce.some((x) => x.seed === s));
+    if (!seeds.length) continue;
+    const at = (x: typeof o) => seeds.map((s) => x.find((y) => y.seed === s)!.finalError);
+    comp.push(
+      `${loss.toUpperCase()} instead of CE at ${
+        fracText(frac)
+      } (${st.profile.memorization.epochs} ` +
+        `epochs on the memorization subset): ${verdictWords(at(o), at(ce))}`,
+    );
+  }
   for (const frac of [...new Set(st.relabel.map((r) => r.frac))]) {
     const ks = [
       ...new Set(st.relabel.filter((r) => r.frac === frac && r.budget > 0).map((r) => r.budget)),
