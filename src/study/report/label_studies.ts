@@ -411,8 +411,8 @@ function relabelSection(st: Studies): ReportSectionOut | null {
     `perfect annotator), then the model is trained again on those images (${st.profile.relabel.epochs} ` +
     `epochs${
       st.profile.relabel.schedule === "constant"
-        ? " at a constant rate, long enough to memorize wrong labels (see the memorization " +
-          "study), the regime where every wrong label left costs accuracy"
+        ? " at a constant rate: long enough to memorize wrong labels, as the memorization " +
+          "study shows, so every wrong label left costs accuracy"
         : ""
     }); "fixed per 1,000" counts wrong labels corrected per 1,000 relabels (most ` +
     "suspicious vs random); differences are paired by seed (same noise, initialization and " +
