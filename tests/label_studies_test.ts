@@ -72,7 +72,7 @@ Deno.test("the standard profile's relabeling budgets fit its relabeling subset",
   assertEquals(p.relabel.budgets, STANDARD_LABEL_STUDIES.relabel.budgets);
   ok(Math.max(...p.relabel.budgets) < p.relabel.images);
   // a small training set: the subset shrinks to it and larger budgets are dropped
-  assertEquals(studyProfile("standard", 1000)!.relabel.budgets, [500]);
+  assertEquals(studyProfile("standard", 1000)!.relabel.budgets, [400]);
   assertEquals(studyProfile("standard", 1000)!.memorization.heldOut, 200);
 });
 
