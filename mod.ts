@@ -453,6 +453,7 @@ export {
 export {
   type AuditSplit,
   type ConfidentLearningRun,
+  FORWARD_COST,
   FULL_LABEL_STUDIES,
   type GridRun,
   type LabelStudies,
@@ -465,6 +466,7 @@ export {
   STANDARD_LABEL_STUDIES,
   studyImages,
   type StudyRun,
+  studySeeds,
 } from "./src/study/label_studies.ts";
 export {
   memorizationErrorChart,

@@ -130,12 +130,12 @@ export function studyProfile(choice: StudiesChoice, trainImages: number): LabelS
     ...p,
     memorization: {
       ...p.memorization,
-      heldOut: Math.min(p.memorization.heldOut, Math.floor(memo / 10)),
+      heldOut: Math.min(p.memorization.heldOut, Math.floor(memo / 5)),
     },
     relabel: {
       ...p.relabel,
       budgets: p.relabel.budgets.filter((k) =>
-        k < studyImages(p.confidentLearning.images, trainImages)
+        k < studyImages(p.relabel.images, studyImages(p.confidentLearning.images, trainImages))
       ),
     },
   };
@@ -153,6 +153,7 @@ export function part3Plan(
   trainImages: number,
   seeds: number,
   baselineReused: boolean,
+  testImages = 10000,
 ): { imageSteps: number; text: string } {
   const profile = studyProfile(options.studies, trainImages);
   const trained = options.fracs.filter((f) => f > 0 || !baselineReused).length;
@@ -164,6 +165,7 @@ export function part3Plan(
       options.fracs,
       options.epochs,
       seeds >= profile.seeds && options.loss === "ce" && options.labelMode === "uniform",
+      testImages,
     )
     : {};
   const studies = Object.values(cost).reduce((a, b) => a + b, 0);
@@ -211,7 +213,9 @@ function part3(
     describe: (s, seeds) =>
       `part 3: label noise ${options.fracs.join(", ")} (${options.labelMode} labels); ` +
       `${seeds.length} seed(s) each; ${s.train.count} training and ${s.test.count} clean test ` +
-      `images\n${part3Plan(options, s.train.count, seeds.length, baseline !== undefined).text}`,
+      `images\n${
+        part3Plan(options, s.train.count, seeds.length, baseline !== undefined, s.test.count).text
+      }`,
     conditions: (s) =>
       options.fracs.map((frac) => ({
         key: `frac${frac}`,

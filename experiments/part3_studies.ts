@@ -37,6 +37,7 @@ import {
   type SessionHooks,
   studyImages,
   type StudyRun,
+  studySeeds,
   subset,
   uploadDataset,
 } from "../mod.ts";
@@ -153,8 +154,12 @@ function withData(
 }
 
 const withLabels = (d: Dataset, labels: Uint8Array): Dataset => ({ ...d, labels });
-const recipeWith = (o: TrainingOptions, loss: LossKind, epochs: number): Recipe =>
-  recipeOf({ ...o, loss, epochs });
+const recipeWith = (
+  o: TrainingOptions,
+  loss: LossKind,
+  epochs: number,
+  schedule: TrainingOptions["schedule"] = o.schedule,
+): Recipe => recipeOf({ ...o, loss, epochs, schedule });
 const lossName = (l: LossKind) => l.toUpperCase();
 
 /** Memorization over epochs, with early stopping on a held-out split with the noisy labels. */
@@ -167,13 +172,13 @@ async function memorization(
 ): Promise<MemorizationRun[]> {
   const m = p.memorization, n = studyImages(m.images, s.train.count), nTrain = n - m.heldOut;
   const sub = subset(s.train, n);
-  // the memorization curves measure clean test error every epoch: half the test set is enough
-  const test = subset(s.test, Math.min(s.test.count, 5000));
+  // the memorization curves measure clean test error every epoch on a test subset
+  const test = subset(s.test, Math.min(s.test.count, m.testImages));
   const runs: MemorizationRun[] = [];
   for (const loss of m.losses) {
     for (const frac of o.fracs) {
       for (const seed of seeds) {
-        const recipe = recipeWith(o, loss, m.epochs);
+        const recipe = recipeWith(o, loss, m.epochs, m.schedule);
         const config = { recipe, seed, frac, images: n, heldOut: m.heldOut, test: test.count };
         runs.push(
           await stored(dir, `${loss}-frac${frac}-seed${seed}`, config, async () => {
@@ -281,7 +286,8 @@ async function confidentLearningRun(
   rankingLength: number,
 ): Promise<ConfidentLearningRun> {
   const { c, sub, recipe } = confidentLearningSubset(s, o, p), n = sub.count;
-  const config = { recipe, seed, frac, images: n, folds: c.folds, rankingLength };
+  const relabelImages = studyImages(p.relabel.images, n);
+  const config = { recipe, seed, frac, images: n, folds: c.folds, rankingLength, relabelImages };
   return await stored(dir, `frac${frac}-seed${seed}`, config, async () => {
     const noisy = corruptLabels(sub.labels, frac, seed, "uniform");
     const oos = await kFoldProbabilities(
@@ -298,12 +304,17 @@ async function confidentLearningRun(
     let changed = 0;
     for (let i = 0; i < n; i++) if (isChanged(i)) changed++;
     const hits = r.suspects.filter((x) => isChanged(x.index)).length;
-    // suspects first, then every other image by self-confidence (p of the given label), ascending
-    const inSuspects = new Set(r.suspects.map((x) => x.index));
-    const rest = Array.from({ length: n }, (_, i) => i).filter((i) => !inSuspects.has(i));
+    // the relabeling subset (the first relabelImages) in order of suspicion: suspects first,
+    // then every other image by self-confidence (p of the given label), ascending
+    const inSubset = (i: number) => i < relabelImages;
+    const suspects = r.suspects.map((x) => x.index).filter(inSubset);
+    const inSuspects = new Set(suspects);
+    const rest = Array.from({ length: relabelImages }, (_, i) => i).filter((i) =>
+      !inSuspects.has(i)
+    );
     const self = (i: number) => oos.probs[i * 10 + noisy.labels[i]];
     rest.sort((a, b) => self(a) - self(b) || a - b);
-    const ranking = [...r.suspects.map((x) => x.index), ...rest].slice(0, rankingLength);
+    const ranking = [...suspects, ...rest].slice(0, rankingLength);
     return {
       frac,
       seed,
@@ -317,6 +328,7 @@ async function confidentLearningRun(
       recall: changed ? hits / changed : 1,
       foldTestErrors: oos.foldTestErrors,
       ranking,
+      relabelImages,
       trainSeconds: oos.trainSeconds,
     };
   });
@@ -368,9 +380,11 @@ async function relabel(
   cl: ConfidentLearningRun,
   dir: string,
 ): Promise<RelabelRun[]> {
-  const n = cl.images, sub = subset(s.train, n);
-  const noisy = corruptLabels(sub.labels, cl.frac, cl.seed, "uniform").labels;
-  const recipe = recipeWith(o, "ce", p.relabel.epochs);
+  // the noisy labels of the confident-learning run, on the first n images of its subset
+  const n = cl.relabelImages ?? cl.images, sub = subset(s.train, n);
+  const noisy = corruptLabels(subset(s.train, cl.images).labels, cl.frac, cl.seed, "uniform")
+    .labels.slice(0, n);
+  const recipe = recipeWith(o, "ce", p.relabel.epochs, p.relabel.schedule ?? o.schedule);
   const wrong = (labels: Uint8Array) =>
     labels.reduce((a, l, i) => a + (l !== sub.labels[i] ? 1 : 0), 0);
   const plans: { method: RelabelRun["method"]; budget: number; pick: () => ArrayLike<number> }[] = [
@@ -386,7 +400,15 @@ async function relabel(
   }
   const runs: RelabelRun[] = [];
   for (const plan of plans) {
-    const config = { recipe, seed: cl.seed, frac: cl.frac, images: n, ...plan, pick: undefined };
+    const config = {
+      recipe,
+      seed: cl.seed,
+      frac: cl.frac,
+      images: n,
+      noiseImages: cl.images,
+      ...plan,
+      pick: undefined,
+    };
     runs.push(
       await stored(
         dir,
@@ -435,31 +457,47 @@ async function grid(
 ): Promise<GridRun[]> {
   const g = p.grid, n = studyImages(g.images, s.train.count), sub = subset(s.train, n);
   const runs: GridRun[] = [];
-  // image-noise compensation (per-epoch fresh noise, from the image-noise work) plugs in here as
-  // another entry of `losses`-like treatments; only the robust loss is tried in this branch
-  for (const loss of g.losses) {
-    for (const sigma of g.sigmas) {
+  // treatments: each loss, and for noisy images cross-entropy with fresh noise every epoch (the
+  // image-noise compensation: noise augmentation instead of one fixed noisy copy)
+  const treatments: { loss: LossKind; perEpoch: boolean }[] = [
+    ...g.losses.map((loss) => ({ loss, perEpoch: false })),
+    ...(g.noisePerEpoch ? [{ loss: "ce" as LossKind, perEpoch: true }] : []),
+  ];
+  for (const { loss, perEpoch } of treatments) {
+    for (const sigma of g.sigmas.filter((x) => !perEpoch || x > 0)) {
       for (const frac of g.fracs) {
         for (const seed of seeds) {
           const recipe = recipeWith(o, loss, g.epochs);
-          const config = { recipe, seed, sigma, frac, images: n };
+          const config = {
+            recipe,
+            seed,
+            sigma,
+            frac,
+            images: n,
+            ...(perEpoch ? { perEpoch } : {}),
+          };
+          const key = `${loss}${perEpoch ? "-fresh" : ""}-sigma${sigma}-frac${frac}-seed${seed}`;
           runs.push(
-            await stored(dir, `${loss}-sigma${sigma}-frac${frac}-seed${seed}`, config, async () => {
+            await stored(dir, key, config, async () => {
               const noisy = corruptLabels(sub.labels, frac, seed, "uniform");
               const { setup, release } = withData(s, withLabels(sub, noisy.labels));
               try {
                 const r = await trainRun(setup, {
                   recipe,
                   seed,
-                  label: `grid ${lossName(loss)} sigma ${sigma} ${frac * 100}% seed ${seed}`,
+                  label: `grid ${lossName(loss)}${perEpoch ? " fresh noise" : ""} sigma ${sigma} ${
+                    frac * 100
+                  }% seed ${seed}`,
                   evalPointsPerEpoch: 0,
                   noise: sigma > 0 ? runNoise(sigma, seed) : undefined,
+                  noisePerEpoch: perEpoch,
                 });
                 return {
                   seed,
                   sigma,
                   frac,
                   loss,
+                  ...(perEpoch ? { noisePerEpoch: true } : {}),
                   testError: r.testError,
                   trainSeconds: r.trainSeconds,
                 };
@@ -485,7 +523,9 @@ export async function runLabelStudies(
   p: LabelStudyProfile,
   main: readonly Part3Condition[],
 ): Promise<Omit<LabelStudies, "files">> {
-  const seeds = runSeeds(o.seed, p.seeds);
+  const seeds = runSeeds(o.seed, p.seeds), own = studySeeds(p);
+  const memoSeeds = runSeeds(o.seed, own.memorization);
+  const clSeeds = runSeeds(o.seed, own.confidentLearning);
   const dir = (name: string) => join(o.out, "studies", name);
   const noisy = o.fracs.filter((f) => f > 0);
   const fromMain = (frac: number) => {
@@ -496,7 +536,7 @@ export async function runLabelStudies(
       : undefined;
   };
   console.error(`\nlabel-noise studies (${p.name} profile, ${seeds.length} seeds)`);
-  const memo = await memorization(s, o, p, seeds, dir("memorization"));
+  const memo = await memorization(s, o, p, memoSeeds, dir("memorization"));
 
   const robust: LabelStudies["robust"] = [];
   for (const loss of ["ce" as const, ...p.robust.losses]) {
@@ -528,7 +568,7 @@ export async function runLabelStudies(
   const rankingLength = Math.max(0, ...p.relabel.budgets);
   const cl: ConfidentLearningRun[] = [];
   for (const frac of noisy) {
-    for (const seed of seeds) {
+    for (const seed of clSeeds) {
       cl.push(
         await confidentLearningRun(s, o, p, frac, seed, dir("confident_learning"), rankingLength),
       );
@@ -547,6 +587,10 @@ export async function runLabelStudies(
       memorization: studyImages(p.memorization.images, s.train.count),
       confidentLearning: studyImages(p.confidentLearning.images, s.train.count),
       grid: studyImages(p.grid.images, s.train.count),
+      relabel: studyImages(
+        p.relabel.images,
+        studyImages(p.confidentLearning.images, s.train.count),
+      ),
     },
     memorization: memo,
     robust,
@@ -555,5 +599,11 @@ export async function runLabelStudies(
     relabel: relabelRuns,
     audit,
     grid: gridRuns,
+    ...(p.grid.noisePerEpoch
+      ? {
+        imageNoiseCompensation: "cross-entropy with the image noise drawn afresh every epoch " +
+          "(noise augmentation) instead of one fixed noisy copy of each image",
+      }
+      : {}),
   };
 }

@@ -11,20 +11,52 @@ import type { LossKind } from "../ops/robust_xent.ts";
 export interface LabelStudyProfile {
   /** Which profile. */
   name: "standard" | "full";
-  /** Seeds of every study (the first of the part's run seeds). */
+  /** Seeds of every study (the first of the part's run seeds) unless the study names its own. */
   seeds: number;
-  /** Memorization over epochs: a training subset with a held-out part carrying noisy labels. */
-  memorization: { images: number; heldOut: number; epochs: number; losses: LossKind[] };
+  /**
+   * Memorization over epochs: a training subset with a held-out part carrying noisy labels,
+   * trained with `schedule` (constant: memorization is not hidden by a learning rate decayed
+   * to 0), its clean test error measured on the first `testImages` test images every epoch.
+   */
+  memorization: {
+    images: number;
+    heldOut: number;
+    epochs: number;
+    losses: LossKind[];
+    schedule: "constant" | "cosine";
+    testImages: number;
+    seeds?: number;
+  };
   /** Robust losses at the part's schedule (1 epoch by default) on the whole training set. */
   robust: { losses: LossKind[] };
   /** Systematic (pairs) label noise at the part's fractions, whole training set. */
   pairs: boolean;
-  /** Confident-learning estimate with k-fold models on a training subset. */
-  confidentLearning: { images: number; folds: number; epochs: number };
-  /** Budgeted relabeling on the confident-learning subset. */
-  relabel: { fracs: number[]; budgets: number[]; epochs: number };
-  /** Image noise x label noise grid, each cell with and without the robust loss. */
-  grid: { images: number; epochs: number; sigmas: number[]; fracs: number[]; losses: LossKind[] };
+  /** Confident-learning estimate with k-fold models on a training subset (and its seeds). */
+  confidentLearning: { images: number; folds: number; epochs: number; seeds?: number };
+  /**
+   * Budgeted relabeling of each confident-learning run (same seeds and noisy labels): the
+   * first `images` of its subset (0: all of it), retrained for `epochs` with `schedule`
+   * (default the part's).
+   */
+  relabel: {
+    images: number;
+    fracs: number[];
+    budgets: number[];
+    epochs: number;
+    schedule?: "constant" | "cosine";
+  };
+  /**
+   * Image noise x label noise grid, each cell with and without the robust loss and, with
+   * `noisePerEpoch`, the noisy-image cells also with cross-entropy and fresh noise every epoch.
+   */
+  grid: {
+    images: number;
+    epochs: number;
+    sigmas: number[];
+    fracs: number[];
+    losses: LossKind[];
+    noisePerEpoch: boolean;
+  };
 }
 
 // Both profiles' grid: image noise sigmas x label-noise fractions x losses.
@@ -35,50 +67,95 @@ const GRID_AXES = {
 };
 
 /**
- * About 2.6 million image-steps (11 minutes at 4,000 images/s) of label-noise studies, next to
- * Part 3's sweep (3 noisy fractions x 60,000 images per seed).
+ * About 7.3 million image-steps (forward passes at a quarter step; about 12 minutes at 10,000
+ * images/s) of label-noise studies, next to Part 3's sweep (3 noisy fractions x 60,000 images
+ * per seed). The previous profile counted the same way was about 3.2 million.
  */
 export const STANDARD_LABEL_STUDIES: LabelStudyProfile = {
   name: "standard",
   seeds: 2,
-  memorization: { images: 4000, heldOut: 400, epochs: 10, losses: ["ce", "gce"] },
+  // 1,600 images for 20 epochs at a constant rate: at 50% noise the changed labels go from
+  // about 2% fitted (epoch 8) to 70% (epoch 20) and the clean test error from 13% to 36%;
+  // 3 seeds so that early stopping vs the last epoch is a usable paired interval
+  memorization: {
+    images: 2000,
+    heldOut: 400,
+    epochs: 20,
+    losses: ["ce", "gce"],
+    schedule: "constant",
+    testImages: 2000,
+    seeds: 3,
+  },
   robust: { losses: ["gce"] },
   pairs: true,
-  // 3 epochs: at 50% noise 2 epochs overestimated the rate by 1.5 points, 3 by 0.9 (one seed)
-  confidentLearning: { images: 10000, folds: 4, epochs: 3 },
-  relabel: { fracs: [0.15, 0.5], budgets: [500, 1500, 4000], epochs: 1 },
+  // whole training set, 1 epoch: at 50% noise the 10,000-image subset (3 epochs) overestimated
+  // the rate by 1.2 points (fold models' test error 5.5%), the whole set by 0.6 (3.3%)
+  confidentLearning: { images: 0, folds: 4, epochs: 1, seeds: 3 },
+  // retrained where wrong labels cost accuracy: 15 epochs at a constant rate on 4,000 images
+  // memorize them (see memorization); at 2 epochs on 10,000 images uniform noise barely hurt
+  // and suspects-first vs random differed by 0.2 points or less, not established at 3 seeds
+  relabel: {
+    images: 4000,
+    fracs: [0.15, 0.5],
+    budgets: [400, 1000, 2000],
+    epochs: 15,
+    schedule: "constant",
+  },
   grid: {
     images: 4000,
     epochs: 2,
     ...GRID_AXES,
+    noisePerEpoch: true,
   },
 };
 
-/** Everything at 5 seeds on the whole training set. */
+/** Everything at 5 seeds on the whole training set (memorization: a subset, where it shows). */
 export const FULL_LABEL_STUDIES: LabelStudyProfile = {
   name: "full",
   seeds: 5,
-  memorization: { images: 0, heldOut: 6000, epochs: 10, losses: ["ce", "gce", "sce"] },
+  memorization: {
+    images: 2000,
+    heldOut: 400,
+    epochs: 30,
+    losses: ["ce", "gce", "sce"],
+    schedule: "constant",
+    testImages: 10000,
+  },
   robust: { losses: ["gce", "sce"] },
   pairs: true,
   confidentLearning: { images: 0, folds: 4, epochs: 2 },
-  relabel: { fracs: [0.15, 0.5], budgets: [1000, 2500, 5000, 10000], epochs: 1 },
+  relabel: { images: 0, fracs: [0.15, 0.5], budgets: [1000, 2500, 5000, 10000], epochs: 1 },
   grid: {
     images: 0,
     epochs: 1,
     ...GRID_AXES,
+    noisePerEpoch: true,
   },
 };
+
+/** Seeds of the memorization study and of confident learning (with relabeling). */
+export function studySeeds(
+  p: LabelStudyProfile,
+): { memorization: number; confidentLearning: number } {
+  return {
+    memorization: p.memorization.seeds ?? p.seeds,
+    confidentLearning: p.confidentLearning.seeds ?? p.seeds,
+  };
+}
 
 /** Training images of a study subset: `images`, or all `n` when 0 (or more than n). */
 export function studyImages(images: number, n: number): number {
   return images > 0 ? Math.min(images, n) : n;
 }
 
+/** A forward pass (evaluation, prediction) costs about a quarter of a training image-step. */
+export const FORWARD_COST = 0.25;
+
 /**
- * Training image-steps (images x epochs) of each study, for the plan line: `trainImages` is
- * the part's training set, `fracs` its fractions, `epochs` its schedule; `ceFromSweep` when
- * the part's sweep has the cross-entropy runs of the studies' seeds.
+ * Training image-steps (images x epochs) of each study, for the plan line, with the studies'
+ * own forward passes (per-epoch curves, fold predictions) as {@link FORWARD_COST} steps each:
+ * `trainImages` and `testImages` are the part's data, `fracs` its fractions, `epochs` its
+ * schedule; `ceFromSweep` when the part's sweep has the cross-entropy runs of the studies' seeds.
  */
 export function labelStudyCost(
   p: LabelStudyProfile,
@@ -86,25 +163,37 @@ export function labelStudyCost(
   fracs: readonly number[],
   epochs: number,
   ceFromSweep = true,
+  testImages = 10000,
 ): Record<string, number> {
-  const S = p.seeds, noisy = fracs.filter((f) => f > 0);
+  const S = p.seeds, noisy = fracs.filter((f) => f > 0), seeds = studySeeds(p);
   const m = studyImages(p.memorization.images, trainImages);
   const cl = studyImages(p.confidentLearning.images, trainImages);
   const g = studyImages(p.grid.images, trainImages);
+  const rl = studyImages(p.relabel.images, cl);
   const relabelFracs = p.relabel.fracs.filter((f) => noisy.includes(f));
+  const memoRuns = seeds.memorization * fracs.length * p.memorization.losses.length;
+  // every epoch: the training images and the held-out split predicted, the test subset evaluated
+  const memoForward = m + Math.min(p.memorization.testImages, testImages);
+  const clRuns = seeds.confidentLearning * noisy.length + 1; // + the audit of MNIST's labels
+  const c = p.confidentLearning;
+  const gridCells = p.grid.sigmas.length * p.grid.fracs.length;
+  const gridRuns = gridCells * p.grid.losses.length +
+    (p.grid.noisePerEpoch ? p.grid.sigmas.filter((s) => s > 0).length * p.grid.fracs.length : 0);
   return {
     /** Memorization runs. */
-    memorization: S * fracs.length * p.memorization.losses.length * p.memorization.epochs *
-      (m - p.memorization.heldOut),
+    memorization: memoRuns * p.memorization.epochs *
+      ((m - p.memorization.heldOut) + FORWARD_COST * memoForward),
     // cross-entropy comes from the part's sweep when it has the studies' seeds
     robust: S * fracs.length * (p.robust.losses.length + (ceFromSweep ? 0 : 1)) * epochs *
       trainImages,
     pairs: p.pairs ? S * noisy.length * epochs * trainImages : 0,
-    // the noisy fractions, plus one seed of the audit of MNIST's own labels
-    confidentLearning: (S * noisy.length + 1) * p.confidentLearning.epochs *
-      p.confidentLearning.folds * (cl - Math.round(cl / p.confidentLearning.folds)),
-    relabel: S * relabelFracs.length * (1 + 2 * p.relabel.budgets.length) * p.relabel.epochs * cl,
-    grid: S * p.grid.sigmas.length * p.grid.fracs.length * p.grid.losses.length * p.grid.epochs * g,
+    // each fold model trains on the other folds, predicts its own and scores the test set
+    confidentLearning: clRuns * c.folds *
+      (c.epochs * (cl - Math.round(cl / c.folds)) +
+        FORWARD_COST * (Math.round(cl / c.folds) + testImages)),
+    relabel: seeds.confidentLearning * relabelFracs.length * (1 + 2 * p.relabel.budgets.length) *
+      (p.relabel.epochs * rl + FORWARD_COST * testImages),
+    grid: S * gridRuns * (p.grid.epochs * g + FORWARD_COST * testImages),
   };
 }
 
@@ -180,8 +269,13 @@ export interface ConfidentLearningRun {
   recall: number;
   /** Each fold model's clean test error. */
   foldTestErrors: number[];
-  /** Images in order of suspicion (the suspects first, then by self-confidence), first `length`. */
+  /**
+   * Images of the relabeling subset (the first `relabelImages`) in order of suspicion (the
+   * suspects first, then by self-confidence), the first `length`.
+   */
   ranking: number[];
+  /** Images of the relabeling subset the ranking covers. */
+  relabelImages?: number;
   /** Training wall time in seconds. */
   trainSeconds: number;
 }
@@ -208,6 +302,8 @@ export interface GridRun extends StudyRun {
   frac: number;
   /** The training loss. */
   loss: LossKind;
+  /** Fresh image noise every epoch (noise augmentation) instead of one fixed draw per image. */
+  noisePerEpoch?: boolean;
 }
 
 /** One split of the audit of MNIST's own labels. */
@@ -240,10 +336,10 @@ export interface MnistAudit {
 export interface LabelStudies {
   /** The sizes the studies ran with. */
   profile: LabelStudyProfile;
-  /** Run seeds of the studies. */
+  /** Run seeds of the studies (the memorization and confident-learning runs may have more). */
   seeds: number[];
   /** Images the subset studies use (the first N of the training set). */
-  subsets: { memorization: number; confidentLearning: number; grid: number };
+  subsets: { memorization: number; confidentLearning: number; grid: number; relabel?: number };
   /** Memorization runs. */
   memorization: MemorizationRun[];
   /** Per loss and fraction, the 1-epoch (part schedule) runs; "ce" from the part's sweep. */

@@ -93,8 +93,10 @@ export function bothSection(
 function gridLines(st: LabelStudies): string[] {
   const g = st.grid;
   const sMax = Math.max(...g.map((r) => r.sigma)), fMax = Math.max(...g.map((r) => r.frac));
-  const cell = (sigma: number, frac: number, loss: string) =>
-    g.filter((r) => r.sigma === sigma && r.frac === frac && r.loss === loss);
+  const cell = (sigma: number, frac: number, loss: string, fresh = false) =>
+    g.filter((r) =>
+      r.sigma === sigma && r.frac === frac && r.loss === loss && !r.noisePerEpoch === !fresh
+    );
   const err = (runs: { seed: number; testError: number }[], seeds: number[]) =>
     seeds.map((s) => runs.find((r) => r.seed === s)!.testError);
   const seeds = st.seeds.filter((s) =>
@@ -115,6 +117,21 @@ function gridLines(st: LabelStudies): string[] {
     `${diffText(img, base)}; label noise ${fracText(fMax)} ${diffText(lab, base)}; label noise ` +
     `minus image noise ${diffText(lab, img)}.`,
   ];
+  const fresh = cell(sMax, 0, "ce", true);
+  const seedsF = seeds.filter((s) => fresh.some((r) => r.seed === s));
+  const freshText = fresh.length
+    ? `Compensation of image noise by drawing it afresh every epoch (noise augmentation, ` +
+      `cross-entropy) in the sigma ${sMax} cell: ${
+        diffText(err(fresh, seedsF), err(cell(sMax, 0, "ce"), seedsF))
+      } (fresh − fixed noise); with ${fracText(fMax)} label noise as well: ${
+        diffText(
+          err(cell(sMax, fMax, "ce", true), seedsF),
+          err(cell(sMax, fMax, "ce"), seedsF),
+        )
+      }. (Reasoning.) In ${st.profile.grid.epochs} epoch(s) each image is seen only ` +
+      `${st.profile.grid.epochs} time(s), so fresh and fixed noise can differ little; it is a ` +
+      "compensation for longer training, where a network would otherwise fit the fixed noise."
+    : "";
   const robust = [...new Set(g.map((r) => r.loss))].find((l) => l !== "ce");
   if (robust) {
     const seedsR = seeds.filter((s) =>
@@ -127,11 +144,11 @@ function gridLines(st: LabelStudies): string[] {
         `noise ${diffText(imgR, err(cell(sMax, 0, "ce"), seedsR))}, label noise ${
           diffText(labR, err(cell(0, fMax, "ce"), seedsR))
         } (robust − CE). ` +
-        (st.imageNoiseCompensation
-          ? `Image-noise compensation: ${st.imageNoiseCompensation}.`
+        (fresh.length
+          ? freshText
           : "The image-noise compensation (fresh noise every epoch, from the image-noise work) " +
-            "is not in this grid yet; the grid's runner has the hook for it."),
+            "was not run in this grid (the profile's `noisePerEpoch` is off)."),
     );
-  }
+  } else if (fresh.length) out.push("", freshText);
   return out;
 }

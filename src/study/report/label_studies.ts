@@ -8,7 +8,7 @@
  */
 import type { ChartSpec } from "../../render/charts.ts";
 import { pairedDifference, summarize } from "../../util/stats.ts";
-import type { LabelStudies, StudyRun } from "../label_studies.ts";
+import type { GridRun, LabelStudies, StudyRun } from "../label_studies.ts";
 import type { Part3Metrics } from "../results.ts";
 import { fracText, intText, pctText, table } from "./text.ts";
 import type { ReportFigure, ReportSectionOut } from "./types.ts";
@@ -38,6 +38,11 @@ function paired(a: StudyRun[], b: StudyRun[]): [number[], number[]] {
   return [pick(a), pick(b)];
 }
 
+/** Distinct seeds of a study's runs. */
+function seedCount(runs: readonly { seed: number }[]): number {
+  return new Set(runs.map((r) => r.seed)).size;
+}
+
 function figure(st: Studies, name: string, caption: string, w = 900, h = 520): ReportFigure[] {
   const file = st.files[name];
   if (!file) return [];
@@ -51,7 +56,7 @@ function figure(st: Studies, name: string, caption: string, w = 900, h = 520): R
   }];
 }
 
-function memorizationSection(st: Studies): ReportSectionOut {
+function memorizationSection(st: Studies, testImages: number): ReportSectionOut {
   const m = st.memorization;
   const losses = [...new Set(m.map((r) => r.loss))];
   const fracs = [...new Set(m.map((r) => r.frac))].sort((a, b) => a - b);
@@ -77,16 +82,21 @@ function memorizationSection(st: Studies): ReportSectionOut {
       ]);
     }
   }
-  const n = st.subsets.memorization, held = st.profile.memorization.heldOut;
+  const n = st.subsets.memorization, mp = st.profile.memorization;
+  const held = m[0] ? n - m[0].images : mp.heldOut;
+  const schedule = mp.schedule === "constant"
+    ? "a constant learning rate (a rate decayed to 0 would slow memorization down and hide it)"
+    : "the cosine schedule";
   const md = [
     `Training subset: the first ${intText(n)} training images, of which the last ${
       intText(held)
-    } are ` +
-    `held out with their (noisy) labels; ${st.profile.memorization.epochs} epochs with the ` +
-    `cosine schedule over all of them; ${st.seeds.length} seeds. After every epoch the model ` +
+    } are held out with their (noisy) labels; ${mp.epochs} epochs with ${schedule}; ` +
+    `${seedCount(m)} seeds. After every epoch the model ` +
     "predicts every training image: the fraction whose prediction equals the given label is " +
     "shown separately for images whose label was changed (memorization of wrong labels) and " +
-    "for the untouched ones; the clean test error uses the first 5,000 test images. Early " +
+    `for the untouched ones; the clean test error uses the first ${
+      intText(Math.min(testImages, mp.testImages ?? 5000))
+    } test images. Early ` +
     "stopping picks the epoch with the lowest error on the held-out split against its noisy " +
     "labels (no clean label needed) and is compared with training to the end (paired over " +
     "seeds, points, 95% interval).",
@@ -228,7 +238,7 @@ function pairsSection(st: Studies): ReportSectionOut | null {
   };
 }
 
-function clSection(st: Studies): ReportSectionOut | null {
+function clSection(st: Studies, trainImages: number): ReportSectionOut | null {
   const cl = st.confidentLearning;
   if (!cl.length) return null;
   const fracs = [...new Set(cl.map((r) => r.frac))].sort((a, b) => a - b);
@@ -249,16 +259,23 @@ function clSection(st: Studies): ReportSectionOut | null {
   });
   const c = st.profile.confidentLearning;
   const md = [
-    `Confident learning (Northcutt et al. 2021) on the first ${
-      intText(st.subsets.confidentLearning)
-    } ` +
-    `training images with uniform label noise: ${c.folds}-fold out-of-sample probabilities ` +
-    `(each fold predicted by a LeNet-5 trained by the engine for ${c.epochs} epochs on the other ` +
-    "folds), per-class thresholds, the confident joint, calibration to the label counts, Q, and " +
-    `the noise rate 1 − trace(Q); ${st.seeds.length} seeds. The target is the true fraction of ` +
-    "labels that differ from the original (uniform noise keeps about a tenth of the randomized " +
-    "labels), within 1 point. Precision and recall are of the suspects (prune by noise rate) " +
-    "against the labels that were really changed.",
+    `Confident learning (Northcutt et al. 2021) on ${
+      imagesText(st.subsets.confidentLearning, trainImages)
+    } with uniform label noise: ${c.folds}-fold out-of-sample probabilities ` +
+    `(each fold predicted by a LeNet-5 trained by the engine for ${c.epochs} epoch(s) on the ` +
+    "other folds), per-class thresholds, the confident joint, calibration to the label counts, " +
+    `Q, and the noise rate 1 − trace(Q); ${seedCount(cl)} seeds. The target is the true ` +
+    "fraction of labels that differ from the original (uniform noise keeps about a tenth of " +
+    "the randomized labels), within 1 point; the spread is the sample standard deviation over " +
+    "seeds. Precision and recall are of the suspects (prune by noise rate) against the labels " +
+    "that were really changed. (Reasoning.) The estimate runs high by about the share of " +
+    "correctly labelled images that a fold model confidently puts in another class: at 50% " +
+    "noise the per-class thresholds (the mean probability of the given label) fall to about " +
+    "0.3, so a model's confusions on ambiguous digits pass them; the fold models' test error " +
+    "(last column) bounds how many. Fold models trained on a 10,000-image subset instead of " +
+    "three quarters of the whole training set overestimated the 50% rate by more than a point " +
+    "(an earlier round of this study); more training data, not a correction factor, closed the " +
+    "gap.",
     "",
     table(
       [
@@ -292,7 +309,14 @@ function clSection(st: Studies): ReportSectionOut | null {
   };
 }
 
-function auditSection(st: Studies): ReportSectionOut | null {
+/** "the whole training set" or "the first N training images". */
+function imagesText(n: number, whole: number): string {
+  return n >= whole
+    ? `the whole training set (${intText(n)} images)`
+    : `the first ${intText(n)} training images`;
+}
+
+function auditSection(st: Studies, trainImages: number): ReportSectionOut | null {
   const a = st.audit;
   if (!a) return null;
   const c = st.profile.confidentLearning;
@@ -319,9 +343,9 @@ function auditSection(st: Studies): ReportSectionOut | null {
     }
   }
   const md = [
-    `Confident learning on MNIST's own labels (no noise added): the first ${
-      intText(a.train.images)
-    } training images by ${c.folds}-fold models (${c.epochs} epochs, seed ${a.seed}; fold ` +
+    `Confident learning on MNIST's own labels (no noise added): ${
+      imagesText(a.train.images, trainImages)
+    } by ${c.folds}-fold models (${c.epochs} epoch(s), seed ${a.seed}; fold ` +
     `models' clean test error ${a.foldTestErrors.map(pctText).join(", ")}), and the ` +
     `${intText(a.test.images)} test images by the same models (trained on the training set, ` +
     `probabilities averaged). Estimated label-noise rate: training ${pctText(a.train.noiseRate)} ` +
@@ -379,13 +403,20 @@ function relabelSection(st: Studies): ReportSectionOut | null {
     }
   }
   const md = [
-    `A budget of K relabels on the confident-learning subset (${
-      intText(st.subsets.confidentLearning)
-    } ` +
-    "images): the K most suspicious labels (confident learning's suspects first, then by " +
-    "self-confidence) or K random images get their original label back (a perfect annotator), " +
-    `then the model is trained again (${st.profile.relabel.epochs} epochs); "fixed per 1,000" ` +
-    "counts wrong labels corrected per 1,000 relabels (most suspicious vs random).",
+    `A budget of K relabels on the first ${
+      intText(st.subsets.relabel ?? st.subsets.confidentLearning)
+    } training images, with the noisy labels and the ranking of each confident-learning run ` +
+    `(${seedCount(rl)} seeds): the K most suspicious labels (confident learning's suspects ` +
+    "first, then by self-confidence) or K random images get their original label back (a " +
+    `perfect annotator), then the model is trained again on those images (${st.profile.relabel.epochs} ` +
+    `epochs${
+      st.profile.relabel.schedule === "constant"
+        ? " at a constant rate: long enough to memorize wrong labels, as the memorization " +
+          "study shows, so every wrong label left costs accuracy"
+        : ""
+    }); "fixed per 1,000" counts wrong labels corrected per 1,000 relabels (most ` +
+    "suspicious vs random); differences are paired by seed (same noise, initialization and " +
+    "shuffling).",
     "",
     table([
       "fraction",
@@ -412,7 +443,8 @@ function relabelSection(st: Studies): ReportSectionOut | null {
 
 /** The grid of image noise x label noise: error per cell and per loss, with paired differences. */
 export function gridTable(st: LabelStudies): string {
-  const g = st.grid;
+  const g = st.grid.filter((r) => !r.noisePerEpoch);
+  const fresh = st.grid.filter((r) => r.noisePerEpoch);
   const losses = [...new Set(g.map((r) => r.loss))];
   const sigmas = [...new Set(g.map((r) => r.sigma))].sort((a, b) => a - b);
   const fracs = [...new Set(g.map((r) => r.frac))].sort((a, b) => a - b);
@@ -434,6 +466,7 @@ export function gridTable(st: LabelStudies): string {
           const [x, y] = paired(o, ce);
           return [ms(o.map((r) => r.testError)), diffText(x, y)];
         }),
+        ...(fresh.length ? freshCells(fresh, sigma, frac, ce) : []),
       ]);
     }
   }
@@ -446,27 +479,44 @@ export function gridTable(st: LabelStudies): string {
       ...losses.filter((l) => l !== "ce").flatMap((
         l,
       ) => [l.toUpperCase(), `${l.toUpperCase()} − CE`]),
+      ...(fresh.length ? ["CE, fresh noise", "fresh − CE"] : []),
     ],
     rows,
   );
+}
+
+/** The fresh-noise (noise augmentation) treatment of a grid cell against cross-entropy. */
+function freshCells(
+  fresh: GridRun[],
+  sigma: number,
+  frac: number,
+  ce: StudyRun[],
+): string[] {
+  const o = fresh.filter((r) => r.sigma === sigma && r.frac === frac);
+  if (!o.length) return ["—", "—"];
+  const [x, y] = paired(o, ce);
+  return [ms(o.map((r) => r.testError)), diffText(x, y)];
 }
 
 /** Every label-noise study section of Part 3 (none without studies). */
 export function labelStudySections(m: Part3Metrics): ReportSectionOut[] {
   const st = m.studies;
   if (!st) return [];
-  const note = `Label-noise studies: ${st.profile.name} profile, ${st.seeds.length} seeds` +
+  const note = `Label-noise studies: ${st.profile.name} profile, ${st.seeds.length} seeds ` +
+    `(memorization ${seedCount(st.memorization)}, confident learning and relabeling ${
+      seedCount(st.confidentLearning)
+    }` +
     (st.profile.name === "standard"
-      ? " (fewer than Part 3's default where a study is long; subsets of the training set as " +
+      ? "; fewer than Part 3's default where a study is long; subsets of the training set as " +
         "stated in each section; `deno task all --full` runs every study at 5 seeds on the " +
         "whole training set)."
-      : ".");
+      : ").");
   const sections = [
-    memorizationSection(st),
+    memorizationSection(st, m.testImages),
     robustSection(st, m),
     pairsSection(st),
-    clSection(st),
-    auditSection(st),
+    clSection(st, m.trainImages),
+    auditSection(st, m.trainImages),
     relabelSection(st),
   ].filter((s): s is ReportSectionOut => s !== null);
   sections[0] = { ...sections[0], markdown: note + "\n\n" + sections[0].markdown };
@@ -542,24 +592,42 @@ export function labelStudyAnswers(m: Part3Metrics): string[] {
       }`,
     );
   }
+  const longer = new Set(
+    st.memorization.filter((x) => x.loss !== "ce" && x.frac > 0).map((x) => `${x.loss}/${x.frac}`),
+  );
+  for (const key of longer) {
+    // the longer schedule: robust-loss runs against cross-entropy's with the same seeds
+    const [loss, frac] = [key.split("/")[0], Number(key.split("/")[1])];
+    const o = st.memorization.filter((x) => x.loss === loss && x.frac === frac);
+    const ce = st.memorization.filter((x) => x.loss === "ce" && x.frac === frac);
+    const seeds = o.map((x) => x.seed).filter((s) => ce.some((x) => x.seed === s));
+    if (!seeds.length) continue;
+    const at = (x: typeof o) => seeds.map((s) => x.find((y) => y.seed === s)!.finalError);
+    comp.push(
+      `${loss.toUpperCase()} instead of CE at ${
+        fracText(frac)
+      } (${st.profile.memorization.epochs} ` +
+        `epochs on the memorization subset): ${verdictWords(at(o), at(ce))}`,
+    );
+  }
   for (const frac of [...new Set(st.relabel.map((r) => r.frac))]) {
     const ks = [
       ...new Set(st.relabel.filter((r) => r.frac === frac && r.budget > 0).map((r) => r.budget)),
     ];
-    const K = Math.min(...ks);
-    if (!Number.isFinite(K)) continue;
-    const cl = st.relabel.filter((r) => r.frac === frac && r.method === "cl" && r.budget === K);
-    const rnd = st.relabel.filter((r) =>
-      r.frac === frac && r.method === "random" && r.budget === K
-    );
-    const [a, b] = paired(cl, rnd);
-    const per = (x: typeof cl) =>
-      summarize(x.map((r) => ((r.wrongBefore - r.wrongAfter) / K) * 1000)).mean.toFixed(0);
-    comp.push(
-      `relabeling the ${intText(K)} most suspicious labels at ${fracText(frac)} instead of ` +
-        `${intText(K)} random ones: ${verdictWords(a, b)}; ${per(cl)} vs ${per(rnd)} wrong ` +
-        "labels fixed per 1,000 relabels",
-    );
+    for (const K of ks.sort((a, b) => a - b)) {
+      const cl = st.relabel.filter((r) => r.frac === frac && r.method === "cl" && r.budget === K);
+      const rnd = st.relabel.filter((r) =>
+        r.frac === frac && r.method === "random" && r.budget === K
+      );
+      const [a, b] = paired(cl, rnd);
+      const per = (x: typeof cl) =>
+        summarize(x.map((r) => ((r.wrongBefore - r.wrongAfter) / K) * 1000)).mean.toFixed(0);
+      comp.push(
+        `relabeling the ${intText(K)} most suspicious labels at ${fracText(frac)} instead of ` +
+          `${intText(K)} random ones: ${verdictWords(a, b)}; ${per(cl)} vs ${per(rnd)} wrong ` +
+          "labels fixed per 1,000 relabels",
+      );
+    }
   }
   if (comp.length) {
     out.push(
