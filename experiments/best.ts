@@ -2,9 +2,10 @@
  * The best single model: trains the documented recipe (below) on the MNIST training set and
  * reports its test error against the target of at most 0.45 %.
  *
- *   deno task best [--seed 1] [--out results/best]
- *   deno task best --val 5000      # the recipe's choice: hold out 5,000 training images and
- *                                  # report the validation error after every epoch
+ *   deno task best [--seed 1] [--val 5000] [--out results/best]
+ *
+ * By default 5,000 training images are held out and the validation error is reported after
+ * every epoch (the split the recipe was chosen on; `--val 0` trains on all 60,000).
  *
  * The recipe was chosen on a validation split held out from the training set (`--val`), never on
  * the test set: the test set is evaluated once per epoch for the learning curve and once at the
@@ -19,20 +20,29 @@ import { checkWritable, pct, runExperiment } from "./common.ts";
 import { PART1_SPEC, type Part1Options, refuseUnfinishedRun, runPart1 } from "./part1.ts";
 
 /**
- * The recipe: the wider CNN (conv 32 and 64 @3x3, dense 256, dropout 0.5) with elastic
- * distortion (after a random affine map) drawn per image and epoch on the GPU, Adam at 0.002 with
- * 5 % warm-up and cosine decay to 0, batch 64. Epochs: what fits 30 minutes on a 2-core CPU
- * adapter (the cnn trains at about 1,100 images/s there with elastic distortion).
+ * The recipe: the wider CNN (conv 32 and 64 @3x3, dense 256, dropout 0.5) with random affine
+ * distortion (shift <= 2 px, rotation <= 10 degrees, scale 0.9-1.1) drawn per image and epoch on
+ * the GPU, Adam at 0.001 with 5 % warm-up and cosine decay to 0, batch 64, 30 epochs (what fits
+ * 30 minutes on a 2-core CPU adapter, where the cnn trains at about 1,500 images/s).
+ *
+ * Chosen on 5,000 held-out training images (`--val`), seed 1: the cnn with affine distortion
+ * reached 0.86 % validation error after 3 epochs; with elastic distortion (after the affine map,
+ * alpha 34, sigma 4) at Adam 0.002 its validation error stayed between 1.2 and 2.9 % for all 25
+ * epochs (1.98 % at the end), and at 0.001 it was 1.88 % after 10 epochs, so elastic distortion
+ * was not chosen.
  */
 export const BEST_RECIPE = {
   model: "cnn",
-  augment: "elastic",
+  augment: "affine",
   optimizer: "adam",
-  lr: 0.002,
+  lr: 0.001,
   schedule: "cosine",
   batch: 64,
-  epochs: 25,
+  epochs: 30,
 } as const;
+
+/** Training images held out by default: the validation split the recipe was chosen on. */
+export const BEST_VALIDATION = 5000;
 
 /** The target test error of the best single model. */
 export const BEST_TARGET = 0.0045;
@@ -42,8 +52,9 @@ const BEST_SPEC: Record<string, OptionSpec> = {
   epochs: { ...PART1_SPEC.epochs, default: BEST_RECIPE.epochs },
   val: {
     ...PART1_SPEC.val,
+    default: BEST_VALIDATION,
     description: "hold out N training images (seeded) and report the validation error after " +
-      "every epoch: how the recipe was chosen (the model then trains on the rest)",
+      "every epoch, as when the recipe was chosen (the model trains on the rest; 0: on all)",
   },
   data: PART1_SPEC.data,
   trainCount: {
@@ -57,7 +68,8 @@ const BEST_SPEC: Record<string, OptionSpec> = {
 
 const PROGRAM = {
   name: "deno task best",
-  summary: "Train the best single model (documented recipe) and check it reaches at most 0.45 %.",
+  summary: "Train the best single model (documented recipe: cnn, affine distortion, 30 epochs) " +
+    "and check it reaches at most 0.45 %.",
 };
 
 const BEST_FILES = [
