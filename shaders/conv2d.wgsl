@@ -42,7 +42,7 @@ const PW: u32 = WO / 2u;
 const GH: u32 = select(HO, PH, POOL); // height of the block output (and of its gradient)
 const GW: u32 = select(WO, PW, POOL);
 const COT: u32 = (CO + 3u) / 4u; // output channel texels per position
-const CIT: u32 = max(CIP / 4u, 1u); // input texels per position (1 for the scalar layout)
+const CIT: u32 = (CIP + 3u) / 4u; // input texels per position (1 for the scalar layout)
 const IN_ROW: u32 = (H * W * CIP + 3u) / 4u; // texels per input image
 const OUT_ROW: u32 = GH * GW * COT; // texels per output image
 const XS: u32 = XB + KS - 1u; // input columns one register row spans
@@ -52,6 +52,8 @@ const ALIGNED_ROWS: bool = CIP == 1u && W % 4u == 0u && XB % 4u == 0u;
 const PAD_UP: u32 = (PAD + 3u) / 4u * 4u; // padding rounded up to whole texels
 const LEAD: u32 = PAD_UP - PAD; // first needed pixel within the loaded span
 const SPAN: u32 = (LEAD + XS + 3u) / 4u; // texels covering a row segment
+// backward_input: the column block is the whole row (it starts at column 0)
+const FULL_ROW: bool = XB == W;
 
 @group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>; // input (B, H, W, CIP)
 @group(0) @binding(1) var w: texture_storage_2d<rgba32float, read>; // (KS, KS, CIP) x CO
@@ -139,7 +141,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
   let ox0 = xb * XB;
   var acc: array<array<array<vec4f, CG>, XB>, YB>;
   for (var ky = 0u; ky < KS; ky++) {
-    for (var ct = 0u; ct < CIT; ct++) {
+    /* unroll */ for (var ct = 0u; ct < CIT; ct++) {
       var xin: array<array<vec4f, XS>, YB>;
       /* unroll */ for (var r = 0u; r < YB; r++) {
         if (ALIGNED_ROWS) {
@@ -156,19 +158,31 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
           let co_t = min(cg0 + g, COT - 1u);
           let w0 = ld(w, wrow * COT + co_t);
           if (CIP == 1u) {
+            // output channels past CO are padding (conv1's 6 of 8): a CPU adapter computes a
+            // vec4 as 4 lanes, so a half-used texel costs half (m is a constant for CG >= COT)
+            let real = real_lanes(CO - min((cg0 + g) * 4u, CO));
             /* unroll */ for (var r = 0u; r < YB; r++) {
               /* unroll */ for (var c = 0u; c < XB; c++) {
-                acc[r][c][g] += xin[r][c + kx].x * w0;
+                let a = acc[r][c][g];
+                acc[r][c][g] = select(a, a + xin[r][c + kx].x * w0, real);
               }
             }
           } else {
+            // channels past CI are zero padding (conv2's 6 of 8): their products are skipped,
+            // a constant condition once ct is unrolled; the real ones sum in the same order
+            // (selects, not branches: constant ones fold without growing the compiler's CFG)
+            let n = CI - min(ct * 4u, CI);
             let w1 = ld(w, (wrow + 1u) * COT + co_t);
             let w2 = ld(w, (wrow + 2u) * COT + co_t);
             let w3 = ld(w, (wrow + 3u) * COT + co_t);
             /* unroll */ for (var r = 0u; r < YB; r++) {
               /* unroll */ for (var c = 0u; c < XB; c++) {
                 let v = xin[r][c + kx];
-                acc[r][c][g] += v.x * w0 + v.y * w1 + v.z * w2 + v.w * w3;
+                var t = v.x * w0;
+                t = select(t, t + v.y * w1, n > 1u);
+                t = select(t, t + v.z * w2, n > 2u);
+                t = select(t, t + v.w * w3, n > 3u);
+                acc[r][c][g] += t;
               }
             }
           }
@@ -223,40 +237,56 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
 
 // dX[b, iy, ix, ci] = sum over (ky, kx, co) of dZ[b, iy - ky + PAD, ix - kx + PAD, co] W[ky, kx, ci, co]
 // dx is masked by (mask > 0) with MASK_INPUT. Needs CIP a multiple of 4. YB x XB input
-// positions and CG input texels per invocation.
+// positions and CG input texels per invocation. The image is the fastest-varying lane index, so
+// a SIMD group shares its block position and skips the taps that fall outside dZ together
+// (without padding, 29% of the rows and of the columns of a 5x5 full convolution at 14x14):
+// skipping adds no terms that are not zero, so the sums keep their order and bits.
 @compute @workgroup_size(WG)
 fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   let yblocks = (H + YB - 1u) / YB;
   let xblocks = (W + XB - 1u) / XB;
   let cblocks = (CIT + CG - 1u) / CG;
   if (gid.x >= B * yblocks * xblocks * cblocks) { return; }
-  let cg0 = (gid.x % cblocks) * CG;
-  let xb = (gid.x / cblocks) % xblocks;
-  let yb = (gid.x / (cblocks * xblocks)) % yblocks;
-  let b = gid.x / (cblocks * xblocks * yblocks);
+  let b = gid.x % B;
+  let cg0 = ((gid.x / B) % cblocks) * CG;
+  let xb = (gid.x / (B * cblocks)) % xblocks;
+  let yb = gid.x / (B * cblocks * xblocks);
   let iy0 = yb * YB;
   let ix0 = xb * XB;
   var acc: array<array<array<vec4f, CG>, XB>, YB>;
   for (var ky = 0u; ky < KS; ky++) {
+    // output rows oy = iy0 + r + PAD - ky for r in [0, YB): skip when none is inside dZ
+    let oy_lo = i32(iy0 + PAD) - i32(ky);
+    if (oy_lo + i32(YB) <= 0 || oy_lo >= i32(HO)) { continue; }
     for (var ct = 0u; ct < COT; ct++) {
       // output columns ox = ix0 + s - (KS - 1) + PAD for s in [0, XS): every (c, kx) pair needs s = c - kx + KS - 1
       var dz: array<array<vec4f, XS>, YB>;
       /* unroll */ for (var r = 0u; r < YB; r++) {
         /* unroll */ for (var s = 0u; s < XS; s++) {
-          dz[r][s] = grad_preact(b, i32(iy0 + r + PAD) - i32(ky), i32(ix0 + s + PAD) - i32(KS - 1u), ct);
+          // (unused when outside dZ with FULL_ROW: the compiler drops those loads)
+          dz[r][s] = grad_preact(b, oy_lo + i32(r), i32(ix0 + s + PAD) - i32(KS - 1u), ct);
         }
       }
       /* unroll */ for (var kx = 0u; kx < KS; kx++) {
         /* unroll */ for (var g = 0u; g < CG; g++) {
           let ci4 = min(cg0 + g, CIT - 1u) * 4u;
+          // with all input texels in one invocation (CG >= CIT) the pad channels past CI are
+          // known here and skipped (their gradient stays 0); otherwise all 4 are computed
+          let n = select(4u, CI - min(ci4, CI), CG >= CIT);
           let w0 = ld(w, ((ky * KS + kx) * CIP + ci4) * COT + ct);
           let w1 = ld(w, ((ky * KS + kx) * CIP + ci4 + 1u) * COT + ct);
           let w2 = ld(w, ((ky * KS + kx) * CIP + ci4 + 2u) * COT + ct);
           let w3 = ld(w, ((ky * KS + kx) * CIP + ci4 + 3u) * COT + ct);
+          let real = real_lanes(n);
           /* unroll */ for (var r = 0u; r < YB; r++) {
             /* unroll */ for (var c = 0u; c < XB; c++) {
+              // with FULL_ROW the block starts at column 0: the taps outside dZ are known here
+              // (selects, not branches: constant ones fold without growing the compiler's CFG)
+              let live = !FULL_ROW || s_inside(c + KS - 1u - kx);
               let d = dz[r][c + KS - 1u - kx];
-              acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
+              let a = acc[r][c][g];
+              let t = vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
+              acc[r][c][g] = select(a, a + t, real & vec4<bool>(live));
             }
           }
         }
@@ -279,48 +309,77 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   }
 }
 
+// Which of a texel's 4 channels are real when it holds `n` of them (the rest are padding).
+fn real_lanes(n: u32) -> vec4<bool> {
+  return vec4<bool>(n > 0u, n > 1u, n > 2u, n > 3u);
+}
+
+// backward_input with FULL_ROW: whether span column s (output column s - (KS - 1) + PAD) is
+// inside dZ.
+fn s_inside(s: u32) -> bool {
+  return s + PAD >= KS - 1u && s + PAD < KS - 1u + WO;
+}
+
 const WROWS: u32 = KS * KS * CIP; // rows of W
 const PART_ROW: u32 = WROWS * COT + COT; // texels of one partial sum: dW then db
 
 // Partial weight and bias gradients over CHUNK images, in a fixed order:
 // dW[ky, kx, ci, co] += X[b, oy + ky - PAD, ox + kx - PAD, ci] dZ[b, oy, ox, co].
 // NCHUNK == 1: writes dw and db. Otherwise dw receives the partial sums (NCHUNK rows of PART_ROW).
-// One invocation: one chunk, one ky, one input texel, one output texel, all KS values of kx.
+// One invocation: one chunk, YB kernel rows (KS % YB == 0; more rows reuse each loaded dZ), one
+// input texel, CG output texels (more reuse each loaded input row), all KS values of kx. The sums run over (b, oy, ox) in the same
+// order for every YB.
 @compute @workgroup_size(WG)
 fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
-  if (gid.x >= NCHUNK * KS * CIT * COT) { return; }
-  let ct = gid.x % COT;
-  let cit = (gid.x / COT) % CIT;
-  let ky = (gid.x / (COT * CIT)) % KS;
-  let chunk = gid.x / (COT * CIT * KS);
-  var acc: array<array<vec4f, 4>, KS>; // [kx][ci component] -> 4 output channels
-  var bsum = vec4f(0.0);
+  let kyblocks = KS / YB;
+  let cblocks = (COT + CG - 1u) / CG;
+  if (gid.x >= NCHUNK * kyblocks * CIT * cblocks) { return; }
+  let ct0 = (gid.x % cblocks) * CG;
+  let cit = (gid.x / cblocks) % CIT;
+  let ky0 = ((gid.x / (cblocks * CIT)) % kyblocks) * YB;
+  let chunk = gid.x / (cblocks * CIT * kyblocks);
+  // [ky - ky0][kx][output texel - ct0][input channel component] -> 4 output channels
+  var acc: array<array<array<array<vec4f, 4>, CG>, KS>, YB>;
+  var bsum: array<vec4f, CG>;
   let b_end = min((chunk + 1u) * CHUNK, B);
   for (var b = chunk * CHUNK; b < b_end; b++) {
     for (var oy = 0u; oy < HO; oy++) {
       for (var ox0 = 0u; ox0 < WO; ox0 += XB) {
-        var dz: array<vec4f, XB>;
-        /* unroll */ for (var c = 0u; c < XB; c++) {
-          dz[c] = grad_preact(b, i32(oy), i32(ox0 + c), ct);
-          bsum += dz[c];
-        }
-        var xin: array<vec4f, XS>;
-        if (ALIGNED_ROWS) {
-          xin = input_row_aligned(b, i32(oy + ky) - i32(PAD), ox0);
-        } else {
-          /* unroll */ for (var s = 0u; s < XS; s++) {
-            xin[s] = load_input(b, i32(oy + ky) - i32(PAD), i32(ox0 + s) - i32(PAD), cit);
+        var dz: array<array<vec4f, XB>, CG>;
+        /* unroll */ for (var g = 0u; g < CG; g++) {
+          /* unroll */ for (var c = 0u; c < XB; c++) {
+            dz[g][c] = grad_preact(b, i32(oy), i32(ox0 + c), min(ct0 + g, COT - 1u));
+            bsum[g] += dz[g][c];
           }
         }
-        /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-          /* unroll */ for (var c = 0u; c < XB; c++) {
-            let v = xin[c + kx];
-            let d = dz[c];
-            acc[kx][0] += v.x * d;
-            if (CIP > 1u) {
-              acc[kx][1] += v.y * d;
-              acc[kx][2] += v.z * d;
-              acc[kx][3] += v.w * d;
+        /* unroll */ for (var r = 0u; r < YB; r++) {
+          var xin: array<vec4f, XS>;
+          let iy = i32(oy + ky0 + r) - i32(PAD);
+          if (ALIGNED_ROWS) {
+            xin = input_row_aligned(b, iy, ox0);
+          } else {
+            /* unroll */ for (var s = 0u; s < XS; s++) {
+              xin[s] = load_input(b, iy, i32(ox0 + s) - i32(PAD), cit);
+            }
+          }
+          /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+            /* unroll */ for (var g = 0u; g < CG; g++) {
+              // real output channels of the texel: as in the forward pass, a half-used texel
+              // costs half (a constant when CG >= COT)
+              let real = real_lanes(CO - min((ct0 + g) * 4u, CO));
+              /* unroll */ for (var c = 0u; c < XB; c++) {
+                let v = xin[c + kx];
+                let d = dz[g][c];
+                if (CIP == 1u) {
+                  let a = acc[r][kx][g][0];
+                  acc[r][kx][g][0] = select(a, a + v.x * d, real);
+                } else {
+                  acc[r][kx][g][0] += v.x * d;
+                  acc[r][kx][g][1] += v.y * d;
+                  acc[r][kx][g][2] += v.z * d;
+                  acc[r][kx][g][3] += v.w * d;
+                }
+              }
             }
           }
         }
@@ -328,19 +387,26 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
   let row0 = select(chunk * PART_ROW, 0u, NCHUNK == 1u);
-  /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-    /* unroll */ for (var j = 0u; j < 4u; j++) {
-      if (j < CIP) {
-        let wrow = (ky * KS + kx) * CIP + cit * 4u * u32(CIP > 1u) + j;
-        st(dw, row0 + wrow * COT + ct, acc[kx][j]);
+  /* unroll */ for (var g = 0u; g < CG; g++) {
+    let ct = ct0 + g;
+    if (ct < COT) {
+      /* unroll */ for (var r = 0u; r < YB; r++) {
+        /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+          /* unroll */ for (var j = 0u; j < 4u; j++) {
+            if (j < CIP) {
+              let wrow = ((ky0 + r) * KS + kx) * CIP + cit * 4u * u32(CIP > 1u) + j;
+              st(dw, row0 + wrow * COT + ct, acc[r][kx][g][j]);
+            }
+          }
+        }
       }
-    }
-  }
-  if (ky == 0u && cit == 0u) {
-    if (NCHUNK == 1u) {
-      st(db, ct, bsum);
-    } else {
-      st(dw, row0 + WROWS * COT + ct, bsum);
+      if (ky0 == 0u && cit == 0u) {
+        if (NCHUNK == 1u) {
+          st(db, ct, bsum[g]);
+        } else {
+          st(dw, row0 + WROWS * COT + ct, bsum[g]);
+        }
+      }
     }
   }
 }

@@ -39,7 +39,10 @@ export interface Conv2dShape {
 
 /** Register block of one invocation. */
 export interface Conv2dTile {
-  /** Output rows (forward) or input rows (backward input) per invocation; even when pooling. */
+  /**
+   * Output rows (forward) or input rows (backward input) per invocation; even when pooling. The
+   * weight gradient: kernel rows per invocation (a divisor of the kernel size).
+   */
   yb: number;
   /** Output or input columns per invocation; even when pooling. */
   xb: number;
@@ -63,8 +66,16 @@ export function defaultConvTile(
     if (s.pool && xb % 2) xb = 2;
     return { yb: s.pool ? 2 : 1, xb: Math.max(1, xb), cg: Math.min(2, Math.max(1, g.cop / 4)) };
   }
-  if (kind === "backwardInput") return { yb: 1, xb: s.width <= 16 ? s.width : 8, cg: 1 };
-  return { yb: 1, xb: 4, cg: 1 };
+  if (kind === "backwardInput") {
+    // all input texels per invocation when there are at most 2: the pad channels are then known
+    const cit = Math.max(1, s.inStored / 4);
+    return { yb: 2, xb: s.width <= 16 ? s.width : 8, cg: cit <= 2 ? cit : 1 };
+  }
+  // single-channel input: all kernel rows per invocation (each loaded dZ feeds 25 taps, not 5);
+  // up to 4 output texels (each loaded input row feeds them all; with all of them the pad
+  // channels are known constants); column blocks without a ragged edge (conv2's 10: 2, not 4)
+  const xb = g.wo % 4 === 0 || g.wo % 2 !== 0 ? 4 : 2;
+  return { yb: s.inStored === 1 ? s.kernel : 1, xb, cg: Math.min(4, g.cop / 4) };
 }
 
 /**
@@ -96,7 +107,11 @@ export function convTileCandidates(
     const cgs = [1, 2].filter((c) => c <= Math.max(1, s.inStored / 4));
     for (const yb of [1, 2]) for (const xb of xbs) for (const cg of cgs) add({ yb, xb, cg });
   } else {
-    for (const xb of [2, 4, 8, g.wo]) if (xb <= g.wo) add({ yb: 1, xb, cg: 1 });
+    for (const yb of [1, s.kernel]) {
+      for (const cg of [1, Math.min(4, g.cop / 4)]) {
+        for (const xb of [2, 4, 8, g.wo]) if (xb <= g.wo) add({ yb, xb, cg });
+      }
+    }
   }
   return out;
 }
@@ -321,6 +336,9 @@ export async function conv2dBackwardWeight(
   const g = convGeometry(s);
   const t = a.tile ?? defaultConvTile("backwardWeight", s);
   const chunks = a.chunks;
+  if (!Number.isInteger(t.yb) || t.yb < 1 || s.kernel % t.yb !== 0) {
+    throw new Error(`conv2dBackwardWeight: tile rows ${t.yb} must divide the kernel ${s.kernel}`);
+  }
   if (!Number.isInteger(chunks) || chunks < 1 || chunks > s.batch) {
     throw new Error(`conv2dBackwardWeight: chunks must be in 1..${s.batch}`);
   }
@@ -339,7 +357,9 @@ export async function conv2dBackwardWeight(
     constants: { ...constants(s, t), CHUNK: chunk, NCHUNK: nchunk },
     reads: { grad: a.grad, x: a.x, aux: a.aux },
     sharedWrites: true, // dW and db usually share the gradient arena
-    size: { lanes: nchunk * s.kernel * Math.max(1, s.inStored / 4) * (g.cop / 4) },
+    size: {
+      lanes: nchunk * (s.kernel / t.yb) * Math.max(1, s.inStored / 4) * ceil(g.cop / 4, t.cg),
+    },
   };
   if (nchunk === 1) return [await makeDispatch(ctx, { ...call, writes: { dw: a.dw, db: a.db } })];
   const p = a.partial;
