@@ -214,7 +214,39 @@ function constants(s: Conv2dShape, tile: Conv2dTile) {
   };
 }
 
-const SHADER = { name: "conv2d.wgsl", source: SOURCE };
+/**
+ * The shader source with one entry point's function: the others become blank lines (compiler
+ * messages keep their line numbers). Loops are unrolled per pipeline, so the other entry points'
+ * unrolled blocks would multiply the WGSL text that the driver parses for every pipeline (most
+ * of the compile time on lavapipe, whose LLVM output is cached on disk across processes).
+ */
+export function entrySource(source: string, entryPoint: string): string {
+  const re = /@compute[^\n]*\n\s*fn\s+(\w+)\s*\(/g;
+  let out = "", from = 0;
+  for (const m of source.matchAll(re)) {
+    if (m[1] === entryPoint) continue;
+    let depth = 0, i = source.indexOf("{", m.index);
+    for (; i < source.length; i++) {
+      if (source[i] === "{") depth++;
+      else if (source[i] === "}" && --depth === 0) break;
+    }
+    out += source.slice(from, m.index) +
+      "\n".repeat(source.slice(m.index, i).split("\n").length - 1);
+    from = i + 1;
+  }
+  return out + source.slice(from);
+}
+
+const SHADERS = new Map<string, { name: string; source: string }>();
+
+/** The conv2d.wgsl module with only `entryPoint` (see {@link entrySource}). */
+function shaderFor(entryPoint: string) {
+  let s = SHADERS.get(entryPoint);
+  if (!s) {
+    SHADERS.set(entryPoint, s = { name: "conv2d.wgsl", source: entrySource(SOURCE, entryPoint) });
+  }
+  return s;
+}
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
@@ -249,7 +281,7 @@ export async function conv2dForward(
   const rowsPer = s.pool ? t.yb / 2 : t.yb, colsPer = s.pool ? t.xb / 2 : t.xb;
   const lanes = s.batch * ceil(g.outH, rowsPer) * ceil(g.outW, colsPer) * ceil(g.cop / 4, t.cg);
   return await makeDispatch(ctx, {
-    shader: SHADER,
+    shader: shaderFor("conv2d_forward"),
     entryPoint: "conv2d_forward",
     constants: { ...constants(s, t), CODES: !!a.code },
     reads: { x: a.x, w: a.w, bias: a.b },
@@ -291,7 +323,7 @@ export async function conv2dBackwardInput(
   if (a.maskFrom) expectShape("conv2dBackwardInput", "mask", a.maskFrom, s.batch, g.inCols);
   const lanes = s.batch * ceil(s.height, t.yb) * ceil(s.width, t.xb) * ceil(s.inStored / 4, t.cg);
   return await makeDispatch(ctx, {
-    shader: SHADER,
+    shader: shaderFor("conv2d_backward_input"),
     entryPoint: "conv2d_backward_input",
     constants: { ...constants(s, t), MASK_INPUT: !!a.maskFrom },
     reads: { grad: a.grad, w: a.w, aux: a.aux, mask: a.maskFrom },
@@ -352,7 +384,7 @@ export async function conv2dBackwardWeight(
   const chunk = Math.ceil(s.batch / chunks);
   const nchunk = Math.ceil(s.batch / chunk);
   const call = {
-    shader: SHADER,
+    shader: shaderFor("conv2d_backward_weight"),
     entryPoint: "conv2d_backward_weight",
     constants: { ...constants(s, t), CHUNK: chunk, NCHUNK: nchunk },
     reads: { grad: a.grad, x: a.x, aux: a.aux },
@@ -371,6 +403,7 @@ export async function conv2dBackwardWeight(
     await makeDispatch(ctx, { ...call, writes: { dw: p, db: undefined } }),
     await makeDispatch(ctx, {
       ...call,
+      shader: shaderFor("conv2d_backward_weight_reduce"),
       entryPoint: "conv2d_backward_weight_reduce",
       reads: { partial: p },
       writes: { dw: a.dw, db: a.db },
