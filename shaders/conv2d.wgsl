@@ -156,34 +156,21 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
         let wrow = (ky * KS + kx) * CIP + ct * 4u;
         /* unroll */ for (var g = 0u; g < CG; g++) {
           let co_t = min(cg0 + g, COT - 1u);
+          // channels past CI are zero padding (conv2's 6 of 8; the scalar layout holds 1): their
+          // products are skipped, a constant condition once ct is unrolled. With the scalar
+          // layout, output channels past CO are padding (conv1's 6 of 8): a CPU adapter computes
+          // a vec4 as 4 lanes, so a half-used texel costs half (constant for CG >= COT). The real
+          // terms sum in the same order. Selects, not branches: constant ones fold without
+          // growing the compiler's CFG, and one statement serves both layouts (half the WGSL).
+          let n = CI - min(ct * 4u, CI);
+          let real = real_lanes(select(4u, CO - min((cg0 + g) * 4u, CO), CIP == 1u));
           let w0 = ld(w, wrow * COT + co_t);
-          if (CIP == 1u) {
-            // output channels past CO are padding (conv1's 6 of 8): a CPU adapter computes a
-            // vec4 as 4 lanes, so a half-used texel costs half (m is a constant for CG >= COT)
-            let real = real_lanes(CO - min((cg0 + g) * 4u, CO));
-            /* unroll */ for (var r = 0u; r < YB; r++) {
-              /* unroll */ for (var c = 0u; c < XB; c++) {
-                let a = acc[r][c][g];
-                acc[r][c][g] = select(a, a + xin[r][c + kx].x * w0, real);
-              }
-            }
-          } else {
-            // channels past CI are zero padding (conv2's 6 of 8): their products are skipped,
-            // a constant condition once ct is unrolled; the real ones sum in the same order
-            // (selects, not branches: constant ones fold without growing the compiler's CFG)
-            let n = CI - min(ct * 4u, CI);
-            let w1 = ld(w, (wrow + 1u) * COT + co_t);
-            let w2 = ld(w, (wrow + 2u) * COT + co_t);
-            let w3 = ld(w, (wrow + 3u) * COT + co_t);
-            /* unroll */ for (var r = 0u; r < YB; r++) {
-              /* unroll */ for (var c = 0u; c < XB; c++) {
-                let v = xin[r][c + kx];
-                var t = v.x * w0;
-                t = select(t, t + v.y * w1, n > 1u);
-                t = select(t, t + v.z * w2, n > 2u);
-                t = select(t, t + v.w * w3, n > 3u);
-                acc[r][c][g] += t;
-              }
+          let w1 = ld(w, (wrow + 1u) * COT + co_t);
+          let w2 = ld(w, (wrow + 2u) * COT + co_t);
+          let w3 = ld(w, (wrow + 3u) * COT + co_t);
+          /* unroll */ for (var r = 0u; r < YB; r++) {
+            /* unroll */ for (var c = 0u; c < XB; c++) {
+              acc[r][c][g] = fma_texel(acc[r][c][g], xin[r][c + kx], w0, w1, w2, w3, n, real);
             }
           }
         }
@@ -282,11 +269,8 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
             /* unroll */ for (var c = 0u; c < XB; c++) {
               // with FULL_ROW the block starts at column 0: the taps outside dZ are known here
               // (selects, not branches: constant ones fold without growing the compiler's CFG)
-              let live = !FULL_ROW || s_inside(c + KS - 1u - kx);
-              let d = dz[r][c + KS - 1u - kx];
-              let a = acc[r][c][g];
-              let t = vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
-              acc[r][c][g] = select(a, a + t, real & vec4<bool>(live));
+              let live = real & vec4<bool>(!FULL_ROW || s_inside(c + KS - 1u - kx));
+              acc[r][c][g] = dot_texel(acc[r][c][g], dz[r][c + KS - 1u - kx], w0, w1, w2, w3, live);
             }
           }
         }
@@ -309,9 +293,30 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   }
 }
 
+// acc + the products of v's first n channels with their weight texels w0..w3, summed in channel
+// order; lanes that are not real keep acc. A function, so the unrolled blocks stay short WGSL
+// (the driver inlines it; constant n and real fold as before).
+fn fma_texel(
+  acc: vec4f, v: vec4f, w0: vec4f, w1: vec4f, w2: vec4f, w3: vec4f, n: u32, real: vec4<bool>,
+) -> vec4f {
+  var t = v.x * w0;
+  t = select(t, t + v.y * w1, n > 1u);
+  t = select(t, t + v.z * w2, n > 2u);
+  t = select(t, t + v.w * w3, n > 3u);
+  return select(acc, acc + t, real);
+}
+
 // Which of a texel's 4 channels are real when it holds `n` of them (the rest are padding).
 fn real_lanes(n: u32) -> vec4<bool> {
   return vec4<bool>(n > 0u, n > 1u, n > 2u, n > 3u);
+}
+
+// acc + d's dot products with the weight texels w0..w3 (one per input channel); lanes that are
+// not live keep acc. A function for short unrolled WGSL, as fma_texel.
+fn dot_texel(
+  acc: vec4f, d: vec4f, w0: vec4f, w1: vec4f, w2: vec4f, w3: vec4f, live: vec4<bool>,
+) -> vec4f {
+  return select(acc, acc + vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3)), live);
 }
 
 // backward_input with FULL_ROW: whether span column s (output column s - (KS - 1) + PAD) is
@@ -364,21 +369,11 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
           }
           /* unroll */ for (var kx = 0u; kx < KS; kx++) {
             /* unroll */ for (var g = 0u; g < CG; g++) {
-              // real output channels of the texel: as in the forward pass, a half-used texel
-              // costs half (a constant when CG >= COT)
-              let real = real_lanes(CO - min((ct0 + g) * 4u, CO));
+              // real output channels of the texel (single-channel input): as in the forward
+              // pass, a half-used texel costs half (a constant when CG >= COT)
+              let real = real_lanes(select(4u, CO - min((ct0 + g) * 4u, CO), CIP == 1u));
               /* unroll */ for (var c = 0u; c < XB; c++) {
-                let v = xin[c + kx];
-                let d = dz[g][c];
-                if (CIP == 1u) {
-                  let a = acc[r][kx][g][0];
-                  acc[r][kx][g][0] = select(a, a + v.x * d, real);
-                } else {
-                  acc[r][kx][g][0] += v.x * d;
-                  acc[r][kx][g][1] += v.y * d;
-                  acc[r][kx][g][2] += v.z * d;
-                  acc[r][kx][g][3] += v.w * d;
-                }
+                acc[r][kx][g] = outer_texel(acc[r][kx][g], xin[c + kx], dz[g][c], real);
               }
             }
           }
@@ -409,6 +404,19 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   }
+}
+
+// acc[j] + v[j] * d for the input channels j of texel v (only x in the scalar layout); lanes of
+// d's output channels that are not real keep acc. A function for short unrolled WGSL.
+fn outer_texel(acc: array<vec4f, 4>, v: vec4f, d: vec4f, real: vec4<bool>) -> array<vec4f, 4> {
+  var out = acc;
+  out[0] = select(acc[0], acc[0] + v.x * d, real);
+  if (CIP > 1u) {
+    out[1] = acc[1] + v.y * d;
+    out[2] = acc[2] + v.z * d;
+    out[3] = acc[3] + v.w * d;
+  }
+  return out;
 }
 
 // Sums the NCHUNK partial rows in order into dw and db.
