@@ -186,24 +186,11 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
             let py = oy0 / 2u + pr;
             let px = ox0 / 2u + pc;
             if (py < PH && px < PW) {
-              var m = acc[2u * pr][2u * pc][g] + bias;
-              var arg = vec4f(0.0);
-              let v1 = acc[2u * pr][2u * pc + 1u][g] + bias;
-              let v2 = acc[2u * pr + 1u][2u * pc][g] + bias;
-              let v3 = acc[2u * pr + 1u][2u * pc + 1u][g] + bias;
-              arg = select(arg, vec4f(1.0), v1 > m);
-              m = max(m, v1);
-              arg = select(arg, vec4f(2.0), v2 > m);
-              m = max(m, v2);
-              arg = select(arg, vec4f(3.0), v3 > m);
-              m = max(m, v3);
-              if (RELU) {
-                arg = select(vec4f(4.0), arg, m > vec4f(0.0));
-                m = max(m, vec4f(0.0));
-              }
-              let at = b * OUT_ROW + (py * PW + px) * COT + cg0 + g;
-              st(y, at, m);
-              if (CODES) { st(code, at, arg); }
+              let v0 = acc[2u * pr][2u * pc][g];
+              let v1 = acc[2u * pr][2u * pc + 1u][g];
+              let v2 = acc[2u * pr + 1u][2u * pc][g];
+              let v3 = acc[2u * pr + 1u][2u * pc + 1u][g];
+              pool_store(b * OUT_ROW + (py * PW + px) * COT + cg0 + g, v0, v1, v2, v3, bias);
             }
           }
         }
@@ -291,6 +278,28 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   }
+}
+
+// The 2x2 window (v0 v1 / v2 v3) + bias: its maximum (after ReLU) to y and, with CODES, the index
+// of its first maximum (4 when ReLU zeroed it) to code, at texel `at`.
+fn pool_store(at: u32, v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f, bias: vec4f) {
+  var m = v0 + bias;
+  var arg = vec4f(0.0);
+  let u1 = v1 + bias;
+  let u2 = v2 + bias;
+  let u3 = v3 + bias;
+  arg = select(arg, vec4f(1.0), u1 > m);
+  m = max(m, u1);
+  arg = select(arg, vec4f(2.0), u2 > m);
+  m = max(m, u2);
+  arg = select(arg, vec4f(3.0), u3 > m);
+  m = max(m, u3);
+  if (RELU) {
+    arg = select(vec4f(4.0), arg, m > vec4f(0.0));
+    m = max(m, vec4f(0.0));
+  }
+  st(y, at, m);
+  if (CODES) { st(code, at, arg); }
 }
 
 // acc + the products of v's first n channels with their weight texels w0..w3, summed in channel
@@ -387,12 +396,8 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
     if (ct < COT) {
       /* unroll */ for (var r = 0u; r < YB; r++) {
         /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-          /* unroll */ for (var j = 0u; j < 4u; j++) {
-            if (j < CIP) {
-              let wrow = ((ky0 + r) * KS + kx) * CIP + cit * 4u * u32(CIP > 1u) + j;
-              st(dw, row0 + wrow * COT + ct, acc[r][kx][g][j]);
-            }
-          }
+          let wrow = ((ky0 + r) * KS + kx) * CIP + cit * 4u * u32(CIP > 1u);
+          store_dw(row0, wrow, ct, acc[r][kx][g]);
         }
       }
       if (ky0 == 0u && cit == 0u) {
@@ -417,6 +422,13 @@ fn outer_texel(acc: array<vec4f, 4>, v: vec4f, d: vec4f, real: vec4<bool>) -> ar
     out[3] = acc[3] + v.w * d;
   }
   return out;
+}
+
+// The dW rows wrow.. of a texel's input channels (4, or 1 in the scalar layout), output texel ct.
+fn store_dw(row0: u32, wrow: u32, ct: u32, a: array<vec4f, 4>) {
+  /* unroll */ for (var j = 0u; j < 4u; j++) {
+    if (j < CIP) { st(dw, row0 + (wrow + j) * COT + ct, a[j]); }
+  }
 }
 
 // Sums the NCHUNK partial rows in order into dw and db.
