@@ -74,13 +74,38 @@ export function defaultConvTile(
   // single-channel input: all kernel rows per invocation (each loaded dZ feeds 25 taps, not 5);
   // up to 4 output texels (each loaded input row feeds them all; with all of them the pad
   // channels are known constants); column blocks without a ragged edge (conv2's 10: 2, not 4)
+  // (all rows up to 5x5 kernels: a 7x7's 49 taps x 3 texels of accumulators spill, and its
+  // unrolled kernel takes seconds to compile)
   const xb = g.wo % 4 === 0 || g.wo % 2 !== 0 ? 4 : 2;
-  return { yb: s.inStored === 1 ? s.kernel : 1, xb, cg: Math.min(4, g.cop / 4) };
+  const allRows = s.inStored === 1 && s.kernel <= MAX_ALL_ROWS;
+  return { yb: allRows ? s.kernel : 1, xb, cg: Math.min(4, g.cop / 4) };
+}
+
+/** Largest kernel whose rows one weight-gradient invocation takes all at once. */
+const MAX_ALL_ROWS = 5;
+
+/**
+ * Most accumulator texels (vec4) one invocation holds, forward / input gradient and weight
+ * gradient: past these a CPU adapter spills registers (the measured candidates past them were
+ * 1.2-1.6x slower) and the unrolled kernel takes seconds of compile time per process. The
+ * default tiles of LeNet-5 and the cnn model hold at most 56 and 80.
+ */
+const MAX_ACC_TEXELS = { forward: 64, backwardInput: 64, backwardWeight: 80 };
+
+/** Accumulator texels of a tile (see {@link MAX_ACC_TEXELS}). */
+function accTexels(
+  kind: "forward" | "backwardInput" | "backwardWeight",
+  s: Conv2dShape,
+  t: Conv2dTile,
+): number {
+  if (kind !== "backwardWeight") return t.yb * t.xb * t.cg;
+  return t.yb * s.kernel * t.cg * (s.inStored === 1 ? 1 : 4);
 }
 
 /**
  * Tiles worth measuring for a shape: column blocks that cover the width without a ragged edge
- * (the full width, half of it) besides small powers of two, and 1-4 channel texels.
+ * (the full width, half of it) besides small powers of two, and 1-4 channel texels, within
+ * {@link MAX_ACC_TEXELS} accumulators. The default tile need not be among them.
  */
 export function convTileCandidates(
   kind: "forward" | "backwardInput" | "backwardWeight",
@@ -89,6 +114,7 @@ export function convTileCandidates(
   const g = convGeometry(s);
   const out: Conv2dTile[] = [];
   const add = (t: Conv2dTile) => {
+    if (accTexels(kind, s, t) > MAX_ACC_TEXELS[kind]) return;
     if (!out.some((o) => o.yb === t.yb && o.xb === t.xb && o.cg === t.cg)) out.push(t);
   };
   if (kind === "forward") {
@@ -107,9 +133,14 @@ export function convTileCandidates(
     const cgs = [1, 2].filter((c) => c <= Math.max(1, s.inStored / 4));
     for (const yb of [1, 2]) for (const xb of xbs) for (const cg of cgs) add({ yb, xb, cg });
   } else {
-    for (const yb of [1, s.kernel]) {
+    // all kernel rows only with short column blocks (whole rows with all kernel rows measured
+    // 1.2-1.6x slower, and are the largest kernels to compile)
+    for (const yb of [1, Math.min(s.kernel, MAX_ALL_ROWS)]) {
+      if (s.kernel % yb) continue;
       for (const cg of [1, Math.min(4, g.cop / 4)]) {
-        for (const xb of [2, 4, 8, g.wo]) if (xb <= g.wo) add({ yb, xb, cg });
+        for (const xb of [2, 4, 8, g.wo]) {
+          if (xb <= g.wo && (yb === 1 || xb <= 4)) add({ yb, xb, cg });
+        }
       }
     }
   }
