@@ -29,6 +29,9 @@ const CODES: bool = true; // forward with POOL: write the argmax codes (inferenc
 const YB: u32 = 2u; // output rows per invocation (even with POOL)
 const XB: u32 = 4u; // output columns per invocation (even with POOL)
 const CG: u32 = 2u; // channel texels per invocation (output channels forward, input backward)
+// forward: input texels unrolled per step, CIT (all) when there are at most 2, so their pad
+// channels are constants; 1 with more (a loop: 8x less code to compile for 32 channels)
+const CTU: u32 = 1u;
 const CHUNK: u32 = 8u; // backward_weight: images summed per invocation
 const NCHUNK: u32 = 8u; // backward_weight: number of image chunks (partial sums)
 // Invocations per workgroup: small groups balance better across a CPU adapter's threads when a
@@ -141,7 +144,9 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
   let ox0 = xb * XB;
   var acc: array<array<array<vec4f, CG>, XB>, YB>;
   for (var ky = 0u; ky < KS; ky++) {
-    /* unroll */ for (var ct = 0u; ct < CIT; ct++) {
+    for (var ct0 = 0u; ct0 < CIT; ct0 += CTU) {
+    /* unroll */ for (var u = 0u; u < CTU; u++) {
+      let ct = ct0 + u;
       var xin: array<array<vec4f, XS>, YB>;
       /* unroll */ for (var r = 0u; r < YB; r++) {
         if (ALIGNED_ROWS) {
@@ -162,7 +167,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
           // a vec4 as 4 lanes, so a half-used texel costs half (constant for CG >= COT). The real
           // terms sum in the same order. Selects, not branches: constant ones fold without
           // growing the compiler's CFG, and one statement serves both layouts (half the WGSL).
-          let n = CI - min(ct * 4u, CI);
+          let n = select(CI - min(ct * 4u, CI), 4u, CIP > 1u && CI % 4u == 0u);
           let real = real_lanes(select(4u, CO - min((cg0 + g) * 4u, CO), CIP == 1u));
           let w0 = ld(w, wrow * COT + co_t);
           let w1 = ld(w, (wrow + 1u) * COT + co_t);
@@ -175,6 +180,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
           }
         }
       }
+    }
     }
   }
   /* unroll */ for (var g = 0u; g < CG; g++) {

@@ -242,6 +242,7 @@ function constants(s: Conv2dShape, tile: Conv2dTile) {
     YB: tile.yb,
     XB: tile.xb,
     CG: tile.cg,
+    CTU: s.inStored <= 8 ? Math.max(1, s.inStored / 4) : 1,
   };
 }
 
