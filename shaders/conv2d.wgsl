@@ -144,6 +144,7 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
   let ox0 = xb * XB;
   var acc: array<array<array<vec4f, CG>, XB>, YB>;
   for (var ky = 0u; ky < KS; ky++) {
+    // (one pass, no loop, when CTU == CIT: the host rewrites this line, see conv2d.ts)
     for (var ct0 = 0u; ct0 < CIT; ct0 += CTU) {
     /* unroll */ for (var u = 0u; u < CTU; u++) {
       let ct = ct0 + u;

@@ -67,9 +67,10 @@ export function defaultConvTile(
     return { yb: s.pool ? 2 : 1, xb: Math.max(1, xb), cg: Math.min(2, Math.max(1, g.cop / 4)) };
   }
   if (kind === "backwardInput") {
-    // all input texels per invocation when there are at most 2: the pad channels are then known
+    // all input texels per invocation when there are at most 2: the pad channels are then known;
+    // 2 with more (each loaded dZ feeds both: cnn's 32 channels at 14x14, about 0.8x of 1)
     const cit = Math.max(1, s.inStored / 4);
-    return { yb: 2, xb: s.width <= 16 ? s.width : 8, cg: cit <= 2 ? cit : 1 };
+    return { yb: 2, xb: s.width <= 16 ? s.width : 8, cg: Math.min(cit, 2) };
   }
   // single-channel input: all kernel rows per invocation (each loaded dZ feeds 25 taps, not 5);
   // up to 4 output texels (each loaded input row feeds them all; with all of them the pad
@@ -242,7 +243,7 @@ function constants(s: Conv2dShape, tile: Conv2dTile) {
     YB: tile.yb,
     XB: tile.xb,
     CG: tile.cg,
-    CTU: s.inStored <= 8 ? Math.max(1, s.inStored / 4) : 1,
+    CTU: texelsUnrolled(s),
   };
 }
 
@@ -271,13 +272,32 @@ export function entrySource(source: string, entryPoint: string): string {
 
 const SHADERS = new Map<string, { name: string; source: string }>();
 
-/** The conv2d.wgsl module with only `entryPoint` (see {@link entrySource}). */
-function shaderFor(entryPoint: string) {
-  let s = SHADERS.get(entryPoint);
+/** The forward's loop over input texels, which is one pass when all of them are unrolled. */
+const TEXEL_LOOP = "for (var ct0 = 0u; ct0 < CIT; ct0 += CTU) {";
+
+/**
+ * The conv2d.wgsl module with only `entryPoint` (see {@link entrySource}); `onePass`: the
+ * forward's input texel loop becomes a block (the driver does not unroll a one-trip loop around
+ * this much code, and the pad-channel conditions would not be constants).
+ */
+function shaderFor(entryPoint: string, onePass = false) {
+  const key = `${entryPoint}${onePass ? "/one-pass" : ""}`;
+  let s = SHADERS.get(key);
   if (!s) {
-    SHADERS.set(entryPoint, s = { name: "conv2d.wgsl", source: entrySource(SOURCE, entryPoint) });
+    let source = entrySource(SOURCE, entryPoint);
+    if (onePass) {
+      if (!source.includes(TEXEL_LOOP)) throw new Error("conv2d.wgsl: input texel loop not found");
+      source = source.replace(TEXEL_LOOP, "{ let ct0 = 0u;");
+    }
+    SHADERS.set(key, s = { name: "conv2d.wgsl", source });
   }
   return s;
+}
+
+/** Input texels the forward unrolls per step: all when at most 2 (see conv2d.wgsl CTU). */
+function texelsUnrolled(s: Conv2dShape): number {
+  const cit = Math.max(1, s.inStored / 4);
+  return cit <= 2 ? cit : 1;
 }
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
@@ -313,7 +333,7 @@ export async function conv2dForward(
   const rowsPer = s.pool ? t.yb / 2 : t.yb, colsPer = s.pool ? t.xb / 2 : t.xb;
   const lanes = s.batch * ceil(g.outH, rowsPer) * ceil(g.outW, colsPer) * ceil(g.cop / 4, t.cg);
   return await makeDispatch(ctx, {
-    shader: shaderFor("conv2d_forward"),
+    shader: shaderFor("conv2d_forward", texelsUnrolled(s) === Math.max(1, s.inStored / 4)),
     entryPoint: "conv2d_forward",
     constants: { ...constants(s, t), CODES: !!a.code },
     reads: { x: a.x, w: a.w, bias: a.b },
