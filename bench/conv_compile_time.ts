@@ -74,14 +74,20 @@ for (const [name, s] of SHAPES) {
   const chunks = weightGradChunks(s);
   const partial = t(chunks, partialCols(s));
   await time(`${name} forward`, () => conv2dForward(ctx, { shape: s, x, w, b, y, code }));
-  await time(`${name} weight gradient`, () =>
-    conv2dBackwardWeight(ctx, { shape: s, grad, x, aux: code, dw, db, chunks, partial }));
+  await time(
+    `${name} weight gradient`,
+    () => conv2dBackwardWeight(ctx, { shape: s, grad, x, aux: code, dw, db, chunks, partial }),
+  );
   if (s.inStored % 4 === 0) {
     const dx = t(s.batch, g.inCols);
-    await time(`${name} input gradient`, () =>
-      conv2dBackwardInput(ctx, { shape: s, grad, w, aux: code, dx, maskFrom: x }));
+    await time(
+      `${name} input gradient`,
+      () => conv2dBackwardInput(ctx, { shape: s, grad, w, aux: code, dx, maskFrom: x }),
+    );
   }
 }
 console.log(
-  `sum: create ${total.toFixed(0)} ms, first-run compile ${totalRun.toFixed(0)} ms on ${ctx.adapterName}`,
+  `sum: create ${total.toFixed(0)} ms, first-run compile ${
+    totalRun.toFixed(0)
+  } ms on ${ctx.adapterName}`,
 );

@@ -146,42 +146,42 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
   for (var ky = 0u; ky < KS; ky++) {
     // (one pass, no loop, when CTU == CIT: the host rewrites this line, see conv2d.ts)
     for (var ct0 = 0u; ct0 < CIT; ct0 += CTU) {
-    /* unroll */ for (var u = 0u; u < CTU; u++) {
-      let ct = ct0 + u;
-      var xin: array<array<vec4f, XS>, YB>;
-      /* unroll */ for (var r = 0u; r < YB; r++) {
-        if (ALIGNED_ROWS) {
-          xin[r] = input_row_aligned(b, i32(oy0 + r + ky) - i32(PAD), ox0);
-        } else {
-          /* unroll */ for (var c = 0u; c < XS; c++) {
-            xin[r][c] = load_input(b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
+      /* unroll */ for (var u = 0u; u < CTU; u++) {
+        let ct = ct0 + u;
+        var xin: array<array<vec4f, XS>, YB>;
+        /* unroll */ for (var r = 0u; r < YB; r++) {
+          if (ALIGNED_ROWS) {
+            xin[r] = input_row_aligned(b, i32(oy0 + r + ky) - i32(PAD), ox0);
+          } else {
+            /* unroll */ for (var c = 0u; c < XS; c++) {
+              xin[r][c] = load_input(b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
+            }
           }
         }
-      }
-      /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-        let wrow = (ky * KS + kx) * CIP + ct * 4u;
-        /* unroll */ for (var g = 0u; g < CG; g++) {
-          let co_t = min(cg0 + g, COT - 1u);
-          // channels past CI are zero padding (conv2's 6 of 8; the scalar layout holds 1): their
-          // products are skipped, a constant condition once ct is unrolled. With the scalar
-          // layout, output channels past CO are padding (conv1's 6 of 8): a CPU adapter computes
-          // a vec4 as 4 lanes, so a half-used texel costs half (constant for CG >= COT). The real
-          // terms sum in the same order. Selects, not branches: constant ones fold without
-          // growing the compiler's CFG, and one statement serves both layouts (half the WGSL).
-          let n = select(CI - min(ct * 4u, CI), 4u, CIP > 1u && CI % 4u == 0u);
-          let real = real_lanes(select(4u, CO - min((cg0 + g) * 4u, CO), CIP == 1u));
-          let w0 = ld(w, wrow * COT + co_t);
-          let w1 = ld(w, (wrow + 1u) * COT + co_t);
-          let w2 = ld(w, (wrow + 2u) * COT + co_t);
-          let w3 = ld(w, (wrow + 3u) * COT + co_t);
-          /* unroll */ for (var r = 0u; r < YB; r++) {
-            /* unroll */ for (var c = 0u; c < XB; c++) {
-              acc[r][c][g] = fma_texel(acc[r][c][g], xin[r][c + kx], w0, w1, w2, w3, n, real);
+        /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+          let wrow = (ky * KS + kx) * CIP + ct * 4u;
+          /* unroll */ for (var g = 0u; g < CG; g++) {
+            let co_t = min(cg0 + g, COT - 1u);
+            // channels past CI are zero padding (conv2's 6 of 8; the scalar layout holds 1): their
+            // products are skipped, a constant condition once ct is unrolled. With the scalar
+            // layout, output channels past CO are padding (conv1's 6 of 8): a CPU adapter computes
+            // a vec4 as 4 lanes, so a half-used texel costs half (constant for CG >= COT). The real
+            // terms sum in the same order. Selects, not branches: constant ones fold without
+            // growing the compiler's CFG, and one statement serves both layouts (half the WGSL).
+            let n = select(CI - min(ct * 4u, CI), 4u, CIP > 1u && CI % 4u == 0u);
+            let real = real_lanes(select(4u, CO - min((cg0 + g) * 4u, CO), CIP == 1u));
+            let w0 = ld(w, wrow * COT + co_t);
+            let w1 = ld(w, (wrow + 1u) * COT + co_t);
+            let w2 = ld(w, (wrow + 2u) * COT + co_t);
+            let w3 = ld(w, (wrow + 3u) * COT + co_t);
+            /* unroll */ for (var r = 0u; r < YB; r++) {
+              /* unroll */ for (var c = 0u; c < XB; c++) {
+                acc[r][c][g] = fma_texel(acc[r][c][g], xin[r][c + kx], w0, w1, w2, w3, n, real);
+              }
             }
           }
         }
       }
-    }
     }
   }
   /* unroll */ for (var g = 0u; g < CG; g++) {
