@@ -29,6 +29,9 @@ const CODES: bool = true; // forward with POOL: write the argmax codes (inferenc
 const YB: u32 = 2u; // output rows per invocation (even with POOL)
 const XB: u32 = 4u; // output columns per invocation (even with POOL)
 const CG: u32 = 2u; // channel texels per invocation (output channels forward, input backward)
+// forward: input texels unrolled per step, CIT (all) when there are at most 2, so their pad
+// channels are constants; 1 with more (a loop: 8x less code to compile for 32 channels)
+const CTU: u32 = 1u;
 const CHUNK: u32 = 8u; // backward_weight: images summed per invocation
 const NCHUNK: u32 = 8u; // backward_weight: number of image chunks (partial sums)
 // Invocations per workgroup: small groups balance better across a CPU adapter's threads when a
@@ -42,7 +45,7 @@ const PW: u32 = WO / 2u;
 const GH: u32 = select(HO, PH, POOL); // height of the block output (and of its gradient)
 const GW: u32 = select(WO, PW, POOL);
 const COT: u32 = (CO + 3u) / 4u; // output channel texels per position
-const CIT: u32 = max(CIP / 4u, 1u); // input texels per position (1 for the scalar layout)
+const CIT: u32 = (CIP + 3u) / 4u; // input texels per position (1 for the scalar layout)
 const IN_ROW: u32 = (H * W * CIP + 3u) / 4u; // texels per input image
 const OUT_ROW: u32 = GH * GW * COT; // texels per output image
 const XS: u32 = XB + KS - 1u; // input columns one register row spans
@@ -52,6 +55,8 @@ const ALIGNED_ROWS: bool = CIP == 1u && W % 4u == 0u && XB % 4u == 0u;
 const PAD_UP: u32 = (PAD + 3u) / 4u * 4u; // padding rounded up to whole texels
 const LEAD: u32 = PAD_UP - PAD; // first needed pixel within the loaded span
 const SPAN: u32 = (LEAD + XS + 3u) / 4u; // texels covering a row segment
+// backward_input: the column block is the whole row (it starts at column 0)
+const FULL_ROW: bool = XB == W;
 
 @group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>; // input (B, H, W, CIP)
 @group(0) @binding(1) var w: texture_storage_2d<rgba32float, read>; // (KS, KS, CIP) x CO
@@ -139,36 +144,39 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
   let ox0 = xb * XB;
   var acc: array<array<array<vec4f, CG>, XB>, YB>;
   for (var ky = 0u; ky < KS; ky++) {
-    for (var ct = 0u; ct < CIT; ct++) {
-      var xin: array<array<vec4f, XS>, YB>;
-      /* unroll */ for (var r = 0u; r < YB; r++) {
-        if (ALIGNED_ROWS) {
-          xin[r] = input_row_aligned(b, i32(oy0 + r + ky) - i32(PAD), ox0);
-        } else {
-          /* unroll */ for (var c = 0u; c < XS; c++) {
-            xin[r][c] = load_input(b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
+    // (one pass, no loop, when CTU == CIT: the host rewrites this line, see conv2d.ts)
+    for (var ct0 = 0u; ct0 < CIT; ct0 += CTU) {
+      /* unroll */ for (var u = 0u; u < CTU; u++) {
+        let ct = ct0 + u;
+        var xin: array<array<vec4f, XS>, YB>;
+        /* unroll */ for (var r = 0u; r < YB; r++) {
+          if (ALIGNED_ROWS) {
+            xin[r] = input_row_aligned(b, i32(oy0 + r + ky) - i32(PAD), ox0);
+          } else {
+            /* unroll */ for (var c = 0u; c < XS; c++) {
+              xin[r][c] = load_input(b, i32(oy0 + r + ky) - i32(PAD), i32(ox0 + c) - i32(PAD), ct);
+            }
           }
         }
-      }
-      /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-        let wrow = (ky * KS + kx) * CIP + ct * 4u;
-        /* unroll */ for (var g = 0u; g < CG; g++) {
-          let co_t = min(cg0 + g, COT - 1u);
-          let w0 = ld(w, wrow * COT + co_t);
-          if (CIP == 1u) {
-            /* unroll */ for (var r = 0u; r < YB; r++) {
-              /* unroll */ for (var c = 0u; c < XB; c++) {
-                acc[r][c][g] += xin[r][c + kx].x * w0;
-              }
-            }
-          } else {
+        /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+          let wrow = (ky * KS + kx) * CIP + ct * 4u;
+          /* unroll */ for (var g = 0u; g < CG; g++) {
+            let co_t = min(cg0 + g, COT - 1u);
+            // channels past CI are zero padding (conv2's 6 of 8; the scalar layout holds 1): their
+            // products are skipped, a constant condition once ct is unrolled. With the scalar
+            // layout, output channels past CO are padding (conv1's 6 of 8): a CPU adapter computes
+            // a vec4 as 4 lanes, so a half-used texel costs half (constant for CG >= COT). The real
+            // terms sum in the same order. Selects, not branches: constant ones fold without
+            // growing the compiler's CFG, and one statement serves both layouts (half the WGSL).
+            let n = select(CI - min(ct * 4u, CI), 4u, CIP > 1u && CI % 4u == 0u);
+            let real = real_lanes(select(4u, CO - min((cg0 + g) * 4u, CO), CIP == 1u));
+            let w0 = ld(w, wrow * COT + co_t);
             let w1 = ld(w, (wrow + 1u) * COT + co_t);
             let w2 = ld(w, (wrow + 2u) * COT + co_t);
             let w3 = ld(w, (wrow + 3u) * COT + co_t);
             /* unroll */ for (var r = 0u; r < YB; r++) {
               /* unroll */ for (var c = 0u; c < XB; c++) {
-                let v = xin[r][c + kx];
-                acc[r][c][g] += v.x * w0 + v.y * w1 + v.z * w2 + v.w * w3;
+                acc[r][c][g] = fma_texel(acc[r][c][g], xin[r][c + kx], w0, w1, w2, w3, n, real);
               }
             }
           }
@@ -185,24 +193,11 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
             let py = oy0 / 2u + pr;
             let px = ox0 / 2u + pc;
             if (py < PH && px < PW) {
-              var m = acc[2u * pr][2u * pc][g] + bias;
-              var arg = vec4f(0.0);
-              let v1 = acc[2u * pr][2u * pc + 1u][g] + bias;
-              let v2 = acc[2u * pr + 1u][2u * pc][g] + bias;
-              let v3 = acc[2u * pr + 1u][2u * pc + 1u][g] + bias;
-              arg = select(arg, vec4f(1.0), v1 > m);
-              m = max(m, v1);
-              arg = select(arg, vec4f(2.0), v2 > m);
-              m = max(m, v2);
-              arg = select(arg, vec4f(3.0), v3 > m);
-              m = max(m, v3);
-              if (RELU) {
-                arg = select(vec4f(4.0), arg, m > vec4f(0.0));
-                m = max(m, vec4f(0.0));
-              }
-              let at = b * OUT_ROW + (py * PW + px) * COT + cg0 + g;
-              st(y, at, m);
-              if (CODES) { st(code, at, arg); }
+              let v0 = acc[2u * pr][2u * pc][g];
+              let v1 = acc[2u * pr][2u * pc + 1u][g];
+              let v2 = acc[2u * pr + 1u][2u * pc][g];
+              let v3 = acc[2u * pr + 1u][2u * pc + 1u][g];
+              pool_store(b * OUT_ROW + (py * PW + px) * COT + cg0 + g, v0, v1, v2, v3, bias);
             }
           }
         }
@@ -223,40 +218,53 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
 
 // dX[b, iy, ix, ci] = sum over (ky, kx, co) of dZ[b, iy - ky + PAD, ix - kx + PAD, co] W[ky, kx, ci, co]
 // dx is masked by (mask > 0) with MASK_INPUT. Needs CIP a multiple of 4. YB x XB input
-// positions and CG input texels per invocation.
+// positions and CG input texels per invocation. The image is the fastest-varying lane index, so
+// a SIMD group shares its block position and skips the taps that fall outside dZ together
+// (without padding, 29% of the rows and of the columns of a 5x5 full convolution at 14x14):
+// skipping adds no terms that are not zero, so the sums keep their order and bits.
 @compute @workgroup_size(WG)
 fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   let yblocks = (H + YB - 1u) / YB;
   let xblocks = (W + XB - 1u) / XB;
   let cblocks = (CIT + CG - 1u) / CG;
   if (gid.x >= B * yblocks * xblocks * cblocks) { return; }
-  let cg0 = (gid.x % cblocks) * CG;
-  let xb = (gid.x / cblocks) % xblocks;
-  let yb = (gid.x / (cblocks * xblocks)) % yblocks;
-  let b = gid.x / (cblocks * xblocks * yblocks);
+  let b = gid.x % B;
+  let cg0 = ((gid.x / B) % cblocks) * CG;
+  let xb = (gid.x / (B * cblocks)) % xblocks;
+  let yb = gid.x / (B * cblocks * xblocks);
   let iy0 = yb * YB;
   let ix0 = xb * XB;
   var acc: array<array<array<vec4f, CG>, XB>, YB>;
   for (var ky = 0u; ky < KS; ky++) {
+    // output rows oy = iy0 + r + PAD - ky for r in [0, YB): skip when none is inside dZ
+    let oy_lo = i32(iy0 + PAD) - i32(ky);
+    if (oy_lo + i32(YB) <= 0 || oy_lo >= i32(HO)) { continue; }
     for (var ct = 0u; ct < COT; ct++) {
       // output columns ox = ix0 + s - (KS - 1) + PAD for s in [0, XS): every (c, kx) pair needs s = c - kx + KS - 1
       var dz: array<array<vec4f, XS>, YB>;
       /* unroll */ for (var r = 0u; r < YB; r++) {
         /* unroll */ for (var s = 0u; s < XS; s++) {
-          dz[r][s] = grad_preact(b, i32(iy0 + r + PAD) - i32(ky), i32(ix0 + s + PAD) - i32(KS - 1u), ct);
+          // (unused when outside dZ with FULL_ROW: the compiler drops those loads)
+          dz[r][s] = grad_preact(b, oy_lo + i32(r), i32(ix0 + s + PAD) - i32(KS - 1u), ct);
         }
       }
       /* unroll */ for (var kx = 0u; kx < KS; kx++) {
         /* unroll */ for (var g = 0u; g < CG; g++) {
           let ci4 = min(cg0 + g, CIT - 1u) * 4u;
+          // with all input texels in one invocation (CG >= CIT) the pad channels past CI are
+          // known here and skipped (their gradient stays 0); otherwise all 4 are computed
+          let n = select(4u, CI - min(ci4, CI), CG >= CIT);
           let w0 = ld(w, ((ky * KS + kx) * CIP + ci4) * COT + ct);
           let w1 = ld(w, ((ky * KS + kx) * CIP + ci4 + 1u) * COT + ct);
           let w2 = ld(w, ((ky * KS + kx) * CIP + ci4 + 2u) * COT + ct);
           let w3 = ld(w, ((ky * KS + kx) * CIP + ci4 + 3u) * COT + ct);
+          let real = real_lanes(n);
           /* unroll */ for (var r = 0u; r < YB; r++) {
             /* unroll */ for (var c = 0u; c < XB; c++) {
-              let d = dz[r][c + KS - 1u - kx];
-              acc[r][c][g] += vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3));
+              // with FULL_ROW the block starts at column 0: the taps outside dZ are known here
+              // (selects, not branches: constant ones fold without growing the compiler's CFG)
+              let live = real & vec4<bool>(!FULL_ROW || s_inside(c + KS - 1u - kx));
+              acc[r][c][g] = dot_texel(acc[r][c][g], dz[r][c + KS - 1u - kx], w0, w1, w2, w3, live);
             }
           }
         }
@@ -279,48 +287,110 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
   }
 }
 
+// The 2x2 window (v0 v1 / v2 v3) + bias: its maximum (after ReLU) to y and, with CODES, the index
+// of its first maximum (4 when ReLU zeroed it) to code, at texel `at`.
+fn pool_store(at: u32, v0: vec4f, v1: vec4f, v2: vec4f, v3: vec4f, bias: vec4f) {
+  var m = v0 + bias;
+  var arg = vec4f(0.0);
+  let u1 = v1 + bias;
+  let u2 = v2 + bias;
+  let u3 = v3 + bias;
+  arg = select(arg, vec4f(1.0), u1 > m);
+  m = max(m, u1);
+  arg = select(arg, vec4f(2.0), u2 > m);
+  m = max(m, u2);
+  arg = select(arg, vec4f(3.0), u3 > m);
+  m = max(m, u3);
+  if (RELU) {
+    arg = select(vec4f(4.0), arg, m > vec4f(0.0));
+    m = max(m, vec4f(0.0));
+  }
+  st(y, at, m);
+  if (CODES) { st(code, at, arg); }
+}
+
+// acc + the products of v's first n channels with their weight texels w0..w3, summed in channel
+// order; lanes that are not real keep acc. A function, so the unrolled blocks stay short WGSL
+// (the driver inlines it; constant n and real fold as before).
+fn fma_texel(
+  acc: vec4f, v: vec4f, w0: vec4f, w1: vec4f, w2: vec4f, w3: vec4f, n: u32, real: vec4<bool>,
+) -> vec4f {
+  var t = v.x * w0;
+  t = select(t, t + v.y * w1, n > 1u);
+  t = select(t, t + v.z * w2, n > 2u);
+  t = select(t, t + v.w * w3, n > 3u);
+  return select(acc, acc + t, real);
+}
+
+// Which of a texel's 4 channels are real when it holds `n` of them (the rest are padding).
+fn real_lanes(n: u32) -> vec4<bool> {
+  return vec4<bool>(n > 0u, n > 1u, n > 2u, n > 3u);
+}
+
+// acc + d's dot products with the weight texels w0..w3 (one per input channel); lanes that are
+// not live keep acc. A function for short unrolled WGSL, as fma_texel.
+fn dot_texel(
+  acc: vec4f, d: vec4f, w0: vec4f, w1: vec4f, w2: vec4f, w3: vec4f, live: vec4<bool>,
+) -> vec4f {
+  return select(acc, acc + vec4f(dot(d, w0), dot(d, w1), dot(d, w2), dot(d, w3)), live);
+}
+
+// backward_input with FULL_ROW: whether span column s (output column s - (KS - 1) + PAD) is
+// inside dZ.
+fn s_inside(s: u32) -> bool {
+  return s + PAD >= KS - 1u && s + PAD < KS - 1u + WO;
+}
+
 const WROWS: u32 = KS * KS * CIP; // rows of W
 const PART_ROW: u32 = WROWS * COT + COT; // texels of one partial sum: dW then db
 
 // Partial weight and bias gradients over CHUNK images, in a fixed order:
 // dW[ky, kx, ci, co] += X[b, oy + ky - PAD, ox + kx - PAD, ci] dZ[b, oy, ox, co].
 // NCHUNK == 1: writes dw and db. Otherwise dw receives the partial sums (NCHUNK rows of PART_ROW).
-// One invocation: one chunk, one ky, one input texel, one output texel, all KS values of kx.
+// One invocation: one chunk, YB kernel rows (KS % YB == 0; more rows reuse each loaded dZ), one
+// input texel, CG output texels (more reuse each loaded input row), all KS values of kx. The sums run over (b, oy, ox) in the same
+// order for every YB.
 @compute @workgroup_size(WG)
 fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
-  if (gid.x >= NCHUNK * KS * CIT * COT) { return; }
-  let ct = gid.x % COT;
-  let cit = (gid.x / COT) % CIT;
-  let ky = (gid.x / (COT * CIT)) % KS;
-  let chunk = gid.x / (COT * CIT * KS);
-  var acc: array<array<vec4f, 4>, KS>; // [kx][ci component] -> 4 output channels
-  var bsum = vec4f(0.0);
+  let kyblocks = KS / YB;
+  let cblocks = (COT + CG - 1u) / CG;
+  if (gid.x >= NCHUNK * kyblocks * CIT * cblocks) { return; }
+  let ct0 = (gid.x % cblocks) * CG;
+  let cit = (gid.x / cblocks) % CIT;
+  let ky0 = ((gid.x / (cblocks * CIT)) % kyblocks) * YB;
+  let chunk = gid.x / (cblocks * CIT * kyblocks);
+  // [ky - ky0][kx][output texel - ct0][input channel component] -> 4 output channels
+  var acc: array<array<array<array<vec4f, 4>, CG>, KS>, YB>;
+  var bsum: array<vec4f, CG>;
   let b_end = min((chunk + 1u) * CHUNK, B);
   for (var b = chunk * CHUNK; b < b_end; b++) {
     for (var oy = 0u; oy < HO; oy++) {
       for (var ox0 = 0u; ox0 < WO; ox0 += XB) {
-        var dz: array<vec4f, XB>;
-        /* unroll */ for (var c = 0u; c < XB; c++) {
-          dz[c] = grad_preact(b, i32(oy), i32(ox0 + c), ct);
-          bsum += dz[c];
-        }
-        var xin: array<vec4f, XS>;
-        if (ALIGNED_ROWS) {
-          xin = input_row_aligned(b, i32(oy + ky) - i32(PAD), ox0);
-        } else {
-          /* unroll */ for (var s = 0u; s < XS; s++) {
-            xin[s] = load_input(b, i32(oy + ky) - i32(PAD), i32(ox0 + s) - i32(PAD), cit);
+        var dz: array<array<vec4f, XB>, CG>;
+        /* unroll */ for (var g = 0u; g < CG; g++) {
+          /* unroll */ for (var c = 0u; c < XB; c++) {
+            dz[g][c] = grad_preact(b, i32(oy), i32(ox0 + c), min(ct0 + g, COT - 1u));
+            bsum[g] += dz[g][c];
           }
         }
-        /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-          /* unroll */ for (var c = 0u; c < XB; c++) {
-            let v = xin[c + kx];
-            let d = dz[c];
-            acc[kx][0] += v.x * d;
-            if (CIP > 1u) {
-              acc[kx][1] += v.y * d;
-              acc[kx][2] += v.z * d;
-              acc[kx][3] += v.w * d;
+        /* unroll */ for (var r = 0u; r < YB; r++) {
+          var xin: array<vec4f, XS>;
+          let iy = i32(oy + ky0 + r) - i32(PAD);
+          if (ALIGNED_ROWS) {
+            xin = input_row_aligned(b, iy, ox0);
+          } else {
+            /* unroll */ for (var s = 0u; s < XS; s++) {
+              xin[s] = load_input(b, iy, i32(ox0 + s) - i32(PAD), cit);
+            }
+          }
+          /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+            /* unroll */ for (var g = 0u; g < CG; g++) {
+              // real output channels of the texel (single-channel input): as in the forward
+              // pass, a half-used texel costs half (a constant when CG >= COT)
+              let real = real_lanes(select(4u, CO - min((ct0 + g) * 4u, CO), CIP == 1u));
+              /* unroll */ for (var c = 0u; c < XB; c++) {
+                acc[r][kx][g] = outer_texel(acc[r][kx][g], xin[c + kx], dz[g][c], real);
+              }
             }
           }
         }
@@ -328,20 +398,43 @@ fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
     }
   }
   let row0 = select(chunk * PART_ROW, 0u, NCHUNK == 1u);
-  /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-    /* unroll */ for (var j = 0u; j < 4u; j++) {
-      if (j < CIP) {
-        let wrow = (ky * KS + kx) * CIP + cit * 4u * u32(CIP > 1u) + j;
-        st(dw, row0 + wrow * COT + ct, acc[kx][j]);
+  /* unroll */ for (var g = 0u; g < CG; g++) {
+    let ct = ct0 + g;
+    if (ct < COT) {
+      /* unroll */ for (var r = 0u; r < YB; r++) {
+        /* unroll */ for (var kx = 0u; kx < KS; kx++) {
+          let wrow = ((ky0 + r) * KS + kx) * CIP + cit * 4u * u32(CIP > 1u);
+          store_dw(row0, wrow, ct, acc[r][kx][g]);
+        }
+      }
+      if (ky0 == 0u && cit == 0u) {
+        if (NCHUNK == 1u) {
+          st(db, ct, bsum[g]);
+        } else {
+          st(dw, row0 + WROWS * COT + ct, bsum[g]);
+        }
       }
     }
   }
-  if (ky == 0u && cit == 0u) {
-    if (NCHUNK == 1u) {
-      st(db, ct, bsum);
-    } else {
-      st(dw, row0 + WROWS * COT + ct, bsum);
-    }
+}
+
+// acc[j] + v[j] * d for the input channels j of texel v (only x in the scalar layout); lanes of
+// d's output channels that are not real keep acc. A function for short unrolled WGSL.
+fn outer_texel(acc: array<vec4f, 4>, v: vec4f, d: vec4f, real: vec4<bool>) -> array<vec4f, 4> {
+  var out = acc;
+  out[0] = select(acc[0], acc[0] + v.x * d, real);
+  if (CIP > 1u) {
+    out[1] = acc[1] + v.y * d;
+    out[2] = acc[2] + v.z * d;
+    out[3] = acc[3] + v.w * d;
+  }
+  return out;
+}
+
+// The dW rows wrow.. of a texel's input channels (4, or 1 in the scalar layout), output texel ct.
+fn store_dw(row0: u32, wrow: u32, ct: u32, a: array<vec4f, 4>) {
+  /* unroll */ for (var j = 0u; j < 4u; j++) {
+    if (j < CIP) { st(dw, row0 + (wrow + j) * COT + ct, a[j]); }
   }
 }
 

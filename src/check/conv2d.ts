@@ -89,8 +89,13 @@ export const CONV_CASES: readonly ConvCase[] = [
   convCase([3, 13, 9, 8, 7, 2, 1], "relu pool"),
   convCase([3, 6, 8, 1, 4, 3, 0], "relu pool raw"),
   convCase([2, 9, 16, 1, 9, 7, 6], "pool raw"),
-  // the tuner's candidates at LeNet-5's second block
+  // more than 2 input texels (the forward loops over them): whole texels (cnn's 32 -> 64), and
+  // a partly padded last texel
+  convCase([2, 6, 5, 16, 8, 3, 1], "relu"),
+  convCase([2, 7, 6, 10, 9, 3, 1], "relu pool"),
+  // the tuner's candidates at LeNet-5's blocks (the first: weight gradient by 1 or all kernel rows)
   convCase([6, 14, 14, 6, 16, 5, 0], "relu pool tiles"),
+  convCase([3, 28, 28, 1, 6, 5, 2], "relu pool raw tiles"),
 ];
 
 /** The op's shape of a case. */

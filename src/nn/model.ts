@@ -149,7 +149,8 @@ export class Model {
     build: (t: Conv2dTile) => Promise<Dispatch | Dispatch[]>,
   ) {
     return this.#tile(
-      `conv2d.${kind}|${JSON.stringify(shape)}`,
+      // "v2": the 2026-11-30 kernels (choices cached for the earlier ones are measured again)
+      `conv2d.v2.${kind}|${JSON.stringify(shape)}`,
       convTileCandidates(kind, shape),
       defaultConvTile(kind, shape),
       build,

@@ -39,7 +39,10 @@ export interface Conv2dShape {
 
 /** Register block of one invocation. */
 export interface Conv2dTile {
-  /** Output rows (forward) or input rows (backward input) per invocation; even when pooling. */
+  /**
+   * Output rows (forward) or input rows (backward input) per invocation; even when pooling. The
+   * weight gradient: kernel rows per invocation (a divisor of the kernel size).
+   */
   yb: number;
   /** Output or input columns per invocation; even when pooling. */
   xb: number;
@@ -63,13 +66,47 @@ export function defaultConvTile(
     if (s.pool && xb % 2) xb = 2;
     return { yb: s.pool ? 2 : 1, xb: Math.max(1, xb), cg: Math.min(2, Math.max(1, g.cop / 4)) };
   }
-  if (kind === "backwardInput") return { yb: 1, xb: s.width <= 16 ? s.width : 8, cg: 1 };
-  return { yb: 1, xb: 4, cg: 1 };
+  if (kind === "backwardInput") {
+    // all input texels per invocation when there are at most 2: the pad channels are then known;
+    // 2 with more (each loaded dZ feeds both: cnn's 32 channels at 14x14, about 0.8x of 1)
+    const cit = Math.max(1, s.inStored / 4);
+    return { yb: 2, xb: s.width <= 16 ? s.width : 8, cg: Math.min(cit, 2) };
+  }
+  // single-channel input: all kernel rows per invocation (each loaded dZ feeds 25 taps, not 5);
+  // up to 4 output texels (each loaded input row feeds them all; with all of them the pad
+  // channels are known constants); column blocks without a ragged edge (conv2's 10: 2, not 4)
+  // (all rows up to 5x5 kernels: a 7x7's 49 taps x 3 texels of accumulators spill, and its
+  // unrolled kernel takes seconds to compile)
+  const xb = g.wo % 4 === 0 || g.wo % 2 !== 0 ? 4 : 2;
+  const allRows = s.inStored === 1 && s.kernel <= MAX_ALL_ROWS;
+  return { yb: allRows ? s.kernel : 1, xb, cg: Math.min(4, g.cop / 4) };
+}
+
+/** Largest kernel whose rows one weight-gradient invocation takes all at once. */
+const MAX_ALL_ROWS = 5;
+
+/**
+ * Most accumulator texels (vec4) one invocation holds, forward / input gradient and weight
+ * gradient: past these a CPU adapter spills registers (the measured candidates past them were
+ * 1.2-1.6x slower) and the unrolled kernel takes seconds of compile time per process. The
+ * default tiles of LeNet-5 and the cnn model hold at most 56 and 80.
+ */
+const MAX_ACC_TEXELS = { forward: 64, backwardInput: 64, backwardWeight: 80 };
+
+/** Accumulator texels of a tile (see {@link MAX_ACC_TEXELS}). */
+function accTexels(
+  kind: "forward" | "backwardInput" | "backwardWeight",
+  s: Conv2dShape,
+  t: Conv2dTile,
+): number {
+  if (kind !== "backwardWeight") return t.yb * t.xb * t.cg;
+  return t.yb * s.kernel * t.cg * (s.inStored === 1 ? 1 : 4);
 }
 
 /**
  * Tiles worth measuring for a shape: column blocks that cover the width without a ragged edge
- * (the full width, half of it) besides small powers of two, and 1-4 channel texels.
+ * (the full width, half of it) besides small powers of two, and 1-4 channel texels, within
+ * {@link MAX_ACC_TEXELS} accumulators. The default tile need not be among them.
  */
 export function convTileCandidates(
   kind: "forward" | "backwardInput" | "backwardWeight",
@@ -78,6 +115,7 @@ export function convTileCandidates(
   const g = convGeometry(s);
   const out: Conv2dTile[] = [];
   const add = (t: Conv2dTile) => {
+    if (accTexels(kind, s, t) > MAX_ACC_TEXELS[kind]) return;
     if (!out.some((o) => o.yb === t.yb && o.xb === t.xb && o.cg === t.cg)) out.push(t);
   };
   if (kind === "forward") {
@@ -96,7 +134,16 @@ export function convTileCandidates(
     const cgs = [1, 2].filter((c) => c <= Math.max(1, s.inStored / 4));
     for (const yb of [1, 2]) for (const xb of xbs) for (const cg of cgs) add({ yb, xb, cg });
   } else {
-    for (const xb of [2, 4, 8, g.wo]) if (xb <= g.wo) add({ yb: 1, xb, cg: 1 });
+    // all kernel rows only with short column blocks (whole rows with all kernel rows measured
+    // 1.2-1.6x slower, and are the largest kernels to compile)
+    for (const yb of [1, Math.min(s.kernel, MAX_ALL_ROWS)]) {
+      if (s.kernel % yb) continue;
+      for (const cg of [1, Math.min(4, g.cop / 4)]) {
+        for (const xb of [2, 4, 8, g.wo]) {
+          if (xb <= g.wo && (yb === 1 || xb <= 4)) add({ yb, xb, cg });
+        }
+      }
+    }
   }
   return out;
 }
@@ -196,10 +243,62 @@ function constants(s: Conv2dShape, tile: Conv2dTile) {
     YB: tile.yb,
     XB: tile.xb,
     CG: tile.cg,
+    CTU: texelsUnrolled(s),
   };
 }
 
-const SHADER = { name: "conv2d.wgsl", source: SOURCE };
+/**
+ * The shader source with one entry point's function: the others become blank lines (compiler
+ * messages keep their line numbers). Loops are unrolled per pipeline, so the other entry points'
+ * unrolled blocks would multiply the WGSL text that the driver parses for every pipeline (most
+ * of the compile time on lavapipe, whose LLVM output is cached on disk across processes).
+ */
+export function entrySource(source: string, entryPoint: string): string {
+  const re = /@compute[^\n]*\n\s*fn\s+(\w+)\s*\(/g;
+  let out = "", from = 0;
+  for (const m of source.matchAll(re)) {
+    if (m[1] === entryPoint) continue;
+    let depth = 0, i = source.indexOf("{", m.index);
+    for (; i < source.length; i++) {
+      if (source[i] === "{") depth++;
+      else if (source[i] === "}" && --depth === 0) break;
+    }
+    out += source.slice(from, m.index) +
+      "\n".repeat(source.slice(m.index, i).split("\n").length - 1);
+    from = i + 1;
+  }
+  return out + source.slice(from);
+}
+
+const SHADERS = new Map<string, { name: string; source: string }>();
+
+/** The forward's loop over input texels, which is one pass when all of them are unrolled. */
+const TEXEL_LOOP = "for (var ct0 = 0u; ct0 < CIT; ct0 += CTU) {";
+
+/**
+ * The conv2d.wgsl module with only `entryPoint` (see {@link entrySource}); `onePass`: the
+ * forward's input texel loop becomes a block (the driver does not unroll a one-trip loop around
+ * this much code, and the pad-channel conditions would not be constants).
+ */
+function shaderFor(entryPoint: string, onePass = false) {
+  const key = `${entryPoint}${onePass ? "/one-pass" : ""}`;
+  let s = SHADERS.get(key);
+  if (!s) {
+    let source = entrySource(SOURCE, entryPoint);
+    if (onePass) {
+      if (!source.includes(TEXEL_LOOP)) throw new Error("conv2d.wgsl: input texel loop not found");
+      source = source.replace(TEXEL_LOOP, "{ let ct0 = 0u;");
+    }
+    SHADERS.set(key, s = { name: "conv2d.wgsl", source });
+  }
+  return s;
+}
+
+/** Input texels the forward unrolls per step: all when at most 2 (see conv2d.wgsl CTU). */
+function texelsUnrolled(s: Conv2dShape): number {
+  const cit = Math.max(1, s.inStored / 4);
+  return cit <= 2 ? cit : 1;
+}
 
 const ceil = (a: number, b: number) => Math.ceil(a / b);
 
@@ -234,7 +333,7 @@ export async function conv2dForward(
   const rowsPer = s.pool ? t.yb / 2 : t.yb, colsPer = s.pool ? t.xb / 2 : t.xb;
   const lanes = s.batch * ceil(g.outH, rowsPer) * ceil(g.outW, colsPer) * ceil(g.cop / 4, t.cg);
   return await makeDispatch(ctx, {
-    shader: SHADER,
+    shader: shaderFor("conv2d_forward", texelsUnrolled(s) === Math.max(1, s.inStored / 4)),
     entryPoint: "conv2d_forward",
     constants: { ...constants(s, t), CODES: !!a.code },
     reads: { x: a.x, w: a.w, bias: a.b },
@@ -276,7 +375,7 @@ export async function conv2dBackwardInput(
   if (a.maskFrom) expectShape("conv2dBackwardInput", "mask", a.maskFrom, s.batch, g.inCols);
   const lanes = s.batch * ceil(s.height, t.yb) * ceil(s.width, t.xb) * ceil(s.inStored / 4, t.cg);
   return await makeDispatch(ctx, {
-    shader: SHADER,
+    shader: shaderFor("conv2d_backward_input"),
     entryPoint: "conv2d_backward_input",
     constants: { ...constants(s, t), MASK_INPUT: !!a.maskFrom },
     reads: { grad: a.grad, w: a.w, aux: a.aux, mask: a.maskFrom },
@@ -321,6 +420,9 @@ export async function conv2dBackwardWeight(
   const g = convGeometry(s);
   const t = a.tile ?? defaultConvTile("backwardWeight", s);
   const chunks = a.chunks;
+  if (!Number.isInteger(t.yb) || t.yb < 1 || s.kernel % t.yb !== 0) {
+    throw new Error(`conv2dBackwardWeight: tile rows ${t.yb} must divide the kernel ${s.kernel}`);
+  }
   if (!Number.isInteger(chunks) || chunks < 1 || chunks > s.batch) {
     throw new Error(`conv2dBackwardWeight: chunks must be in 1..${s.batch}`);
   }
@@ -334,12 +436,14 @@ export async function conv2dBackwardWeight(
   const chunk = Math.ceil(s.batch / chunks);
   const nchunk = Math.ceil(s.batch / chunk);
   const call = {
-    shader: SHADER,
+    shader: shaderFor("conv2d_backward_weight"),
     entryPoint: "conv2d_backward_weight",
     constants: { ...constants(s, t), CHUNK: chunk, NCHUNK: nchunk },
     reads: { grad: a.grad, x: a.x, aux: a.aux },
     sharedWrites: true, // dW and db usually share the gradient arena
-    size: { lanes: nchunk * s.kernel * Math.max(1, s.inStored / 4) * (g.cop / 4) },
+    size: {
+      lanes: nchunk * (s.kernel / t.yb) * Math.max(1, s.inStored / 4) * ceil(g.cop / 4, t.cg),
+    },
   };
   if (nchunk === 1) return [await makeDispatch(ctx, { ...call, writes: { dw: a.dw, db: a.db } })];
   const p = a.partial;
@@ -351,6 +455,7 @@ export async function conv2dBackwardWeight(
     await makeDispatch(ctx, { ...call, writes: { dw: p, db: undefined } }),
     await makeDispatch(ctx, {
       ...call,
+      shader: shaderFor("conv2d_backward_weight_reduce"),
       entryPoint: "conv2d_backward_weight_reduce",
       reads: { partial: p },
       writes: { dw: a.dw, db: a.db },
