@@ -56,7 +56,8 @@ for (const [name, spec] of [["mlp", mlp(PIX, [24])], ["lenet5", lenet5()]] as co
           const row = Array.from(logits.subarray(i * 10, i * 10 + 10));
           const best = row.indexOf(Math.max(...row));
           const second = Math.max(...row.filter((_, k) => k !== best));
-          if (row[best] - second < 1e-3) continue; // a near tie may flip with float32 pixels
+          // a near tie may flip with float32 pixels (their logits differ by about 1e-6 here)
+          if (row[best] - second < 1e-4) continue;
           compared++;
           assert.equal(got[i], best, `count ${count}, image ${i} (TEST_SEED=${TEST_SEED})`);
         }
