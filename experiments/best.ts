@@ -17,7 +17,13 @@
  */
 import { formatHelp, type OptionSpec, parseOptions, UsageError } from "../mod_deno.ts";
 import { checkWritable, pct, runExperiment } from "./common.ts";
-import { PART1_SPEC, type Part1Options, refuseUnfinishedRun, runPart1 } from "./part1.ts";
+import {
+  PART1_FILES,
+  PART1_SPEC,
+  type Part1Options,
+  refuseUnfinishedRun,
+  runPart1,
+} from "./part1.ts";
 
 /**
  * The recipe: the wider CNN (conv 32 and 64 @3x3, dense 256, dropout 0.5) with random affine
@@ -72,16 +78,6 @@ const PROGRAM = {
     "and check it reaches at most 0.45 %.",
 };
 
-const BEST_FILES = [
-  "metrics.json",
-  "model.safetensors",
-  "checkpoint.safetensors",
-  "best.safetensors",
-  "learning_curve.png",
-  "per_class_error.png",
-  "confusion_matrix.png",
-];
-
 async function main(): Promise<number> {
   const { options, help } = parseOptions<
     {
@@ -117,7 +113,7 @@ async function main(): Promise<number> {
   if (o.out === "results/part1") {
     throw new UsageError("--out results/part1 is Part 1's folder; choose another");
   }
-  await checkWritable(o.out, BEST_FILES);
+  await checkWritable(o.out, PART1_FILES); // Part 1's files
   if (!o.force) await refuseUnfinishedRun(o.out);
   const t0 = performance.now();
   const { runs: [r] } = await runPart1(o);

@@ -455,7 +455,7 @@ async function removeStaleCheckpoints(out: string, kept: readonly string[]): Pro
 }
 
 /** Every file Part 1 writes into its output folder. */
-const PART1_FILES = [
+export const PART1_FILES = [
   "metrics.json",
   "model.safetensors",
   "checkpoint.safetensors",
