@@ -231,7 +231,7 @@ function part2(
         tolerated.set(c.sigma, `${tol.tolerated} (95%: within up to ${range})`);
       }
       const charts: Record<string, unknown> = {};
-      for (const f of part2TestFigures(conditions, t, compensation)) {
+      for (const f of part2TestFigures(conditions, t, compensation, s.classNames)) {
         out.stage(f.file, await renderChartPng(f.spec, { width: f.width, height: f.height }));
         charts[f.key] = f.spec;
       }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import { classNounOf } from "../data/catalog.ts";
 import type { ChartSpec } from "../render/charts.ts";
 import { bandBarChart, bandLineChart, type BandSeries, heatmapChart } from "./charts.ts";
 import {
@@ -52,6 +53,7 @@ export function part2TestFigures(
   conditions: readonly Part2Condition[],
   setup: Part2TestTimeSetup | undefined,
   compensation?: Part2Compensation,
+  classNames?: readonly string[],
 ): Part2Figure[] {
   const conds = [...conditions].sort((a, b) => a.sigma - b.sigma);
   const figs: Part2Figure[] = [];
@@ -169,9 +171,9 @@ export function part2TestFigures(
         "intervals over seeds (a class's change is established where its bar excludes 0).",
       spec: bandBarChart({
         title: `Part 2: per-class error change from sigma 0 (${seedsText})`,
-        xLabel: "digit (true class)",
+        xLabel: classNounOf(classNames) === "digit" ? "digit (true class)" : "true class",
         yLabel: "error change (percentage points)",
-        categories: base.perClassError.mean.map((_, k) => String(k)),
+        categories: base.perClassError.mean.map((_, k) => classNames?.[k] ?? String(k)),
         series: conds.slice(1).map((c) => ({
           label: `sigma ${c.sigma}`,
           values: perClassChange(base, c),

@@ -218,7 +218,7 @@ function pairsSection(st: Studies): ReportSectionOut | null {
     ];
   });
   const md = [
-    "Systematic noise (`--label-mode pairs`): every corrupted image of digit c gets the fixed " +
+    "Systematic noise (`--label-mode pairs`): every corrupted image of class c gets the fixed " +
     "partner label 4↔9, 3↔5, 7↔1, 0↔6, 2↔8, so all of its wrong labels agree; uniform noise " +
     "spreads them over the ten classes. Same images " +
     "corrupted, same seeds; difference pairs − uniform in points, 95% interval.",
@@ -271,7 +271,7 @@ function clSection(st: Studies, trainImages: number): ReportSectionOut | null {
     "that were really changed. (Reasoning.) The estimate runs high by about the share of " +
     "correctly labelled images that a fold model confidently puts in another class: at 50% " +
     "noise the per-class thresholds (the mean probability of the given label) fall to about " +
-    "0.3, so a model's confusions on ambiguous digits pass them; the fold models' test error " +
+    "0.3, so a model's confusions on ambiguous images pass them; the fold models' test error " +
     "(last column) bounds how many. Fold models trained on a 10,000-image subset instead of " +
     "three quarters of the whole training set overestimated the 50% rate by more than a point " +
     "(an earlier round of this study); more training data, not a correction factor, closed the " +
@@ -351,7 +351,7 @@ function auditSection(st: Studies, trainImages: number): ReportSectionOut | null
     `probabilities averaged). Estimated label-noise rate: training ${pctText(a.train.noiseRate)} ` +
     `(${intText(a.train.suspects)} suspects), test ${pctText(a.test.noiseRate)} (${
       intText(a.test.suspects)
-    } suspects). The estimate includes the models' own confusions on ambiguous digits, so it ` +
+    } suspects). The estimate includes the models' own confusions on ambiguous images, so it ` +
     "bounds MNIST's true label-error rate from above; the suspects are where a person should look. " +
     "`deno task audit` writes the full ranked lists for the whole training set.",
     "",

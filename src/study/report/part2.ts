@@ -74,7 +74,7 @@ export function part2Sections(m: Part2Metrics, budget: number): ReportSectionOut
   figures.push(...part2TestTimeFigures(m));
   figures.push({
     id: "part2-samples",
-    caption: "One training digit of each class at each sigma, gathered by the training kernel " +
+    caption: "One training image of each class at each sigma, gathered by the training kernel " +
       "with the first seed's noise (rounded to bytes for display).",
     png: `part2/${m.samples?.file ?? "samples.png"}`,
     width: 1024,

@@ -61,7 +61,7 @@ function figure(f: Part2Figure): ReportFigure {
 
 /** Figures of the test-time measurements and the per-class changes. */
 export function part2TestTimeFigures(m: Part2Metrics): ReportFigure[] {
-  return part2TestFigures(m.conditions, m.testTime, m.compensation).map(figure);
+  return part2TestFigures(m.conditions, m.testTime, m.compensation, m.classNames).map(figure);
 }
 
 /** The clean-test comparison of each sigma with sigma 0, paired by seed. */

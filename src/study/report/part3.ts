@@ -8,6 +8,7 @@ import { auditSampleSize } from "../../util/stats.ts";
 import { toleratedUpTo } from "../compare.ts";
 import { runsDifference } from "../noise_analysis.ts";
 import { effectText, intervalText, verdictText } from "./part2_testtime.ts";
+import { classNounOf } from "../../data/catalog.ts";
 import type { Part3Metrics } from "../results.ts";
 import { labelStudyAnswers, labelStudySections } from "./label_studies.ts";
 import { sweepFigures } from "./sweep.ts";
@@ -15,6 +16,7 @@ import { fracText, intText, measuredText, pctText, seedsNote, table } from "./te
 import type { ReportSectionOut } from "./types.ts";
 
 export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut[] {
+  const noun = classNounOf(m.classNames); // "digit", or "class" for other data sets
   const conds = [...m.conditions].sort((a, b) => a.frac - b.frac);
   const n = conds[0].testError.n;
   const base = conds[0];
@@ -117,9 +119,9 @@ export function part3Sections(m: Part3Metrics, budget: number): ReportSectionOut
             ? `at every fraction tested (up to ${fracText(byBudget.upTo)})`
             : `up to ${fracText(byBudget.upTo)} and left it at ${fracText(byBudget.firstBad)}`
         }${n === 1 ? " (single runs: a measured-once reading)" : ""}. `) +
-      `(Reasoning.) Random labels of this kind leave the most likely label of every digit ` +
-      `unchanged: at fraction ${fracText(top.frac)} an image of digit c still carries label c ` +
-      `with probability ${pctText(keep)}, and any particular wrong digit only ${
+      `(Reasoning.) Random labels of this kind leave the most likely label of every ${noun} ` +
+      `unchanged: at fraction ${fracText(top.frac)} an image of ${noun} c still carries label c ` +
+      `with probability ${pctText(keep)}, and any particular wrong ${noun} only ${
         pctText(other)
       }, so the network can still learn the right decision rule, with less confidence (the ` +
       "training loss curves sit higher). Labels that are wrong in a systematic way (4s often " +
