@@ -9,15 +9,13 @@
  */
 import { acquireGpu, Tensor } from "../mod.ts";
 import { type Dispatch, runDispatches } from "../src/gpu/program.ts";
+import { conv2dForward, type Conv2dShape, convGeometry } from "../src/ops/conv2d.ts";
 import {
   conv2dBackwardInput,
   conv2dBackwardWeight,
-  conv2dForward,
-  type Conv2dShape,
-  convGeometry,
   partialCols,
   weightGradChunks,
-} from "../src/ops/conv2d.ts";
+} from "../src/ops/conv2d_backward.ts";
 
 const block = (
   height: number,

@@ -26,14 +26,21 @@ const RELU: bool = true;
 const POOL: bool = true;
 const MASK_INPUT: bool = false; // backward_input: multiply dX by (X > 0), the producer's ReLU
 const CODES: bool = true; // forward with POOL: write the argmax codes (inference does not need them)
-const YB: u32 = 2u; // output rows per invocation (even with POOL)
-const XB: u32 = 4u; // output columns per invocation (even with POOL)
-const CG: u32 = 2u; // channel texels per invocation (output channels forward, input backward)
+const YB: u32 = 2u; // forward: output rows per invocation (even with POOL); weight: kernel rows
+const XB: u32 = 4u; // forward: output columns per invocation (even with POOL); weight: columns
+const CG: u32 = 2u; // forward and weight gradient: output channel texels per invocation
+// backward_input: input rows, columns and input texels per invocation (its own constants, so one
+// dispatch can run the weight gradient and the input gradient each with its own tile)
+const IYB: u32 = 2u;
+const IXB: u32 = 4u;
+const ICG: u32 = 2u;
 // forward: input texels unrolled per step, CIT (all) when there are at most 2, so their pad
 // channels are constants; 1 with more (a loop: 8x less code to compile for 32 channels)
 const CTU: u32 = 1u;
 const CHUNK: u32 = 8u; // backward_weight: images summed per invocation
 const NCHUNK: u32 = 8u; // backward_weight: number of image chunks (partial sums)
+// backward_fused: invocations of the weight gradient (they come first, whole workgroups)
+const WEIGHT_LANES: u32 = 0u;
 // Invocations per workgroup: small groups balance better across a CPU adapter's threads when a
 // dispatch has few of them.
 const WG: u32 = 16u;
@@ -55,8 +62,9 @@ const ALIGNED_ROWS: bool = CIP == 1u && W % 4u == 0u && XB % 4u == 0u;
 const PAD_UP: u32 = (PAD + 3u) / 4u * 4u; // padding rounded up to whole texels
 const LEAD: u32 = PAD_UP - PAD; // first needed pixel within the loaded span
 const SPAN: u32 = (LEAD + XS + 3u) / 4u; // texels covering a row segment
+const IXS: u32 = IXB + KS - 1u; // backward_input: output columns one register row spans
 // backward_input: the column block is the whole row (it starts at column 0)
-const FULL_ROW: bool = XB == W;
+const FULL_ROW: bool = IXB == W;
 
 @group(0) @binding(0) var x: texture_storage_2d<rgba32float, read>; // input (B, H, W, CIP)
 @group(0) @binding(1) var w: texture_storage_2d<rgba32float, read>; // (KS, KS, CIP) x CO
@@ -70,6 +78,10 @@ const FULL_ROW: bool = XB == W;
 @group(0) @binding(9) var dx: texture_storage_2d<rgba32float, write>; // (B, H, W, CIP)
 @group(0) @binding(10) var dw: texture_storage_2d<rgba32float, write>; // dW, or the partial sums
 @group(0) @binding(11) var db: texture_storage_2d<rgba32float, write>; // (1, CO)
+// weight_reduce: the partial sums of up to 3 more layers (partial: the first layer's)
+@group(0) @binding(12) var partial1: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(13) var partial2: texture_storage_2d<rgba32float, read>;
+@group(0) @binding(14) var partial3: texture_storage_2d<rgba32float, read>;
 
 // Input channels (texel ct) at (iy, ix) of image b, zero outside the image.
 fn load_input(b: u32, iy: i32, ix: i32, ct: u32) -> vec4f {
@@ -217,50 +229,55 @@ fn conv2d_forward(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 // dX[b, iy, ix, ci] = sum over (ky, kx, co) of dZ[b, iy - ky + PAD, ix - kx + PAD, co] W[ky, kx, ci, co]
-// dx is masked by (mask > 0) with MASK_INPUT. Needs CIP a multiple of 4. YB x XB input
-// positions and CG input texels per invocation. The image is the fastest-varying lane index, so
+// dx is masked by (mask > 0) with MASK_INPUT. Needs CIP a multiple of 4. IYB x IXB input
+// positions and ICG input texels per invocation. The image is the fastest-varying lane index, so
 // a SIMD group shares its block position and skips the taps that fall outside dZ together
 // (without padding, 29% of the rows and of the columns of a 5x5 full convolution at 14x14):
 // skipping adds no terms that are not zero, so the sums keep their order and bits.
 @compute @workgroup_size(WG)
 fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
-  let yblocks = (H + YB - 1u) / YB;
-  let xblocks = (W + XB - 1u) / XB;
-  let cblocks = (CIT + CG - 1u) / CG;
-  if (gid.x >= B * yblocks * xblocks * cblocks) { return; }
-  let b = gid.x % B;
-  let cg0 = ((gid.x / B) % cblocks) * CG;
-  let xb = (gid.x / (B * cblocks)) % xblocks;
-  let yb = gid.x / (B * cblocks * xblocks);
-  let iy0 = yb * YB;
-  let ix0 = xb * XB;
-  var acc: array<array<array<vec4f, CG>, XB>, YB>;
+  input_grad_lane(gid.x);
+}
+
+// One invocation of the input gradient (lane: its index among them).
+fn input_grad_lane(lane: u32) {
+  let yblocks = (H + IYB - 1u) / IYB;
+  let xblocks = (W + IXB - 1u) / IXB;
+  let cblocks = (CIT + ICG - 1u) / ICG;
+  if (lane >= B * yblocks * xblocks * cblocks) { return; }
+  let b = lane % B;
+  let cg0 = ((lane / B) % cblocks) * ICG;
+  let xb = (lane / (B * cblocks)) % xblocks;
+  let yb = lane / (B * cblocks * xblocks);
+  let iy0 = yb * IYB;
+  let ix0 = xb * IXB;
+  var acc: array<array<array<vec4f, ICG>, IXB>, IYB>;
   for (var ky = 0u; ky < KS; ky++) {
-    // output rows oy = iy0 + r + PAD - ky for r in [0, YB): skip when none is inside dZ
+    // output rows oy = iy0 + r + PAD - ky for r in [0, IYB): skip when none is inside dZ
     let oy_lo = i32(iy0 + PAD) - i32(ky);
-    if (oy_lo + i32(YB) <= 0 || oy_lo >= i32(HO)) { continue; }
+    if (oy_lo + i32(IYB) <= 0 || oy_lo >= i32(HO)) { continue; }
     for (var ct = 0u; ct < COT; ct++) {
-      // output columns ox = ix0 + s - (KS - 1) + PAD for s in [0, XS): every (c, kx) pair needs s = c - kx + KS - 1
-      var dz: array<array<vec4f, XS>, YB>;
-      /* unroll */ for (var r = 0u; r < YB; r++) {
-        /* unroll */ for (var s = 0u; s < XS; s++) {
+      // output columns ox = ix0 + s - (KS - 1) + PAD for s in [0, IXS): every (c, kx) pair needs s = c - kx + KS - 1
+      var dz: array<array<vec4f, IXS>, IYB>;
+      /* unroll */ for (var r = 0u; r < IYB; r++) {
+        /* unroll */ for (var s = 0u; s < IXS; s++) {
           // (unused when outside dZ with FULL_ROW: the compiler drops those loads)
           dz[r][s] = grad_preact(b, oy_lo + i32(r), i32(ix0 + s + PAD) - i32(KS - 1u), ct);
         }
       }
       /* unroll */ for (var kx = 0u; kx < KS; kx++) {
-        /* unroll */ for (var g = 0u; g < CG; g++) {
+        /* unroll */ for (var g = 0u; g < ICG; g++) {
           let ci4 = min(cg0 + g, CIT - 1u) * 4u;
-          // with all input texels in one invocation (CG >= CIT) the pad channels past CI are
+          // with all input texels in one invocation (ICG >= CIT) the pad channels past CI are
           // known here and skipped (their gradient stays 0); otherwise all 4 are computed
-          let n = select(4u, CI - min(ci4, CI), CG >= CIT);
+          let n = select(4u, CI - min(ci4, CI), ICG >= CIT);
           let w0 = ld(w, ((ky * KS + kx) * CIP + ci4) * COT + ct);
           let w1 = ld(w, ((ky * KS + kx) * CIP + ci4 + 1u) * COT + ct);
           let w2 = ld(w, ((ky * KS + kx) * CIP + ci4 + 2u) * COT + ct);
           let w3 = ld(w, ((ky * KS + kx) * CIP + ci4 + 3u) * COT + ct);
           let real = real_lanes(n);
-          /* unroll */ for (var r = 0u; r < YB; r++) {
-            /* unroll */ for (var c = 0u; c < XB; c++) {
+          /* unroll */ for (var r = 0u; r < IYB; r++) {
+            /* unroll */ for (var c = 0u; c < IXB; c++) {
               // with FULL_ROW the block starts at column 0: the taps outside dZ are known here
               // (selects, not branches: constant ones fold without growing the compiler's CFG)
               let live = real & vec4<bool>(!FULL_ROW || s_inside(c + KS - 1u - kx));
@@ -271,10 +288,10 @@ fn conv2d_backward_input(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   }
-  /* unroll */ for (var g = 0u; g < CG; g++) {
+  /* unroll */ for (var g = 0u; g < ICG; g++) {
     if (cg0 + g < CIT) {
-      /* unroll */ for (var r = 0u; r < YB; r++) {
-        /* unroll */ for (var c = 0u; c < XB; c++) {
+      /* unroll */ for (var r = 0u; r < IYB; r++) {
+        /* unroll */ for (var c = 0u; c < IXB; c++) {
           if (iy0 + r < H && ix0 + c < W) {
             let at = b * IN_ROW + ((iy0 + r) * W + ix0 + c) * CIT + cg0 + g;
             var v = acc[r][c][g];
@@ -352,13 +369,18 @@ const PART_ROW: u32 = WROWS * COT + COT; // texels of one partial sum: dW then d
 // order for every YB.
 @compute @workgroup_size(WG)
 fn conv2d_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
+  weight_grad_lane(gid.x);
+}
+
+// One invocation of the weight gradient (lane: its index among them).
+fn weight_grad_lane(lane: u32) {
   let kyblocks = KS / YB;
   let cblocks = (COT + CG - 1u) / CG;
-  if (gid.x >= NCHUNK * kyblocks * CIT * cblocks) { return; }
-  let ct0 = (gid.x % cblocks) * CG;
-  let cit = (gid.x / cblocks) % CIT;
-  let ky0 = ((gid.x / (cblocks * CIT)) % kyblocks) * YB;
-  let chunk = gid.x / (cblocks * CIT * kyblocks);
+  if (lane >= NCHUNK * kyblocks * CIT * cblocks) { return; }
+  let ct0 = (lane % cblocks) * CG;
+  let cit = (lane / cblocks) % CIT;
+  let ky0 = ((lane / (cblocks * CIT)) % kyblocks) * YB;
+  let chunk = lane / (cblocks * CIT * kyblocks);
   // [ky - ky0][kx][output texel - ct0][input channel component] -> 4 output channels
   var acc: array<array<array<array<vec4f, 4>, CG>, KS>, YB>;
   var bsum: array<vec4f, CG>;
@@ -438,15 +460,84 @@ fn store_dw(row0: u32, wrow: u32, ct: u32, a: array<vec4f, 4>) {
   }
 }
 
-// Sums the NCHUNK partial rows in order into dw and db.
+// The weight gradient (partial sums, or dW and db with NCHUNK == 1) and the input gradient of one
+// layer in one dispatch: both read only dZ, X and W. The first WEIGHT_LANES invocations (rounded
+// up to whole workgroups, so the branch is uniform per workgroup) run the weight gradient with its
+// tile (YB, XB, CG), the rest the input gradient with its own (IYB, IXB, ICG); every sum keeps the
+// order of the separate kernels, hence their bits.
 @compute @workgroup_size(WG)
-fn conv2d_backward_weight_reduce(@builtin(global_invocation_id) gid: vec3u) {
-  if (gid.x >= PART_ROW) { return; }
-  var s = vec4f(0.0);
-  for (var k = 0u; k < NCHUNK; k++) { s += ld(partial, k * PART_ROW + gid.x); }
-  if (gid.x < WROWS * COT) {
-    st(dw, gid.x, s);
+fn conv2d_backward_fused(@builtin(global_invocation_id) gid: vec3u) {
+  let weight_end = (WEIGHT_LANES + WG - 1u) / WG * WG;
+  if (gid.x < weight_end) {
+    weight_grad_lane(gid.x);
   } else {
-    st(db, gid.x - WROWS * COT, s);
+    input_grad_lane(gid.x - weight_end);
+  }
+}
+
+// Up to 4 layers' weight gradients from their partial sums (partial, partial1..3: NCHUNK rows of
+// PART_ROW texels each) in one dispatch: invocation t of a layer sums texel t of its rows in
+// order (the partials' order, fixed) into texel t of its dW, or of its db past the WROWS * COT
+// texels of dW. Every layer's dW lies in dw's texture and every db in db's (the gradient arena:
+// one texture); R<l>_DW / R<l>_DB: their first texels. A layer with R<l>_ROW == 0 is unused.
+const R0_ROW: u32 = 0u; // texels of one partial row (PART_ROW of that layer)
+const R0_CHUNKS: u32 = 0u; // partial rows (NCHUNK of that layer)
+const R0_DWT: u32 = 0u; // texels of dW (WROWS * COT of that layer)
+const R0_DW: u32 = 0u;
+const R0_DB: u32 = 0u;
+const R1_ROW: u32 = 0u;
+const R1_CHUNKS: u32 = 0u;
+const R1_DWT: u32 = 0u;
+const R1_DW: u32 = 0u;
+const R1_DB: u32 = 0u;
+const R2_ROW: u32 = 0u;
+const R2_CHUNKS: u32 = 0u;
+const R2_DWT: u32 = 0u;
+const R2_DW: u32 = 0u;
+const R2_DB: u32 = 0u;
+const R3_ROW: u32 = 0u;
+const R3_CHUNKS: u32 = 0u;
+const R3_DWT: u32 = 0u;
+const R3_DW: u32 = 0u;
+const R3_DB: u32 = 0u;
+
+@compute @workgroup_size(WG)
+fn conv2d_weight_reduce(@builtin(global_invocation_id) gid: vec3u) {
+  // (a texture cannot be a function argument on GL backends: one block per layer)
+  var t = gid.x;
+  if (t < R0_ROW) {
+    var s = vec4f(0.0);
+    for (var k = 0u; k < R0_CHUNKS; k++) { s += ld(partial, k * R0_ROW + t); }
+    store_reduced(t, R0_DWT, R0_DW, R0_DB, s);
+    return;
+  }
+  t -= R0_ROW;
+  if (t < R1_ROW) {
+    var s = vec4f(0.0);
+    for (var k = 0u; k < R1_CHUNKS; k++) { s += ld(partial1, k * R1_ROW + t); }
+    store_reduced(t, R1_DWT, R1_DW, R1_DB, s);
+    return;
+  }
+  t -= R1_ROW;
+  if (t < R2_ROW) {
+    var s = vec4f(0.0);
+    for (var k = 0u; k < R2_CHUNKS; k++) { s += ld(partial2, k * R2_ROW + t); }
+    store_reduced(t, R2_DWT, R2_DW, R2_DB, s);
+    return;
+  }
+  t -= R2_ROW;
+  if (t < R3_ROW) {
+    var s = vec4f(0.0);
+    for (var k = 0u; k < R3_CHUNKS; k++) { s += ld(partial3, k * R3_ROW + t); }
+    store_reduced(t, R3_DWT, R3_DW, R3_DB, s);
+  }
+}
+
+// Texel t of a layer's reduced row: into dW (first dwt texels, from texel dw0) or db (from db0).
+fn store_reduced(t: u32, dwt: u32, dw0: u32, db0: u32, s: vec4f) {
+  if (t < dwt) {
+    st(dw, dw0 + t, s);
+  } else {
+    st(db, db0 + t - dwt, s);
   }
 }

@@ -11,9 +11,7 @@ import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, runDispatches } from "../gpu/program.ts";
 import { download, downloadPadded, pad4, Tensor, upload } from "../gpu/tensor.ts";
 import {
-  conv2dBackwardInput,
   conv2dBackwardRef,
-  conv2dBackwardWeight,
   conv2dForward,
   conv2dRef,
   type Conv2dShape,
@@ -22,11 +20,16 @@ import {
   convTileCandidates,
   packNHWC,
   padWeightRows,
-  partialCols,
   unpackNHWC,
   unpadWeightRows,
-  weightGradChunks,
 } from "../ops/conv2d.ts";
+import {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  partialCols,
+  weightGradChunks,
+} from "../ops/conv2d_backward.ts";
+import { checkFusedBackward, checkMultiLayerReduce } from "./conv2d_backward.ts";
 import { maxPool2BackwardRef, maxPool2Ref } from "../ops/maxpool.ts";
 import { reluRef } from "../ops/relu.ts";
 import type { Rng } from "../util/rng.ts";
@@ -58,23 +61,29 @@ export interface ConvCase {
   quick?: boolean;
   /** A spread of the tile candidates, each bit-identical to the default tiles. */
   tiles?: boolean;
+  /** Random layers whose partial sums are reduced in one dispatch with the case's own. */
+  reduce?: number;
 }
 
-/** A case from its sizes and flags ("relu pool raw quick tiles", any subset). */
+/**
+ * A case from its sizes and flags ("relu pool raw quick tiles reduceN", any subset; reduceN: N
+ * more layers in the reduction).
+ */
 export function convCase(
   [B, H, W, CI, CO, KS, PAD]: [number, number, number, number, number, number, number],
   flags: string,
 ): ConvCase {
   const on = (f: string) => flags.split(" ").includes(f);
   const c = { B, H, W, CI, CO, KS, PAD, relu: on("relu"), pool: on("pool"), raw: on("raw") };
-  return { ...c, quick: on("quick"), tiles: on("tiles") };
+  const reduce = Number(/\breduce(\d+)\b/.exec(flags)?.[1] ?? 0);
+  return { ...c, quick: on("quick"), tiles: on("tiles"), reduce };
 }
 
 /** [B, H, W, CI, CO, KS, PAD] and flags. */
 export const CONV_CASES: readonly ConvCase[] = [
   // LeNet-5's two blocks at small batches
   convCase([2, 28, 28, 1, 6, 5, 2], "relu pool raw quick"),
-  convCase([3, 14, 14, 6, 16, 5, 0], "relu pool quick"),
+  convCase([3, 14, 14, 6, 16, 5, 0], "relu pool quick reduce1"),
   // odd sizes, channel counts that do not fill a texel, no pool, no ReLU
   convCase([3, 9, 7, 3, 5, 3, 1], "relu pool quick"),
   convCase([5, 6, 10, 2, 3, 5, 2], "relu quick"),
@@ -84,7 +93,7 @@ export const CONV_CASES: readonly ConvCase[] = [
   // LeNet-5's blocks at batch 8, odd pooled maps, 1x1 and 2x2 kernels, other paddings
   convCase([8, 28, 28, 1, 6, 5, 2], "relu pool raw"),
   convCase([8, 14, 14, 6, 16, 5, 0], "relu pool"),
-  convCase([2, 11, 6, 5, 9, 3, 0], "pool"),
+  convCase([2, 11, 6, 5, 9, 3, 0], "pool reduce4"),
   convCase([1, 5, 5, 1, 1, 1, 0], "raw"),
   convCase([3, 13, 9, 8, 7, 2, 1], "relu pool"),
   convCase([3, 6, 8, 1, 4, 3, 0], "relu pool raw"),
@@ -179,6 +188,7 @@ function convFixture(ctx: GpuContext, c: ConvCase, r: Rng) {
     c,
     s,
     g,
+    aux,
     x,
     w,
     b,
@@ -193,6 +203,7 @@ function convFixture(ctx: GpuContext, c: ConvCase, r: Rng) {
       unpackNHWC(await download(ctx, u), c.B, c.H, c.W, c.CI, s.inStored),
     readWeights: async (u: Tensor) =>
       unpadWeightRows(await download(ctx, u), c.KS, c.CI, c.CO, s.inStored),
+    readBias: (u: Tensor) => download(ctx, u),
     forward: (tile?: Conv2dTile) =>
       conv2dForward(ctx, { shape: s, x: t.x, w: t.w, b: t.b, y: t.y, code: t.code, tile }),
     weightGrad: (dw: Tensor, db: Tensor, chunks: number, tile?: Conv2dTile) =>
@@ -219,7 +230,8 @@ function convFixture(ctx: GpuContext, c: ConvCase, r: Rng) {
       }),
   };
 }
-type ConvFixture = ReturnType<typeof convFixture>;
+/** A case's inputs, tensors and readers (see the conv2d checks). */
+export type ConvFixture = ReturnType<typeof convFixture>;
 
 /** Runs every conv2d kernel of a case and compares it with the float64 reference. */
 export async function checkConv2d(
@@ -279,6 +291,12 @@ export async function checkConv2d(
     ck.close("dX input-masked", await f.readIn(t.dx), masked, 1e-5, f.inShape);
   }
   if (c.tiles) await checkTiles(ctx, f, ck, { y, dw, dx }, ref.out, gRef);
+  // the model's path: the weight and input gradient in one dispatch, then the reduction
+  if (dx) {
+    const opts = { tiles: !!c.tiles, direct: !c.quick && !c.tiles };
+    await checkFusedBackward(ctx, f, ck, { dw, dx }, gRef, opts);
+  }
+  if (c.reduce) await checkMultiLayerReduce(ctx, f, ck, c.reduce, r);
   return ck.done(kernels);
 }
 

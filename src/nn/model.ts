@@ -9,17 +9,22 @@ import type { Dispatch } from "../gpu/program.ts";
 import { Tensor } from "../gpu/tensor.ts";
 import type { Tuner } from "../gpu/tuner.ts";
 import {
-  conv2dBackwardInput,
-  conv2dBackwardWeight,
   conv2dForward,
   type Conv2dShape,
   type Conv2dTile,
   convGeometry,
   convTileCandidates,
   defaultConvTile,
+} from "../ops/conv2d.ts";
+import {
+  conv2dBackwardFused,
+  conv2dBackwardInput,
+  conv2dBackwardWeightPartials,
+  conv2dWeightReduce,
+  type ConvReduceLayer,
   partialCols,
   weightGradChunks,
-} from "../ops/conv2d.ts";
+} from "../ops/conv2d_backward.ts";
 import {
   DENSE_TILES,
   denseBackwardInput,
@@ -270,6 +275,8 @@ export class Model {
   async backward(fwd: ForwardProgram, dlogits: Tensor): Promise<Dispatch[]> {
     const ctx = this.ctx, blocks = this.plan.blocks, B = fwd.batch;
     const dispatches: Dispatch[] = [];
+    // the conv layers' weight-gradient partial sums, reduced in one dispatch after all of them
+    const convReductions: ConvReduceLayer[] = [];
     let g = dlogits;
     // no gradient flows below the first block with parameters (e.g. into dropout on the images)
     const first = blocks.findIndex((b) => b.kind === "conv" || b.kind === "dense");
@@ -348,25 +355,34 @@ export class Model {
           const wtile = await this.#convTile(
             "backwardWeight",
             shape,
-            (t) => conv2dBackwardWeight(ctx, { ...wargs, tile: t }),
+            (t) => conv2dBackwardWeightPartials(ctx, { ...wargs, tile: t }),
           );
-          dispatches.push(...await conv2dBackwardWeight(ctx, { ...wargs, tile: wtile }));
-          if (dx) {
-            const iargs = {
-              shape,
-              grad,
-              w: this.arena.value(`${b.name}.weight`),
-              aux,
-              dx,
-              maskFrom: maskInput ? x : undefined,
-            };
-            const itile = await this.#convTile(
-              "backwardInput",
-              shape,
-              (t) => conv2dBackwardInput(ctx, { ...iargs, tile: t }),
-            );
-            dispatches.push(await conv2dBackwardInput(ctx, { ...iargs, tile: itile }));
+          convReductions.push(wargs);
+          if (!dx) {
+            dispatches.push(await conv2dBackwardWeightPartials(ctx, { ...wargs, tile: wtile }));
+            break;
           }
+          const iargs = {
+            shape,
+            grad,
+            w: this.arena.value(`${b.name}.weight`),
+            aux,
+            dx,
+            maskFrom: maskInput ? x : undefined,
+          };
+          const itile = await this.#convTile(
+            "backwardInput",
+            shape,
+            (t) => conv2dBackwardInput(ctx, { ...iargs, tile: t }),
+          );
+          // both gradients read only dZ, X and W: one dispatch, each with its own tile
+          dispatches.push(
+            await conv2dBackwardFused(ctx, {
+              shape,
+              weight: { ...wargs, tile: wtile },
+              input: { ...iargs, tile: itile },
+            }),
+          );
           break;
         }
         case "pool": {
@@ -395,6 +411,7 @@ export class Model {
       }
       if (dx) g = dx;
     }
+    dispatches.push(...await conv2dWeightReduce(ctx, convReductions));
     return dispatches;
   }
 

@@ -192,7 +192,12 @@ export function convGeometry(s: Conv2dShape): ConvGeometry {
   };
 }
 
-function validate(op: string, s: Conv2dShape): void {
+/**
+ * Checks a shape before any GPU work.
+ *
+ * @throws Error naming `op` and the first bad field
+ */
+export function validateConvShape(op: string, s: Conv2dShape): void {
   const ok = (v: number) => Number.isInteger(v) && v >= 1;
   for (
     const k of [
@@ -228,7 +233,8 @@ function validate(op: string, s: Conv2dShape): void {
   }
 }
 
-function constants(s: Conv2dShape, tile: Conv2dTile) {
+/** The shape's constants of conv2d.wgsl (each entry point adds its tile's). */
+export function convConstants(s: Conv2dShape): Record<string, number | boolean> {
   return {
     B: s.batch,
     H: s.height,
@@ -240,9 +246,6 @@ function constants(s: Conv2dShape, tile: Conv2dTile) {
     PAD: s.padding,
     RELU: s.relu,
     POOL: s.pool,
-    YB: tile.yb,
-    XB: tile.xb,
-    CG: tile.cg,
     CTU: texelsUnrolled(s),
   };
 }
@@ -267,7 +270,33 @@ export function entrySource(source: string, entryPoint: string): string {
       "\n".repeat(source.slice(m.index, i).split("\n").length - 1);
     from = i + 1;
   }
-  return out + source.slice(from);
+  return withoutUnusedFunctions(out + source.slice(from), entryPoint);
+}
+
+/**
+ * Blanks the functions that nothing calls (the bodies of the other entry points, their helpers),
+ * keeping line numbers: they would be unrolled and parsed for every pipeline.
+ */
+function withoutUnusedFunctions(source: string, entryPoint: string): string {
+  let out = source;
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const m of out.matchAll(/^fn\s+(\w+)\s*\(/gm)) {
+      if (m[1] === entryPoint) continue;
+      const calls = out.match(new RegExp(`\\b${m[1]}\\s*\\(`, "g"))?.length ?? 0;
+      if (calls > 1) continue; // more than its own definition
+      let depth = 0, i = out.indexOf("{", m.index);
+      for (; i < out.length; i++) {
+        if (out[i] === "{") depth++;
+        else if (out[i] === "}" && --depth === 0) break;
+      }
+      const lines = out.slice(m.index, i).split("\n").length - 1;
+      out = out.slice(0, m.index) + "\n".repeat(lines) + out.slice(i + 1);
+      changed = true;
+      break;
+    }
+  }
+  return out;
 }
 
 const SHADERS = new Map<string, { name: string; source: string }>();
@@ -280,7 +309,7 @@ const TEXEL_LOOP = "for (var ct0 = 0u; ct0 < CIT; ct0 += CTU) {";
  * forward's input texel loop becomes a block (the driver does not unroll a one-trip loop around
  * this much code, and the pad-channel conditions would not be constants).
  */
-function shaderFor(entryPoint: string, onePass = false) {
+export function convShader(entryPoint: string, onePass = false): { name: string; source: string } {
   const key = `${entryPoint}${onePass ? "/one-pass" : ""}`;
   let s = SHADERS.get(key);
   if (!s) {
@@ -300,7 +329,8 @@ function texelsUnrolled(s: Conv2dShape): number {
   return cit <= 2 ? cit : 1;
 }
 
-const ceil = (a: number, b: number) => Math.ceil(a / b);
+/** Whole blocks of `b` covering `a`. */
+export const ceil = (a: number, b: number): number => Math.ceil(a / b);
 
 /**
  * Y = pool(relu(conv(X) + b)); with pool, `code` (if given) receives the argmax codes that the
@@ -319,7 +349,7 @@ export async function conv2dForward(
   },
 ): Promise<Dispatch> {
   const s = a.shape;
-  validate("conv2dForward", s);
+  validateConvShape("conv2dForward", s);
   const g = convGeometry(s);
   const t = a.tile ?? defaultConvTile("forward", s);
   if (s.pool && (t.yb % 2 || t.xb % 2)) {
@@ -333,135 +363,13 @@ export async function conv2dForward(
   const rowsPer = s.pool ? t.yb / 2 : t.yb, colsPer = s.pool ? t.xb / 2 : t.xb;
   const lanes = s.batch * ceil(g.outH, rowsPer) * ceil(g.outW, colsPer) * ceil(g.cop / 4, t.cg);
   return await makeDispatch(ctx, {
-    shader: shaderFor("conv2d_forward", texelsUnrolled(s) === Math.max(1, s.inStored / 4)),
+    shader: convShader("conv2d_forward", texelsUnrolled(s) === Math.max(1, s.inStored / 4)),
     entryPoint: "conv2d_forward",
-    constants: { ...constants(s, t), CODES: !!a.code },
+    constants: { ...convConstants(s), YB: t.yb, XB: t.xb, CG: t.cg, CODES: !!a.code },
     reads: { x: a.x, w: a.w, bias: a.b },
     writes: { y: a.y, code: s.pool ? a.code : undefined },
     size: { lanes },
   });
-}
-
-/**
- * dX from the gradient of the block output. `aux` is the code map (pool) or the output Y (ReLU
- * without pool); `maskFrom` (the input X) multiplies dX by (X > 0) for a producer's ReLU.
- */
-export async function conv2dBackwardInput(
-  ctx: GpuContext,
-  a: {
-    shape: Conv2dShape;
-    grad: Tensor;
-    w: Tensor;
-    aux?: Tensor;
-    maskFrom?: Tensor;
-    dx: Tensor;
-    tile?: Conv2dTile;
-  },
-): Promise<Dispatch> {
-  const s = a.shape;
-  validate("conv2dBackwardInput", s);
-  if (s.inStored % 4 !== 0) {
-    throw new Error("conv2dBackwardInput: the input gradient needs channels stored in groups of 4");
-  }
-  const g = convGeometry(s);
-  const t = a.tile ?? defaultConvTile("backwardInput", s);
-  expectShape("conv2dBackwardInput", "gradient", a.grad, s.batch, g.outCols);
-  expectShape("conv2dBackwardInput", "weight", a.w, g.weightRows, s.outChannels);
-  expectShape("conv2dBackwardInput", "dX", a.dx, s.batch, g.inCols);
-  if ((s.pool || s.relu) && !a.aux) {
-    throw new Error("conv2dBackwardInput: needs the code map (pool) or output (ReLU)");
-  }
-  if (a.aux) expectShape("conv2dBackwardInput", "aux", a.aux, s.batch, g.outCols);
-  if (a.maskFrom) expectShape("conv2dBackwardInput", "mask", a.maskFrom, s.batch, g.inCols);
-  const lanes = s.batch * ceil(s.height, t.yb) * ceil(s.width, t.xb) * ceil(s.inStored / 4, t.cg);
-  return await makeDispatch(ctx, {
-    shader: shaderFor("conv2d_backward_input"),
-    entryPoint: "conv2d_backward_input",
-    constants: { ...constants(s, t), MASK_INPUT: !!a.maskFrom },
-    reads: { grad: a.grad, w: a.w, aux: a.aux, mask: a.maskFrom },
-    writes: { dx: a.dx },
-    size: { lanes },
-  });
-}
-
-/** Number of image chunks the weight gradient is split into (partial sums, fixed order). */
-export function weightGradChunks(s: Conv2dShape, lanesWanted = 1024): number {
-  const perChunk = s.kernel * Math.max(1, s.inStored / 4) * (pad4(s.outChannels) / 4);
-  return Math.max(1, Math.min(s.batch, Math.ceil(lanesWanted / perChunk)));
-}
-
-/** Floats in one partial-sum row of the weight gradient. */
-export function partialCols(s: Conv2dShape): number {
-  const g = convGeometry(s);
-  return (g.weightRows + 1) * g.cop;
-}
-
-/**
- * dW and db summed over the batch in a fixed order: partial sums over image chunks, then a
- * reduction (one dispatch when `chunks` is 1). `partial` must have `chunks` rows of
- * {@link partialCols} floats.
- */
-export async function conv2dBackwardWeight(
-  ctx: GpuContext,
-  a: {
-    shape: Conv2dShape;
-    grad: Tensor;
-    x: Tensor;
-    aux?: Tensor;
-    dw: Tensor;
-    db: Tensor;
-    chunks: number;
-    partial?: Tensor;
-    tile?: Conv2dTile;
-  },
-): Promise<Dispatch[]> {
-  const s = a.shape;
-  validate("conv2dBackwardWeight", s);
-  const g = convGeometry(s);
-  const t = a.tile ?? defaultConvTile("backwardWeight", s);
-  const chunks = a.chunks;
-  if (!Number.isInteger(t.yb) || t.yb < 1 || s.kernel % t.yb !== 0) {
-    throw new Error(`conv2dBackwardWeight: tile rows ${t.yb} must divide the kernel ${s.kernel}`);
-  }
-  if (!Number.isInteger(chunks) || chunks < 1 || chunks > s.batch) {
-    throw new Error(`conv2dBackwardWeight: chunks must be in 1..${s.batch}`);
-  }
-  expectShape("conv2dBackwardWeight", "gradient", a.grad, s.batch, g.outCols);
-  expectShape("conv2dBackwardWeight", "input", a.x, s.batch, g.inCols);
-  expectShape("conv2dBackwardWeight", "dW", a.dw, g.weightRows, s.outChannels);
-  expectShape("conv2dBackwardWeight", "db", a.db, 1, s.outChannels);
-  if ((s.pool || s.relu) && !a.aux) {
-    throw new Error("conv2dBackwardWeight: needs the code map or output");
-  }
-  const chunk = Math.ceil(s.batch / chunks);
-  const nchunk = Math.ceil(s.batch / chunk);
-  const call = {
-    shader: shaderFor("conv2d_backward_weight"),
-    entryPoint: "conv2d_backward_weight",
-    constants: { ...constants(s, t), CHUNK: chunk, NCHUNK: nchunk },
-    reads: { grad: a.grad, x: a.x, aux: a.aux },
-    sharedWrites: true, // dW and db usually share the gradient arena
-    size: {
-      lanes: nchunk * (s.kernel / t.yb) * Math.max(1, s.inStored / 4) * ceil(g.cop / 4, t.cg),
-    },
-  };
-  if (nchunk === 1) return [await makeDispatch(ctx, { ...call, writes: { dw: a.dw, db: a.db } })];
-  const p = a.partial;
-  if (!p) throw new Error("conv2dBackwardWeight: chunks > 1 needs a partial-sum tensor");
-  if (p.rows < nchunk || p.pitch !== partialCols(s)) {
-    throw new Error(`conv2dBackwardWeight: partial tensor must be ${nchunk} x ${partialCols(s)}`);
-  }
-  return [
-    await makeDispatch(ctx, { ...call, writes: { dw: p, db: undefined } }),
-    await makeDispatch(ctx, {
-      ...call,
-      shader: shaderFor("conv2d_backward_weight_reduce"),
-      entryPoint: "conv2d_backward_weight_reduce",
-      reads: { partial: p },
-      writes: { dw: a.dw, db: a.db },
-      size: { lanes: partialCols(s) / 4 },
-    }),
-  ];
 }
 
 // ---------------------------------------------------------------------------------------------
