@@ -39,8 +39,9 @@ const ICG: u32 = 2u;
 const CTU: u32 = 1u;
 const CHUNK: u32 = 8u; // backward_weight: images summed per invocation
 const NCHUNK: u32 = 8u; // backward_weight: number of image chunks (partial sums)
-// backward_fused: invocations of the weight gradient (they come first, whole workgroups)
-const WEIGHT_LANES: u32 = 0u;
+// backward_fused: workgroups of the weight gradient, and of both gradients
+const WEIGHT_GROUPS: u32 = 1u;
+const ALL_GROUPS: u32 = 2u;
 // Invocations per workgroup: small groups balance better across a CPU adapter's threads when a
 // dispatch has few of them.
 const WG: u32 = 16u;
@@ -461,17 +462,22 @@ fn store_dw(row0: u32, wrow: u32, ct: u32, a: array<vec4f, 4>) {
 }
 
 // The weight gradient (partial sums, or dW and db with NCHUNK == 1) and the input gradient of one
-// layer in one dispatch: both read only dZ, X and W. The first WEIGHT_LANES invocations (rounded
-// up to whole workgroups, so the branch is uniform per workgroup) run the weight gradient with its
-// tile (YB, XB, CG), the rest the input gradient with its own (IYB, IXB, ICG); every sum keeps the
-// order of the separate kernels, hence their bits.
+// layer in one dispatch: both read only dZ, X and W. WEIGHT_GROUPS of the ALL_GROUPS workgroups
+// run the weight gradient with its tile (YB, XB, CG), the others the input gradient with its own
+// (IYB, IXB, ICG); every sum keeps the order of the separate kernels, hence their bits. The two
+// kinds are interleaved evenly (workgroup w runs the weight gradient when floor(w * WEIGHT_GROUPS /
+// ALL_GROUPS) steps up at w + 1): a CPU adapter hands each thread a contiguous range of
+// workgroups, which then holds its share of each (one after the other took 1.4x as long).
 @compute @workgroup_size(WG)
-fn conv2d_backward_fused(@builtin(global_invocation_id) gid: vec3u) {
-  let weight_end = (WEIGHT_LANES + WG - 1u) / WG * WG;
-  if (gid.x < weight_end) {
-    weight_grad_lane(gid.x);
+fn conv2d_backward_fused(
+  @builtin(workgroup_id) wid: vec3u,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let before = wid.x * WEIGHT_GROUPS / ALL_GROUPS; // weight workgroups before this one
+  if ((wid.x + 1u) * WEIGHT_GROUPS / ALL_GROUPS > before) {
+    weight_grad_lane(before * WG + li);
   } else {
-    input_grad_lane(gid.x - weight_end);
+    input_grad_lane((wid.x - before) * WG + li);
   }
 }
 

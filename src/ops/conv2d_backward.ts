@@ -218,7 +218,9 @@ export async function conv2dBackwardFused(
   if (a.weight.grad !== a.input.grad || a.weight.aux !== a.input.aux) {
     throw new Error(`${op}: both gradients must read the same gradient and aux tensors`);
   }
-  const weightLanes = ceil(wc.lanes, CONV_WORKGROUP) * CONV_WORKGROUP;
+  const weightGroups = ceil(wc.lanes, CONV_WORKGROUP);
+  const allGroups = weightGroups + ceil(ic.lanes, CONV_WORKGROUP);
+  if (allGroups * weightGroups >= 2 ** 32) throw new Error(`${op}: too many workgroups`);
   const d = await makeDispatch(ctx, {
     shader: convShader("conv2d_backward_fused"),
     entryPoint: "conv2d_backward_fused",
@@ -226,12 +228,13 @@ export async function conv2dBackwardFused(
       ...convConstants(a.shape),
       ...wc.constants,
       ...ic.constants,
-      WEIGHT_LANES: wc.lanes,
+      WEIGHT_GROUPS: weightGroups,
+      ALL_GROUPS: allGroups,
     },
     reads: { ...wc.reads, ...ic.reads },
     writes: { ...wc.writes, ...ic.writes },
     sharedWrites: true, // dW and db usually share the gradient arena
-    size: { lanes: weightLanes + ic.lanes },
+    size: { workgroups: [allGroups] },
   });
   if (d.kernel.workgroupSize !== CONV_WORKGROUP) {
     throw new Error(`${op}: conv2d.wgsl's workgroups must hold ${CONV_WORKGROUP} invocations`);
