@@ -22,6 +22,7 @@ import {
   conv2dBackwardWeightPartials,
   conv2dWeightReduce,
   type ConvReduceLayer,
+  fuseConvBackward,
   partialCols,
   weightGradChunks,
 } from "../ops/conv2d_backward.ts";
@@ -88,6 +89,11 @@ export class Model {
   readonly #owned: Tensor[] = [];
   /** Measures kernel variants when programs are built (null: each op's default). */
   tuner: Tuner | null = null;
+  /**
+   * A conv block's weight and input gradient in one dispatch: "auto" where that pays (see
+   * `fuseConvBackward`), or always / never (the same bits either way).
+   */
+  convBackwardFusion: "auto" | "always" | "never" = "auto";
 
   private constructor(ctx: GpuContext, spec: ModelSpec) {
     this.ctx = ctx;
@@ -375,14 +381,17 @@ export class Model {
             shape,
             (t) => conv2dBackwardInput(ctx, { ...iargs, tile: t }),
           );
-          // both gradients read only dZ, X and W: one dispatch, each with its own tile
-          dispatches.push(
-            await conv2dBackwardFused(ctx, {
-              shape,
-              weight: { ...wargs, tile: wtile },
-              input: { ...iargs, tile: itile },
-            }),
-          );
+          const fuse = this.convBackwardFusion === "auto"
+            ? fuseConvBackward(shape)
+            : this.convBackwardFusion === "always";
+          if (fuse) {
+            // both gradients read only dZ, X and W: one dispatch, each with its own tile
+            const weight = { ...wargs, tile: wtile }, input = { ...iargs, tile: itile };
+            dispatches.push(await conv2dBackwardFused(ctx, { shape, weight, input }));
+          } else {
+            dispatches.push(await conv2dBackwardWeightPartials(ctx, { ...wargs, tile: wtile }));
+            dispatches.push(await conv2dBackwardInput(ctx, { ...iargs, tile: itile }));
+          }
           break;
         }
         case "pool": {

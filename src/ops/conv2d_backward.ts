@@ -199,6 +199,23 @@ export async function conv2dBackwardWeightPartials(
 }
 
 /**
+ * Whether a block's weight and input gradient run as one dispatch by default (see
+ * {@link conv2dBackwardFused}). Measured on the CPU adapter (lavapipe, 2 threads), interleaved:
+ * the fused kernel takes 1.0-1.02x the two kernels' GPU time for LeNet-5's conv2 (1.3 ms) and
+ * saves a dispatch (~0.04 ms), but 1.05x for the cnn model's conv2 (13 ms), more than a
+ * dispatch. So: fused while both gradients together are small.
+ */
+export function fuseConvBackward(s: Conv2dShape): boolean {
+  const g = convGeometry(s);
+  const flops = 4 * s.batch * g.ho * g.wo * s.outChannels * s.kernel * s.kernel * s.inChannels;
+  return flops <= FUSE_MAX_FLOPS;
+}
+
+/** Largest dW + dX work (FLOPs) that {@link fuseConvBackward} fuses: LeNet-5's conv2 at batch
+ * 64 is 61 M, the cnn model's 925 M. */
+const FUSE_MAX_FLOPS = 2e8;
+
+/**
  * The weight gradient (as {@link conv2dBackwardWeight} without its reduction: the partial sums,
  * or dW and db when `chunks` is 1) and the input gradient of one block in ONE dispatch, each with
  * its own tile; the results have the bits of the separate kernels. With chunks > 1, reduce the
