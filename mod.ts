@@ -81,7 +81,12 @@ export { denseBackwardInput, denseBackwardWeight, denseForward } from "./src/ops
 export { denseBackwardRef, denseForwardRef } from "./src/ops/dense.ts";
 export { DENSE_TILES, type DenseTile, denseTileCandidates } from "./src/ops/dense.ts";
 export { conv2dForward } from "./src/ops/conv2d.ts";
-export { conv2dBackwardInput, conv2dBackwardWeight } from "./src/ops/conv2d_backward.ts";
+export {
+  conv2dBackwardInput,
+  conv2dBackwardWeight,
+  type ConvInputGradArgs,
+  type ConvWeightGradArgs,
+} from "./src/ops/conv2d_backward.ts";
 export { conv2dBackwardRef, conv2dRef } from "./src/ops/conv2d.ts";
 export { type Conv2dShape, type ConvGeometry, convGeometry } from "./src/ops/conv2d.ts";
 export { packNHWC, unpackNHWC } from "./src/ops/conv2d.ts";
