@@ -10,6 +10,7 @@ import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, runDispatches } from "../gpu/program.ts";
 import { download, Tensor, upload } from "../gpu/tensor.ts";
 import {
+  denseBackward,
   denseBackwardInput,
   denseBackwardRef,
   denseBackwardWeight,
@@ -90,6 +91,8 @@ export interface DenseKernels {
   backwardInput: Dispatch;
   /** dW = dZ^T X and db = column sums of dZ. */
   backwardWeight: Dispatch;
+  /** dX, dW and db in one dispatch. */
+  backward: Dispatch;
 }
 
 const tileName = (t: DenseTile) =>
@@ -131,28 +134,51 @@ export async function checkDense(
     dxDefault.push(await run([bin[i]], dx));
     ck.close(i ? "dX relu-masked" : "dX", dxDefault[i], gRef[i].dx, 1e-5, [M, K]);
   }
-  const kernels: DenseKernels = {
-    forward: fwd[0],
-    backwardInput: bin[0],
-    backwardWeight: await denseBackwardWeight(ctx, { dz: tdz, x: tx, dw, db }),
-  };
-  const dwDefault = await run([kernels.backwardWeight], dw);
+  const backwardWeight = await denseBackwardWeight(ctx, { dz: tdz, x: tx, dw, db });
+  const dwDefault = await run([backwardWeight], dw);
+  const dbDefault = await download(ctx, db);
   ck.close("dW", dwDefault, gRef[0].dw, 1e-5, [N, K]);
-  ck.close("db", await download(ctx, db), gRef[0].db, 1e-5);
+  ck.close("db", dbDefault, gRef[0].db, 1e-5);
   const [adw, adb] = arenaPair(ctx, [N, K], [1, N]);
   await runDispatches(ctx, [await denseBackwardWeight(ctx, { dz: tdz, x: tx, dw: adw, db: adb })]);
   ck.close("dW in a shared arena", await download(ctx, adw), gRef[0].dw, 1e-5, [N, K]);
   ck.close("db in a shared arena", await download(ctx, adb), gRef[0].db, 1e-5);
 
+  // both gradients in one dispatch (into the arena, as the model runs it): right, and the
+  // separate kernels' bits
+  const fused: Dispatch[] = [];
+  for (const i of [0, 1]) {
+    const tag = `fused backward${i ? " relu-masked" : ""}`;
+    const args = { dz: tdz, x: tx, w: tw, dw: adw, db: adb, dx, reluMask: i === 1 };
+    fused.push(await denseBackward(ctx, args));
+    const dxf = await run([fused[i]], dx);
+    ck.close(`${tag} dX`, dxf, gRef[i].dx, 1e-5, [M, K]);
+    ck.bits(`${tag} dX bits`, dxf, dxDefault[i]);
+    ck.bits(`${tag} dW bits`, await download(ctx, adw), dwDefault);
+    ck.bits(`${tag} db bits`, await download(ctx, adb), dbDefault);
+  }
+  const kernels: DenseKernels = {
+    forward: fwd[0],
+    backwardInput: bin[0],
+    backwardWeight,
+    backward: fused[0],
+  };
+
   // other tiles: right, and (for the tuner's candidates) the default's bits
+  const weightTiles = denseTileCandidates.filter((t) =>
+    t.rm % 4 === 0 && t.variant !== "workgroup"
+  );
+  let fusedRuns = 0;
   for (const tile of c.allTiles ? denseTileCandidates : [WORKGROUP_TILE]) {
     const name = tileName(tile);
+    let dxTile: Float32Array = new Float32Array();
     for (const i of [0, 1]) {
       const relu = i === 1, reluMaskFrom = relu ? tx : undefined;
       const yt = await run([await denseForward(ctx, { x: tx, w: tw, b: tb, y, relu, tile })], y);
       ck.close(`forward${relu ? "+relu" : ""}, ${name}`, yt, yRef[i], 1e-5, [M, N], yScale);
       const args = { dz: tdz, w: tw, dx, reluMaskFrom, tile };
       const dxt = await run([await denseBackwardInput(ctx, args)], dx);
+      if (relu) dxTile = dxt;
       ck.close(`dX${relu ? " relu-masked" : ""}, ${name}`, dxt, gRef[i].dx, 1e-5, [M, K]);
       if (c.allTiles) {
         ck.bits(`forward${relu ? "+relu" : ""} bits, ${name}`, yt, yDefault[i]);
@@ -164,6 +190,17 @@ export async function checkDense(
       ck.close(`dW, ${name}`, dwt, gRef[0].dw, 1e-5, [N, K]);
       ck.bits(`dW bits, ${name}`, dwt, dwDefault);
     }
+    // the fused kernel with this input tile and a weight tile of its own (every candidate of
+    // both kinds over the loop): the bits of the separate kernels
+    const weightTile = weightTiles[++fusedRuns % weightTiles.length];
+    const args = { dz: tdz, x: tx, w: tw, dw, db, dx, reluMask: true, inputTile: tile, weightTile };
+    const dxf = await run([await denseBackward(ctx, args)], dx);
+    const wname = `weight ${tileName(weightTile)}`;
+    ck.close(`fused backward relu-masked dX, ${name}, ${wname}`, dxf, gRef[1].dx, 1e-5, [M, K]);
+    ck.bits(`fused backward relu-masked dX bits, ${name}, ${wname}`, dxf, dxTile);
+    const dwf = await download(ctx, dw);
+    ck.close(`fused backward dW, ${name}, ${wname}`, dwf, gRef[0].dw, 1e-5, [N, K]);
+    if (c.allTiles) ck.bits(`fused backward dW bits, ${name}, ${wname}`, dwf, dwDefault);
   }
   return ck.done(kernels);
 }

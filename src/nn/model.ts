@@ -22,6 +22,7 @@ import {
 } from "../ops/conv2d.ts";
 import {
   DENSE_TILES,
+  denseBackward,
   denseBackwardInput,
   denseBackwardWeight,
   denseForward,
@@ -297,16 +298,27 @@ export class Model {
             key,
             (t) => denseBackwardWeight(ctx, { ...wargs, tile: t }),
           );
-          dispatches.push(await denseBackwardWeight(ctx, { ...wargs, tile: wtile }));
-          if (dx) {
-            const iargs = { dz: g, w, dx, reluMaskFrom: maskInput ? x : undefined };
-            const itile = await this.#denseTile(
-              "backwardInput",
-              `${key},${maskInput}`,
-              (t) => denseBackwardInput(ctx, { ...iargs, tile: t }),
-            );
-            dispatches.push(await denseBackwardInput(ctx, { ...iargs, tile: itile }));
+          if (!dx) {
+            dispatches.push(await denseBackwardWeight(ctx, { ...wargs, tile: wtile }));
+            break;
           }
+          const iargs = { dz: g, w, dx, reluMaskFrom: maskInput ? x : undefined };
+          const itile = await this.#denseTile(
+            "backwardInput",
+            `${key},${maskInput}`,
+            (t) => denseBackwardInput(ctx, { ...iargs, tile: t }),
+          );
+          // both products in one dispatch, each with its own tile (the separate kernels' bits)
+          dispatches.push(
+            await denseBackward(ctx, {
+              ...wargs,
+              w,
+              dx,
+              reluMask: maskInput,
+              weightTile: wtile,
+              inputTile: itile,
+            }),
+          );
           break;
         }
         case "conv": {
