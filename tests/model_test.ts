@@ -52,6 +52,21 @@ const MODELS: ModelSpec[] = [
     width: 8,
     channels: 1,
   }),
+  // a pooled conv block before dense whose pre-pool map is odd (7x7): the max-pool backward
+  // kernel, not the dense input gradient, un-pools its gradient
+  sequential("odd-pool-before-dense", [
+    conv2d(4, 3),
+    relu(),
+    conv2d(5, 2),
+    relu(),
+    maxPool2d(),
+    flatten(),
+    dense(3),
+  ], {
+    height: 10,
+    width: 10,
+    channels: 1,
+  }),
   // dropout on raw images, on a padded map before a standalone pool, after a fused dense ReLU
   sequential("dropout", [
     dropout(0.2),
@@ -128,6 +143,27 @@ Deno.test("whole-model gradients on the GPU match the float64 reference model", 
     }
     got.model.destroy();
   }
+});
+
+Deno.test("the backward pass un-pools into the dense input gradient only where it can", async () => {
+  const ctx = await gpu();
+  const kernels = async (spec: ModelSpec) => {
+    const model = Model.create(ctx, spec, { seed: 1 });
+    const fwd = await model.forward(4);
+    const dlogits = Tensor.create(ctx, 4, model.classes, "dlogits");
+    const names = (await model.backward(fwd, dlogits)).map((d) => d.kernel.name.split(":")[1]);
+    model.destroy();
+    return names.join(" ");
+  };
+  // LeNet-5: one dispatch per dense layer, conv2's 10x10 map un-pooled by fc1's (no max-pool)
+  const lenet = await kernels(MODELS[0]);
+  if (!/^dense_backward dense_backward dense_backward conv2d/.test(lenet)) {
+    throw new Error(`LeNet-5 backward: ${lenet}`);
+  }
+  if (lenet.includes("maxpool_backward")) throw new Error(`LeNet-5 backward: ${lenet}`);
+  // a 7x7 pre-pool map: the max-pool backward kernel un-pools it
+  const odd = await kernels(MODELS.find((m) => m.name === "odd-pool-before-dense")!);
+  if (!/^dense_backward maxpool_backward conv2d/.test(odd)) throw new Error(`odd map: ${odd}`);
 });
 
 Deno.test("the reference model's gradients agree with finite differences", () => {

@@ -1,8 +1,9 @@
 /**
  * Dense kernels against their float64 references: forward with and without ReLU, input gradient
- * with and without the ReLU mask, weight and bias gradients (also into a shared arena), for the
- * default register blocks and the workgroup-memory tiles; one case runs every tile candidate and
- * requires the same bits as the default (tuning cannot change a run).
+ * with and without the ReLU mask (and un-pooled: `dense_unpool.ts`), weight and bias gradients
+ * (also into a shared arena), both products in one dispatch with the separate kernels' bits,
+ * for the default register blocks and the workgroup-memory tiles; one case runs every tile
+ * candidate and requires the same bits as the default (tuning cannot change a run).
  *
  * @module
  */
@@ -20,6 +21,12 @@ import {
   denseTileCandidates,
 } from "../ops/dense.ts";
 import type { Rng } from "../util/rng.ts";
+import {
+  checkDenseUnpool,
+  DENSE_UNPOOL_CASES,
+  type DenseUnpoolCase,
+  describeUnpool,
+} from "./dense_unpool.ts";
 import { arenaPair, type CaseRun, Checks, defineFamily, randomArray } from "./family.ts";
 
 /** X (M, K), W (N, K), Y (M, N). */
@@ -206,11 +213,14 @@ export async function checkDense(
 }
 
 /** The dense family of the suite. */
-export const DENSE_FAMILY = defineFamily(
+export const DENSE_FAMILY = defineFamily<DenseCase | DenseUnpoolCase>(
   "dense",
-  "dense forward (with and without ReLU) and backward (dX with and without mask, dW, db) " +
-    "match the float64 reference for every kernel variant",
-  DENSE_CASES,
-  (c) => `M=${c.M} K=${c.K} N=${c.N}${c.allTiles ? " (all tiles)" : ""}`,
-  checkDense,
+  "dense forward (with and without ReLU) and backward (dX with and without mask or un-pooled, " +
+    "dW, db, separate and in one dispatch) match the float64 reference for every kernel variant",
+  [...DENSE_CASES, ...DENSE_UNPOOL_CASES],
+  (c) =>
+    "pooled" in c
+      ? describeUnpool(c)
+      : `M=${c.M} K=${c.K} N=${c.N}${c.allTiles ? " (all tiles)" : ""}`,
+  (ctx, c, r) => "pooled" in c ? checkDenseUnpool(ctx, c, r) : checkDense(ctx, c, r),
 );

@@ -28,6 +28,7 @@ import {
   denseForward,
   type DenseTile,
   denseTileCandidates,
+  type DenseUnpool,
 } from "../ops/dense.ts";
 import { dropoutBackward, dropoutForward, layerDropoutSeed } from "../ops/dropout.ts";
 import { maxPoolBackward, maxPoolForward } from "../ops/maxpool.ts";
@@ -272,6 +273,8 @@ export class Model {
     const ctx = this.ctx, blocks = this.plan.blocks, B = fwd.batch;
     const dispatches: Dispatch[] = [];
     let g = dlogits;
+    // g is the gradient before the producer's 2x2 max-pool (a dense input gradient un-pooled it)
+    let unpooled = false;
     // no gradient flows below the first block with parameters (e.g. into dropout on the images)
     const first = blocks.findIndex((b) => b.kind === "conv" || b.kind === "dense");
     for (let i = blocks.length - 1; i >= first; i--) {
@@ -282,7 +285,10 @@ export class Model {
       const x = i === 0 ? fwd.input : fwd.outputs[i - 1];
       const producer = i > 0 ? blocks[i - 1] : null;
       const maskInput = producer?.outputIsRelu ?? false;
-      const dx = i > first ? this.#tensor(B, x.cols, `grad of ${producer!.name} output`) : null;
+      const unpool = b.kind === "dense" ? this.#denseUnpool(i, first, fwd) : undefined;
+      const dx = i > first
+        ? this.#tensor(B, unpool ? 4 * x.cols : x.cols, `grad of ${producer!.name} output`)
+        : null;
       switch (b.kind) {
         case "dense": {
           const w = this.arena.value(`${b.name}.weight`);
@@ -302,10 +308,10 @@ export class Model {
             dispatches.push(await denseBackwardWeight(ctx, { ...wargs, tile: wtile }));
             break;
           }
-          const iargs = { dz: g, w, dx, reluMaskFrom: maskInput ? x : undefined };
+          const iargs = { dz: g, w, dx, reluMaskFrom: maskInput ? x : undefined, unpool };
           const itile = await this.#denseTile(
             "backwardInput",
-            `${key},${maskInput}`,
+            `${key},${unpool ? "unpool" : maskInput}`,
             (t) => denseBackwardInput(ctx, { ...iargs, tile: t }),
           );
           // both products in one dispatch, each with its own tile (the separate kernels' bits)
@@ -315,6 +321,7 @@ export class Model {
               w,
               dx,
               reluMask: maskInput,
+              unpool,
               weightTile: wtile,
               inputTile: itile,
             }),
@@ -324,7 +331,11 @@ export class Model {
         case "conv": {
           let shape = convShape(b, B);
           let grad = g, aux: Tensor | undefined;
-          if (b.pool && dx) {
+          if (b.pool && dx && unpooled) {
+            // the consumer's input gradient kernel un-pooled g: it is the pre-activation gradient
+            grad = g;
+            shape = { ...shape, pool: false, relu: false };
+          } else if (b.pool && dx) {
             // both backward kernels read the pre-activation gradient many times: gather it once
             // from the pooled gradient and codes (a relu-zeroed window has code 4: no gradient)
             const geo = convGeometry(shape);
@@ -406,8 +417,22 @@ export class Model {
         }
       }
       if (dx) g = dx;
+      unpooled = unpool !== undefined;
     }
     return dispatches;
+  }
+
+  /**
+   * How a dense block's input gradient can be un-pooled (see {@link DenseUnpool}), saving the
+   * max-pool backward dispatch: where the input is a pooled conv block's output and that block
+   * needs the pre-pool gradient (it has an input gradient of its own), for whole 2x2 windows.
+   */
+  #denseUnpool(i: number, first: number, fwd: ForwardProgram): DenseUnpool | undefined {
+    const p = this.plan.blocks[i - 1], code = fwd.codes[i - 1];
+    if (p?.kind !== "conv" || !p.pool || i - 1 <= first || !code) return undefined;
+    const geo = convGeometry(convShape(p, fwd.batch));
+    if (geo.ho % 2 !== 0 || geo.wo % 2 !== 0) return undefined;
+    return { code, height: geo.outH, width: geo.outW, stored: geo.cop };
   }
 
   /** Frees the parameter textures; tensors of programs built earlier are not freed. */
