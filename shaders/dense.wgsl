@@ -14,7 +14,9 @@ const IRM: u32 = 4u; // input gradient: rows per invocation
 const IRN4: u32 = 2u; // input gradient: texels of dx per invocation
 const WRM: u32 = 4u; // weight gradient: rows n of dW per invocation (a multiple of 4)
 const WRN4: u32 = 2u; // weight gradient: texels of k per invocation
-// dense_backward: workgroups that compute the weight gradient (the rest: the input gradient)
+// dense_backward: workgroups in all, and how many of them compute the weight gradient (the
+// rest: the input gradient)
+const GROUPS: u32 = 1u;
 const WEIGHT_GROUPS: u32 = 0u;
 // backward input: dx is un-pooled through pool_code into a (2 PH, 2 PW, 4 CT) map (see store_dx)
 const UNPOOL: bool = false;
@@ -82,8 +84,8 @@ fn dense_forward(@builtin(global_invocation_id) gid: vec3u) {
 }
 
 // dx = dz w, masked by (x > 0) when RELU (the producer's ReLU; x is only read then), for the
-// register block `lane` of IRM rows by IRN4 texels of dx.
-fn backward_input_block(lane: u32) {
+// register block `lane` of IRM rows by IRN4 texels of dx. `windows`: see store_dx.
+fn backward_input_block(lane: u32, windows: u32) {
   let col_blocks = (KT + IRN4 - 1u) / IRN4;
   if (lane >= col_blocks * ((M + IRM - 1u) / IRM)) { return; }
   let k4 = (lane % col_blocks) * IRN4;
@@ -109,7 +111,7 @@ fn backward_input_block(lane: u32) {
   /* unroll */ for (var j = 0u; j < IRN4; j++) {
     if (k4 + j < KT) {
       /* unroll */ for (var i = 0u; i < IRM; i++) {
-        if (m0 + i < M) { store_dx(m0 + i, k4 + j, acc[i][j]); }
+        if (m0 + i < M) { store_dx(m0 + i, k4 + j, acc[i][j], windows); }
       }
     }
   }
@@ -119,7 +121,8 @@ fn backward_input_block(lane: u32) {
 // is the output gradient of a 2x2 max-pool (stride 2) over a (2 PH, 2 PW, 4 CT) map, and what is
 // stored is that map's gradient, as maxpool_backward would gather it: the value at the window
 // position its pool code names, 0 at the other three (code 4, a ReLU-zeroed window: all 0).
-fn store_dx(m: u32, kt: u32, acc: vec4f) {
+// `windows` is 4, the window positions (see opaque_windows).
+fn store_dx(m: u32, kt: u32, acc: vec4f, windows: u32) {
   let at = m * KT + kt;
   var v = acc;
   if (RELU) { v = select(vec4f(0.0), v, ld(x, at) > vec4f(0.0)); }
@@ -131,7 +134,7 @@ fn store_dx(m: u32, kt: u32, acc: vec4f) {
   let code = ld(pool_code, at);
   let pos = kt / CT; // pooled position py * PW + px
   let corner = m * 4u * KT + (2u * (pos / PW) * 2u * PW + 2u * (pos % PW)) * CT + kt % CT;
-  /* unroll */ for (var q = 0u; q < 4u; q++) {
+  for (var q = 0u; q < windows; q++) {
     let offset = ((q / 2u) * 2u * PW + q % 2u) * CT;
     st(dx, corner + offset, select(vec4f(0.0), v, code == vec4f(f32(q))));
   }
@@ -139,7 +142,7 @@ fn store_dx(m: u32, kt: u32, acc: vec4f) {
 
 @compute @workgroup_size(WG)
 fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u) {
-  backward_input_block(gid.x);
+  backward_input_block(gid.x, 4u);
 }
 
 // dW = dZ^T X (N, K) and db = column sums of dZ (1, N), summed over the M rows in a fixed order,
@@ -192,18 +195,37 @@ fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   backward_weight_block(gid.x);
 }
 
-// Both gradients of a layer in one dispatch (each pays the per-dispatch cost once): workgroups
-// [0, WEIGHT_GROUPS) run the weight gradient's blocks, the rest the input gradient's. Every
+// Both gradients of a layer in one dispatch (each pays the per-dispatch cost once): WEIGHT_GROUPS
+// of the GROUPS workgroups run the weight gradient's blocks, the rest the input gradient's. Every
 // output is the same sum in the same order as in the separate kernels, so the bits are theirs.
+// The weight workgroups are spread evenly among the others (every prefix of the dispatch holds
+// its share of both parts): a CPU adapter gives each thread one contiguous chunk of workgroups.
+struct Part { weight: bool, index: u32 }
+
+// 4 (wg < 2^31), in a form the compiler cannot fold: a CPU adapter runs the input part's code in
+// the weight part's workgroups too, with every lane masked off, and there an un-pooling loop it
+// cannot unroll costs one masked store per texel instead of four (fc1's weight part ran 1.4x
+// slower with them). A constant, or a select on the part, gets folded and unrolled.
+fn opaque_windows(wg: u32) -> u32 {
+  return 4u >> (wg >> 31u);
+}
+
+fn part_of(g: u32) -> Part {
+  let before = g * WEIGHT_GROUPS / GROUPS; // weight workgroups before g
+  let weight = (g + 1u) * WEIGHT_GROUPS / GROUPS > before;
+  return Part(weight, select(g - before, before, weight));
+}
+
 @compute @workgroup_size(WG)
 fn dense_backward(
   @builtin(workgroup_id) wg: vec3u,
   @builtin(local_invocation_index) li: u32,
 ) {
-  if (wg.x < WEIGHT_GROUPS) {
-    backward_weight_block(wg.x * WG + li);
+  let p = part_of(wg.x);
+  if (p.weight) {
+    backward_weight_block(p.index * WG + li);
   } else {
-    backward_input_block((wg.x - WEIGHT_GROUPS) * WG + li);
+    backward_input_block(p.index * WG + li, opaque_windows(wg.x));
   }
 }
 
@@ -267,7 +289,7 @@ fn dense_forward_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocati
 // dX = dZ W (masked by X > 0 when RELU; un-pooled with UNPOOL) for the 64 x 64 tile `tile`
 // (column tile, row tile); tile_a holds dZ rows (64 x CH4 texels of n), tile_b W rows n (16) x
 // k texels (16).
-fn backward_input_tile(tile: vec2u, lid: vec3u) {
+fn backward_input_tile(tile: vec2u, lid: vec3u, windows: u32) {
   let row0 = tile.y * TILE;
   let k40 = tile.x * (TILE / 4u);
   let li = lid.y * 16u + lid.x;
@@ -296,29 +318,30 @@ fn backward_input_tile(tile: vec2u, lid: vec3u) {
   if (k4 < KT) {
     /* unroll */ for (var i = 0u; i < 4u; i++) {
       let m = row0 + lid.y * 4u + i;
-      if (m < M) { store_dx(m, k4, acc[i]); }
+      if (m < M) { store_dx(m, k4, acc[i], windows); }
     }
   }
 }
 
 @compute @workgroup_size(16, 16)
 fn dense_backward_input_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  backward_input_tile(wg.xy, lid);
+  backward_input_tile(wg.xy, lid, 4u);
 }
 
-// dense_backward with the workgroup-tiled input gradient: workgroups [0, WEIGHT_GROUPS) run 256
-// weight-gradient blocks each, the rest one 64 x 64 dX tile each (column tiles first).
+// dense_backward with the workgroup-tiled input gradient: the weight workgroups run 256 blocks
+// each, the others one 64 x 64 dX tile each (column tiles first).
 @compute @workgroup_size(16, 16)
 fn dense_backward_tiled(
   @builtin(workgroup_id) wg: vec3u,
   @builtin(local_invocation_id) lid: vec3u,
   @builtin(local_invocation_index) li: u32,
 ) {
-  if (wg.x < WEIGHT_GROUPS) {
-    backward_weight_block(wg.x * 256u + li);
+  let p = part_of(wg.x);
+  if (p.weight) {
+    backward_weight_block(p.index * 256u + li);
   } else {
-    let t = wg.x - WEIGHT_GROUPS;
     let col_tiles = (KT + TILE / 4u - 1u) / (TILE / 4u);
-    backward_input_tile(vec2u(t % col_tiles, t / col_tiles), lid);
+    let tile = vec2u(p.index % col_tiles, p.index / col_tiles);
+    backward_input_tile(tile, lid, opaque_windows(wg.x));
   }
 }

@@ -256,6 +256,7 @@ export async function denseBackward(
       ...unpool,
       WRM: wt.rm,
       WRN4: wt.rn4,
+      GROUPS: groups,
       WEIGHT_GROUPS: weightGroups,
       ...gemmKernel("", it, "I").tile,
     },
