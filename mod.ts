@@ -131,6 +131,7 @@ export {
 } from "./src/ops/elastic.ts";
 export {
   type CrossEntropyArgs,
+  denseSoftmaxCrossEntropy,
   softmaxCrossEntropy,
   softmaxCrossEntropyRef,
   softmaxForward,

@@ -166,6 +166,43 @@ Deno.test("the backward pass un-pools into the dense input gradient only where i
   if (!/^dense_backward maxpool_backward conv2d/.test(odd)) throw new Error(`odd map: ${odd}`);
 });
 
+Deno.test("the logits layer fused into the loss gives the two dispatches' bits", async () => {
+  const ctx = await gpu();
+  const r = rng(77), B = 5;
+  for (const spec of [MODELS[0], MODELS[1]]) {
+    const model = Model.create(ctx, spec, { seed: 3 });
+    const x = Tensor.create(ctx, B, model.inputFloats, "x");
+    upload(ctx, x, Float64Array.from({ length: B * model.inputFloats }, () => r.next()));
+    const labels = Tensor.create(ctx, 1, B, "labels");
+    upload(ctx, labels, Array.from({ length: B }, () => r.int(model.classes)));
+    const params = new StepParamsBuffer(ctx, 1);
+    params.write(0, [{ step: 0, batchStart: 0 }]);
+    const fwd = await model.forward(B, x, { step: params });
+    const run = async (fused: boolean) => {
+      const a = {
+        labels,
+        dz: Tensor.create(ctx, B, model.classes, "dz"),
+        losses: Tensor.create(ctx, 1, B, "losses"),
+        lossLog: ctx.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }),
+        params,
+      };
+      const ds = fused
+        ? await model.forwardWithCrossEntropy(fwd, a)
+        : [...fwd.dispatches, await softmaxCrossEntropy(ctx, { ...a, logits: fwd.logits })];
+      await runDispatches(ctx, ds);
+      const out = [fwd.logits, a.dz, a.losses].map((t) => download(ctx, t));
+      return { count: ds.length, out: await Promise.all(out) };
+    };
+    const apart = await run(false), fused = await run(true);
+    if (fused.count !== apart.count - 1) throw new Error(`${spec.name}: ${fused.count} dispatches`);
+    for (const [i, what] of ["logits", "dZ", "losses"].entries()) {
+      const a = new Uint32Array(apart.out[i].buffer), f = new Uint32Array(fused.out[i].buffer);
+      if (a.some((v, j) => v !== f[j])) throw new Error(`${spec.name}: ${what} bits differ`);
+    }
+    model.destroy();
+  }
+});
+
 Deno.test("the reference model's gradients agree with finite differences", () => {
   let salt = 10;
   for (const spec of MODELS.slice(1)) {

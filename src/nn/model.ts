@@ -34,6 +34,11 @@ import { dropoutBackward, dropoutForward, layerDropoutSeed } from "../ops/dropou
 import { maxPoolBackward, maxPoolForward } from "../ops/maxpool.ts";
 import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import { reluBackward, reluForward } from "../ops/relu.ts";
+import {
+  type CrossEntropyArgs,
+  denseSoftmaxCrossEntropy,
+  softmaxCrossEntropy,
+} from "../ops/softmax_xent.ts";
 import { type Block, type ConvBlock, type Plan, planModel, rowFloats } from "./plan.ts";
 import { initTorchValues, ParamArena } from "./params.ts";
 import type { ModelSpec } from "./spec.ts";
@@ -70,6 +75,12 @@ function convShape(b: ConvBlock, batch: number): Conv2dShape {
     pool: b.pool,
   };
 }
+
+/**
+ * Largest logits layer (batch x inputs x classes multiply-adds) fused into the loss kernel, whose
+ * one workgroup runs on one CPU thread (LeNet-5's: 64 x 84 x 10 = 53,760).
+ */
+const FUSED_LOGITS_MACS = 1 << 19;
 
 /** A model whose parameters live on one device. */
 export class Model {
@@ -263,6 +274,30 @@ export class Model {
       x = y;
     }
     return { batch, input: x0, dispatches, outputs, codes, logits: x, dropout: drop };
+  }
+
+  /**
+   * The forward dispatches of a training program followed by softmax cross-entropy (arguments as
+   * {@link softmaxCrossEntropy}, the logits being `fwd.logits`), with the logits layer and the
+   * loss in one dispatch where that layer is small enough for the loss kernel's one workgroup;
+   * the bits are those of the two dispatches.
+   */
+  async forwardWithCrossEntropy(
+    fwd: ForwardProgram,
+    a: Omit<CrossEntropyArgs, "logits">,
+  ): Promise<Dispatch[]> {
+    const xent = { ...a, logits: fwd.logits };
+    const last = this.plan.blocks[this.plan.blocks.length - 1];
+    const x = fwd.outputs[this.plan.blocks.length - 2] ?? fwd.input;
+    if (last.kind !== "dense" || fwd.batch * x.cols * last.units > FUSED_LOGITS_MACS) {
+      return [...fwd.dispatches, await softmaxCrossEntropy(this.ctx, xent)];
+    }
+    const w = this.arena.value(`${last.name}.weight`), b = this.arena.value(`${last.name}.bias`);
+    // the last forward dispatch is the logits layer's
+    return [
+      ...fwd.dispatches.slice(0, -1),
+      await denseSoftmaxCrossEntropy(this.ctx, { ...xent, x, w, b }),
+    ];
   }
 
   /**
