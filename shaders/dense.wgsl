@@ -202,18 +202,19 @@ fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
 // its share of both parts): a CPU adapter gives each thread one contiguous chunk of workgroups.
 struct Part { weight: bool, index: u32 }
 
+// (no overflow: both counts are at most 65535, the dispatch limit)
+fn part_of(g: u32) -> Part {
+  let before = g * WEIGHT_GROUPS / GROUPS; // weight workgroups before g
+  let weight = (g + 1u) * WEIGHT_GROUPS / GROUPS > before;
+  return Part(weight, select(g - before, before, weight));
+}
+
 // 4 (wg < 2^31), in a form the compiler cannot fold: a CPU adapter runs the input part's code in
 // the weight part's workgroups too, with every lane masked off, and there an un-pooling loop it
 // cannot unroll costs one masked store per texel instead of four (fc1's weight part ran 1.4x
 // slower with them). A constant, or a select on the part, gets folded and unrolled.
 fn opaque_windows(wg: u32) -> u32 {
   return 4u >> (wg >> 31u);
-}
-
-fn part_of(g: u32) -> Part {
-  let before = g * WEIGHT_GROUPS / GROUPS; // weight workgroups before g
-  let weight = (g + 1u) * WEIGHT_GROUPS / GROUPS > before;
-  return Part(weight, select(g - before, before, weight));
 }
 
 @compute @workgroup_size(WG)
