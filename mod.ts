@@ -77,7 +77,13 @@ export {
 
 // ---------------------------------------------------------------------------------------------
 // Kernels (launchers) and their float64 references
-export { denseBackwardInput, denseBackwardWeight, denseForward } from "./src/ops/dense.ts";
+export {
+  denseBackward,
+  denseBackwardInput,
+  denseBackwardWeight,
+  denseForward,
+  type DenseUnpool,
+} from "./src/ops/dense.ts";
 export { denseBackwardRef, denseForwardRef } from "./src/ops/dense.ts";
 export { DENSE_TILES, type DenseTile, denseTileCandidates } from "./src/ops/dense.ts";
 export { conv2dForward } from "./src/ops/conv2d.ts";
@@ -131,6 +137,7 @@ export {
 } from "./src/ops/elastic.ts";
 export {
   type CrossEntropyArgs,
+  denseSoftmaxCrossEntropy,
   softmaxCrossEntropy,
   softmaxCrossEntropyRef,
   softmaxForward,

@@ -5,6 +5,7 @@
  */
 import {
   checkDense,
+  denseBackward,
   denseBackwardInput,
   denseBackwardWeight,
   type DenseCase,
@@ -58,6 +59,7 @@ async function bigKernels(ctx: GpuContext, c: DenseCase, salt: number): Promise<
     forward: await denseForward(ctx, { x, w, b, y, relu: false, tile }),
     backwardInput: await denseBackwardInput(ctx, { dz, w, dx }),
     backwardWeight: await denseBackwardWeight(ctx, { dz, x, dw, db }),
+    backward: await denseBackward(ctx, { dz, x, w, dw, db, dx, reluMask: false }),
   };
 }
 
@@ -76,6 +78,7 @@ await kernelBench("dense", "GEMM / dense kernels", async (ctx) => {
     time("forward", k.forward);
     time("backward input", k.backwardInput);
     time("backward weight", k.backwardWeight, flops + c.M * c.N);
+    time("backward, both products in one dispatch", k.backward, 2 * flops + c.M * c.N);
   }
   return cases;
 });

@@ -8,8 +8,20 @@ const M: u32 = 64u; // rows (batch)
 const N: u32 = 120u; // output features
 const K: u32 = 400u; // input features
 const RELU: bool = false; // forward: apply ReLU; backward_input: mask dX by (X > 0)
-const RM: u32 = 4u; // rows per invocation
-const RN4: u32 = 2u; // texels (4 columns each) per invocation
+const RM: u32 = 4u; // forward: rows per invocation
+const RN4: u32 = 2u; // forward: texels (4 columns each) per invocation
+const IRM: u32 = 4u; // input gradient: rows per invocation
+const IRN4: u32 = 2u; // input gradient: texels of dx per invocation
+const WRM: u32 = 4u; // weight gradient: rows n of dW per invocation (a multiple of 4)
+const WRN4: u32 = 2u; // weight gradient: texels of k per invocation
+// dense_backward: workgroups in all, and how many of them compute the weight gradient (the
+// rest: the input gradient)
+const GROUPS: u32 = 1u;
+const WEIGHT_GROUPS: u32 = 0u;
+// backward input: dx is un-pooled through pool_code into a (2 PH, 2 PW, 4 CT) map (see store_dx)
+const UNPOOL: bool = false;
+const PW: u32 = 1u; // width of the pooled map
+const CT: u32 = 1u; // channel texels per position of the pooled map
 // Invocations per workgroup: small groups balance better across a CPU adapter's threads when a
 // dispatch has few of them.
 const WG: u32 = 16u;
@@ -26,6 +38,7 @@ const MT: u32 = (M + 3u) / 4u;
 @group(0) @binding(5) var dx: texture_storage_2d<rgba32float, write>; // (M, K)
 @group(0) @binding(6) var dw: texture_storage_2d<rgba32float, write>; // (N, K)
 @group(0) @binding(7) var db: texture_storage_2d<rgba32float, write>; // (1, N)
+@group(0) @binding(8) var pool_code: texture_storage_2d<rgba32float, read>; // (M, K) with UNPOOL
 
 fn lanes_valid(n: u32, limit: u32) -> vec4<bool> {
   return vec4<bool>(n < limit, n + 1u < limit, n + 2u < limit, n + 3u < limit);
@@ -70,74 +83,94 @@ fn dense_forward(@builtin(global_invocation_id) gid: vec3u) {
   }
 }
 
-// dx = dz w, masked by (x > 0) when RELU (the producer's ReLU; x is only read then).
-// RN4 here counts texels of dx per invocation.
-@compute @workgroup_size(WG)
-fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u) {
-  let col_blocks = (KT + RN4 - 1u) / RN4;
-  if (gid.x >= col_blocks * ((M + RM - 1u) / RM)) { return; }
-  let k4 = (gid.x % col_blocks) * RN4;
-  let m0 = (gid.x / col_blocks) * RM;
-  var acc: array<array<vec4f, RN4>, RM>;
+// dx = dz w, masked by (x > 0) when RELU (the producer's ReLU; x is only read then), for the
+// register block `lane` of IRM rows by IRN4 texels of dx. `windows`: see store_dx.
+fn backward_input_block(lane: u32, windows: u32) {
+  let col_blocks = (KT + IRN4 - 1u) / IRN4;
+  if (lane >= col_blocks * ((M + IRM - 1u) / IRM)) { return; }
+  let k4 = (lane % col_blocks) * IRN4;
+  let m0 = (lane / col_blocks) * IRM;
+  var acc: array<array<vec4f, IRN4>, IRM>;
   for (var n4 = 0u; n4 < NT; n4++) {
-    var dz: array<vec4f, RM>;
-    /* unroll */ for (var i = 0u; i < RM; i++) {
+    var dz: array<vec4f, IRM>;
+    /* unroll */ for (var i = 0u; i < IRM; i++) {
       dz[i] = ld(dz, min(m0 + i, M - 1u) * NT + n4);
     }
     let n = n4 * 4u;
-    /* unroll */ for (var j = 0u; j < RN4; j++) {
+    /* unroll */ for (var j = 0u; j < IRN4; j++) {
       let kt = min(k4 + j, KT - 1u);
       let w0 = ld(w, min(n, N - 1u) * KT + kt);
       let w1 = ld(w, min(n + 1u, N - 1u) * KT + kt);
       let w2 = ld(w, min(n + 2u, N - 1u) * KT + kt);
       let w3 = ld(w, min(n + 3u, N - 1u) * KT + kt);
-      /* unroll */ for (var i = 0u; i < RM; i++) {
+      /* unroll */ for (var i = 0u; i < IRM; i++) {
         acc[i][j] += dz[i].x * w0 + dz[i].y * w1 + dz[i].z * w2 + dz[i].w * w3;
       }
     }
   }
-  /* unroll */ for (var j = 0u; j < RN4; j++) {
+  /* unroll */ for (var j = 0u; j < IRN4; j++) {
     if (k4 + j < KT) {
-      let valid = lanes_valid((k4 + j) * 4u, K);
-      /* unroll */ for (var i = 0u; i < RM; i++) {
-        if (m0 + i < M) {
-          let at = (m0 + i) * KT + k4 + j;
-          var v = acc[i][j];
-          if (RELU) { v = select(vec4f(0.0), v, ld(x, at) > vec4f(0.0)); }
-          st(dx, at, select(vec4f(0.0), v, valid));
-        }
+      /* unroll */ for (var i = 0u; i < IRM; i++) {
+        if (m0 + i < M) { store_dx(m0 + i, k4 + j, acc[i][j], windows); }
       }
     }
   }
 }
 
-// dW = dZ^T X (N, K) and db = column sums of dZ (1, N), summed over the M rows in a fixed order.
-// Invocations past the dW blocks compute db texels.
-// RM here counts output rows n per invocation (a multiple of 4), RN4 texels of k.
+// Stores texel kt of dx row m (pad columns as 0), masked by (x > 0) when RELU. With UNPOOL, dx
+// is the output gradient of a 2x2 max-pool (stride 2) over a (2 PH, 2 PW, 4 CT) map, and what is
+// stored is that map's gradient, as maxpool_backward would gather it: the value at the window
+// position its pool code names, 0 at the other three (code 4, a ReLU-zeroed window: all 0).
+// `windows` is 4, the window positions (see opaque_windows).
+fn store_dx(m: u32, kt: u32, acc: vec4f, windows: u32) {
+  let at = m * KT + kt;
+  var v = acc;
+  if (RELU) { v = select(vec4f(0.0), v, ld(x, at) > vec4f(0.0)); }
+  v = select(vec4f(0.0), v, lanes_valid(kt * 4u, K));
+  if (!UNPOOL) {
+    st(dx, at, v);
+    return;
+  }
+  let code = ld(pool_code, at);
+  let pos = kt / CT; // pooled position py * PW + px
+  let corner = m * 4u * KT + (2u * (pos / PW) * 2u * PW + 2u * (pos % PW)) * CT + kt % CT;
+  for (var q = 0u; q < windows; q++) {
+    let offset = ((q / 2u) * 2u * PW + q % 2u) * CT;
+    st(dx, corner + offset, select(vec4f(0.0), v, code == vec4f(f32(q))));
+  }
+}
+
 @compute @workgroup_size(WG)
-fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
-  let col_blocks = (KT + RN4 - 1u) / RN4;
-  let row_blocks = (N + RM - 1u) / RM;
+fn dense_backward_input(@builtin(global_invocation_id) gid: vec3u) {
+  backward_input_block(gid.x, 4u);
+}
+
+// dW = dZ^T X (N, K) and db = column sums of dZ (1, N), summed over the M rows in a fixed order,
+// for the register block `lane` of WRM rows n (a multiple of 4) by WRN4 texels of k. Lanes past
+// the dW blocks compute db texels.
+fn backward_weight_block(lane: u32) {
+  let col_blocks = (KT + WRN4 - 1u) / WRN4;
+  let row_blocks = (N + WRM - 1u) / WRM;
   let dw_lanes = col_blocks * row_blocks;
-  if (gid.x >= dw_lanes) {
-    let nt = gid.x - dw_lanes;
+  if (lane >= dw_lanes) {
+    let nt = lane - dw_lanes;
     if (nt >= NT) { return; }
     var s = vec4f(0.0);
     for (var m = 0u; m < M; m++) { s += ld(dz, m * NT + nt); }
     st(db, nt, s);
     return;
   }
-  let k4 = (gid.x % col_blocks) * RN4;
-  let n0 = (gid.x / col_blocks) * RM;
-  var acc: array<array<vec4f, RN4>, RM>;
+  let k4 = (lane % col_blocks) * WRN4;
+  let n0 = (lane / col_blocks) * WRM;
+  var acc: array<array<vec4f, WRN4>, WRM>;
   for (var m = 0u; m < M; m++) {
-    var xv: array<vec4f, RN4>;
-    /* unroll */ for (var j = 0u; j < RN4; j++) {
+    var xv: array<vec4f, WRN4>;
+    /* unroll */ for (var j = 0u; j < WRN4; j++) {
       xv[j] = ld(x, m * KT + min(k4 + j, KT - 1u));
     }
-    /* unroll */ for (var q = 0u; q < RM / 4u; q++) {
+    /* unroll */ for (var q = 0u; q < WRM / 4u; q++) {
       let dz = ld(dz, m * NT + min(n0 / 4u + q, NT - 1u));
-      /* unroll */ for (var j = 0u; j < RN4; j++) {
+      /* unroll */ for (var j = 0u; j < WRN4; j++) {
         acc[q * 4u][j] += dz.x * xv[j];
         acc[q * 4u + 1u][j] += dz.y * xv[j];
         acc[q * 4u + 2u][j] += dz.z * xv[j];
@@ -145,15 +178,55 @@ fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
       }
     }
   }
-  /* unroll */ for (var j = 0u; j < RN4; j++) {
+  /* unroll */ for (var j = 0u; j < WRN4; j++) {
     if (k4 + j < KT) {
       let valid = lanes_valid((k4 + j) * 4u, K);
-      /* unroll */ for (var i = 0u; i < RM; i++) {
+      /* unroll */ for (var i = 0u; i < WRM; i++) {
         if (n0 + i < N) {
           st(dw, (n0 + i) * KT + k4 + j, select(vec4f(0.0), acc[i][j], valid));
         }
       }
     }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
+  backward_weight_block(gid.x);
+}
+
+// Both gradients of a layer in one dispatch (each pays the per-dispatch cost once): WEIGHT_GROUPS
+// of the GROUPS workgroups run the weight gradient's blocks, the rest the input gradient's. Every
+// output is the same sum in the same order as in the separate kernels, so the bits are theirs.
+// The weight workgroups are spread evenly among the others (every prefix of the dispatch holds
+// its share of both parts): a CPU adapter gives each thread one contiguous chunk of workgroups.
+struct Part { weight: bool, index: u32 }
+
+// (no overflow: both counts are at most 65535, the dispatch limit)
+fn part_of(g: u32) -> Part {
+  let before = g * WEIGHT_GROUPS / GROUPS; // weight workgroups before g
+  let weight = (g + 1u) * WEIGHT_GROUPS / GROUPS > before;
+  return Part(weight, select(g - before, before, weight));
+}
+
+// 4 (wg < 2^31), in a form the compiler cannot fold: a CPU adapter runs the input part's code in
+// the weight part's workgroups too, with every lane masked off, and there an un-pooling loop it
+// cannot unroll costs one masked store per texel instead of four (fc1's weight part ran 1.4x
+// slower with them). A constant, or a select on the part, gets folded and unrolled.
+fn opaque_windows(wg: u32) -> u32 {
+  return 4u >> (wg >> 31u);
+}
+
+@compute @workgroup_size(WG)
+fn dense_backward(
+  @builtin(workgroup_id) wg: vec3u,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let p = part_of(wg.x);
+  if (p.weight) {
+    backward_weight_block(p.index * WG + li);
+  } else {
+    backward_input_block(p.index * WG + li, opaque_windows(wg.x));
   }
 }
 
@@ -214,12 +287,12 @@ fn dense_forward_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocati
   }
 }
 
-// dX = dZ W (masked by X > 0 when RELU); tile_a holds dZ rows (64 x CH4 texels of n), tile_b
-// W rows n (16) x k texels (16).
-@compute @workgroup_size(16, 16)
-fn dense_backward_input_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let row0 = wg.y * TILE;
-  let k40 = wg.x * (TILE / 4u);
+// dX = dZ W (masked by X > 0 when RELU; un-pooled with UNPOOL) for the 64 x 64 tile `tile`
+// (column tile, row tile); tile_a holds dZ rows (64 x CH4 texels of n), tile_b W rows n (16) x
+// k texels (16).
+fn backward_input_tile(tile: vec2u, lid: vec3u, windows: u32) {
+  let row0 = tile.y * TILE;
+  let k40 = tile.x * (TILE / 4u);
   let li = lid.y * 16u + lid.x;
   var acc: array<vec4f, 4>; // rows row0 + 4 lid.y + i, dX texel k40 + lid.x
   for (var n4 = 0u; n4 < NT; n4 += CH4) {
@@ -244,15 +317,32 @@ fn dense_backward_input_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_i
   }
   let k4 = k40 + lid.x;
   if (k4 < KT) {
-    let valid = lanes_valid(k4 * 4u, K);
     /* unroll */ for (var i = 0u; i < 4u; i++) {
       let m = row0 + lid.y * 4u + i;
-      if (m < M) {
-        let at = m * KT + k4;
-        var v = acc[i];
-        if (RELU) { v = select(vec4f(0.0), v, ld(x, at) > vec4f(0.0)); }
-        st(dx, at, select(vec4f(0.0), v, valid));
-      }
+      if (m < M) { store_dx(m, k4, acc[i], windows); }
     }
+  }
+}
+
+@compute @workgroup_size(16, 16)
+fn dense_backward_input_tiled(@builtin(workgroup_id) wg: vec3u, @builtin(local_invocation_id) lid: vec3u) {
+  backward_input_tile(wg.xy, lid, 4u);
+}
+
+// dense_backward with the workgroup-tiled input gradient: the weight workgroups run 256 blocks
+// each, the others one 64 x 64 dX tile each (column tiles first).
+@compute @workgroup_size(16, 16)
+fn dense_backward_tiled(
+  @builtin(workgroup_id) wg: vec3u,
+  @builtin(local_invocation_id) lid: vec3u,
+  @builtin(local_invocation_index) li: u32,
+) {
+  let p = part_of(wg.x);
+  if (p.weight) {
+    backward_weight_block(p.index * 256u + li);
+  } else {
+    let col_tiles = (KT + TILE / 4u - 1u) / (TILE / 4u);
+    let tile = vec2u(p.index % col_tiles, p.index / col_tiles);
+    backward_input_tile(tile, lid, opaque_windows(wg.x));
   }
 }

@@ -52,6 +52,21 @@ const MODELS: ModelSpec[] = [
     width: 8,
     channels: 1,
   }),
+  // a pooled conv block before dense whose pre-pool map is odd (7x7): the max-pool backward
+  // kernel, not the dense input gradient, un-pools its gradient
+  sequential("odd-pool-before-dense", [
+    conv2d(4, 3),
+    relu(),
+    conv2d(5, 2),
+    relu(),
+    maxPool2d(),
+    flatten(),
+    dense(3),
+  ], {
+    height: 10,
+    width: 10,
+    channels: 1,
+  }),
   // dropout on raw images, on a padded map before a standalone pool, after a fused dense ReLU
   sequential("dropout", [
     dropout(0.2),
@@ -139,6 +154,64 @@ Deno.test("whole-model gradients on the GPU match the float64 reference model", 
       fused ??= got.grads;
       got.model.destroy();
     }
+  }
+});
+
+Deno.test("the backward pass un-pools into the dense input gradient only where it can", async () => {
+  const ctx = await gpu();
+  const kernels = async (spec: ModelSpec) => {
+    const model = Model.create(ctx, spec, { seed: 1 });
+    const fwd = await model.forward(4);
+    const dlogits = Tensor.create(ctx, 4, model.classes, "dlogits");
+    const names = (await model.backward(fwd, dlogits)).map((d) => d.kernel.name.split(":")[1]);
+    model.destroy();
+    return names.join(" ");
+  };
+  // LeNet-5: one dispatch per dense layer, conv2's 10x10 map un-pooled by fc1's (no max-pool)
+  const lenet = await kernels(MODELS[0]);
+  if (!/^dense_backward dense_backward dense_backward conv2d/.test(lenet)) {
+    throw new Error(`LeNet-5 backward: ${lenet}`);
+  }
+  if (lenet.includes("maxpool_backward")) throw new Error(`LeNet-5 backward: ${lenet}`);
+  // a 7x7 pre-pool map: the max-pool backward kernel un-pools it
+  const odd = await kernels(MODELS.find((m) => m.name === "odd-pool-before-dense")!);
+  if (!/^dense_backward maxpool_backward conv2d/.test(odd)) throw new Error(`odd map: ${odd}`);
+});
+
+Deno.test("the logits layer fused into the loss gives the two dispatches' bits", async () => {
+  const ctx = await gpu();
+  const r = rng(77), B = 5;
+  for (const spec of [MODELS[0], MODELS[1]]) {
+    const model = Model.create(ctx, spec, { seed: 3 });
+    const x = Tensor.create(ctx, B, model.inputFloats, "x");
+    upload(ctx, x, Float64Array.from({ length: B * model.inputFloats }, () => r.next()));
+    const labels = Tensor.create(ctx, 1, B, "labels");
+    upload(ctx, labels, Array.from({ length: B }, () => r.int(model.classes)));
+    const params = new StepParamsBuffer(ctx, 1);
+    params.write(0, [{ step: 0, batchStart: 0 }]);
+    const fwd = await model.forward(B, x, { step: params });
+    const run = async (fused: boolean) => {
+      const a = {
+        labels,
+        dz: Tensor.create(ctx, B, model.classes, "dz"),
+        losses: Tensor.create(ctx, 1, B, "losses"),
+        lossLog: ctx.device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE }),
+        params,
+      };
+      const ds = fused
+        ? await model.forwardWithCrossEntropy(fwd, a)
+        : [...fwd.dispatches, await softmaxCrossEntropy(ctx, { ...a, logits: fwd.logits })];
+      await runDispatches(ctx, ds);
+      const out = [fwd.logits, a.dz, a.losses].map((t) => download(ctx, t));
+      return { count: ds.length, out: await Promise.all(out) };
+    };
+    const apart = await run(false), fused = await run(true);
+    if (fused.count !== apart.count - 1) throw new Error(`${spec.name}: ${fused.count} dispatches`);
+    for (const [i, what] of ["logits", "dZ", "losses"].entries()) {
+      const a = new Uint32Array(apart.out[i].buffer), f = new Uint32Array(fused.out[i].buffer);
+      if (a.some((v, j) => v !== f[j])) throw new Error(`${spec.name}: ${what} bits differ`);
+    }
+    model.destroy();
   }
 });
 

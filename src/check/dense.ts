@@ -1,8 +1,9 @@
 /**
  * Dense kernels against their float64 references: forward with and without ReLU, input gradient
- * with and without the ReLU mask, weight and bias gradients (also into a shared arena), for the
- * default register blocks and the workgroup-memory tiles; one case runs every tile candidate and
- * requires the same bits as the default (tuning cannot change a run).
+ * with and without the ReLU mask (and un-pooled: `dense_unpool.ts`), weight and bias gradients
+ * (also into a shared arena), both products in one dispatch with the separate kernels' bits,
+ * for the default register blocks and the workgroup-memory tiles; one case runs every tile
+ * candidate and requires the same bits as the default (tuning cannot change a run).
  *
  * @module
  */
@@ -10,6 +11,7 @@ import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, runDispatches } from "../gpu/program.ts";
 import { download, Tensor, upload } from "../gpu/tensor.ts";
 import {
+  denseBackward,
   denseBackwardInput,
   denseBackwardRef,
   denseBackwardWeight,
@@ -19,6 +21,12 @@ import {
   denseTileCandidates,
 } from "../ops/dense.ts";
 import type { Rng } from "../util/rng.ts";
+import {
+  checkDenseUnpool,
+  DENSE_UNPOOL_CASES,
+  type DenseUnpoolCase,
+  describeUnpool,
+} from "./dense_unpool.ts";
 import { arenaPair, type CaseRun, Checks, defineFamily, randomArray } from "./family.ts";
 
 /** X (M, K), W (N, K), Y (M, N). */
@@ -90,6 +98,8 @@ export interface DenseKernels {
   backwardInput: Dispatch;
   /** dW = dZ^T X and db = column sums of dZ. */
   backwardWeight: Dispatch;
+  /** dX, dW and db in one dispatch. */
+  backward: Dispatch;
 }
 
 const tileName = (t: DenseTile) =>
@@ -131,28 +141,51 @@ export async function checkDense(
     dxDefault.push(await run([bin[i]], dx));
     ck.close(i ? "dX relu-masked" : "dX", dxDefault[i], gRef[i].dx, 1e-5, [M, K]);
   }
-  const kernels: DenseKernels = {
-    forward: fwd[0],
-    backwardInput: bin[0],
-    backwardWeight: await denseBackwardWeight(ctx, { dz: tdz, x: tx, dw, db }),
-  };
-  const dwDefault = await run([kernels.backwardWeight], dw);
+  const backwardWeight = await denseBackwardWeight(ctx, { dz: tdz, x: tx, dw, db });
+  const dwDefault = await run([backwardWeight], dw);
+  const dbDefault = await download(ctx, db);
   ck.close("dW", dwDefault, gRef[0].dw, 1e-5, [N, K]);
-  ck.close("db", await download(ctx, db), gRef[0].db, 1e-5);
+  ck.close("db", dbDefault, gRef[0].db, 1e-5);
   const [adw, adb] = arenaPair(ctx, [N, K], [1, N]);
   await runDispatches(ctx, [await denseBackwardWeight(ctx, { dz: tdz, x: tx, dw: adw, db: adb })]);
   ck.close("dW in a shared arena", await download(ctx, adw), gRef[0].dw, 1e-5, [N, K]);
   ck.close("db in a shared arena", await download(ctx, adb), gRef[0].db, 1e-5);
 
+  // both gradients in one dispatch (into the arena, as the model runs it): right, and the
+  // separate kernels' bits
+  const fused: Dispatch[] = [];
+  for (const i of [0, 1]) {
+    const tag = `fused backward${i ? " relu-masked" : ""}`;
+    const args = { dz: tdz, x: tx, w: tw, dw: adw, db: adb, dx, reluMask: i === 1 };
+    fused.push(await denseBackward(ctx, args));
+    const dxf = await run([fused[i]], dx);
+    ck.close(`${tag} dX`, dxf, gRef[i].dx, 1e-5, [M, K]);
+    ck.bits(`${tag} dX bits`, dxf, dxDefault[i]);
+    ck.bits(`${tag} dW bits`, await download(ctx, adw), dwDefault);
+    ck.bits(`${tag} db bits`, await download(ctx, adb), dbDefault);
+  }
+  const kernels: DenseKernels = {
+    forward: fwd[0],
+    backwardInput: bin[0],
+    backwardWeight,
+    backward: fused[0],
+  };
+
   // other tiles: right, and (for the tuner's candidates) the default's bits
+  const weightTiles = denseTileCandidates.filter((t) =>
+    t.rm % 4 === 0 && t.variant !== "workgroup"
+  );
+  let fusedRuns = 0;
   for (const tile of c.allTiles ? denseTileCandidates : [WORKGROUP_TILE]) {
     const name = tileName(tile);
+    let dxTile: Float32Array = new Float32Array();
     for (const i of [0, 1]) {
       const relu = i === 1, reluMaskFrom = relu ? tx : undefined;
       const yt = await run([await denseForward(ctx, { x: tx, w: tw, b: tb, y, relu, tile })], y);
       ck.close(`forward${relu ? "+relu" : ""}, ${name}`, yt, yRef[i], 1e-5, [M, N], yScale);
       const args = { dz: tdz, w: tw, dx, reluMaskFrom, tile };
       const dxt = await run([await denseBackwardInput(ctx, args)], dx);
+      if (relu) dxTile = dxt;
       ck.close(`dX${relu ? " relu-masked" : ""}, ${name}`, dxt, gRef[i].dx, 1e-5, [M, K]);
       if (c.allTiles) {
         ck.bits(`forward${relu ? "+relu" : ""} bits, ${name}`, yt, yDefault[i]);
@@ -164,16 +197,30 @@ export async function checkDense(
       ck.close(`dW, ${name}`, dwt, gRef[0].dw, 1e-5, [N, K]);
       ck.bits(`dW bits, ${name}`, dwt, dwDefault);
     }
+    // the fused kernel with this input tile and a weight tile of its own (every candidate of
+    // both kinds over the loop): the bits of the separate kernels
+    const weightTile = weightTiles[++fusedRuns % weightTiles.length];
+    const args = { dz: tdz, x: tx, w: tw, dw, db, dx, reluMask: true, inputTile: tile, weightTile };
+    const dxf = await run([await denseBackward(ctx, args)], dx);
+    const wname = `weight ${tileName(weightTile)}`;
+    ck.close(`fused backward relu-masked dX, ${name}, ${wname}`, dxf, gRef[1].dx, 1e-5, [M, K]);
+    ck.bits(`fused backward relu-masked dX bits, ${name}, ${wname}`, dxf, dxTile);
+    const dwf = await download(ctx, dw);
+    ck.close(`fused backward dW, ${name}, ${wname}`, dwf, gRef[0].dw, 1e-5, [N, K]);
+    if (c.allTiles) ck.bits(`fused backward dW bits, ${name}, ${wname}`, dwf, dwDefault);
   }
   return ck.done(kernels);
 }
 
 /** The dense family of the suite. */
-export const DENSE_FAMILY = defineFamily(
+export const DENSE_FAMILY = defineFamily<DenseCase | DenseUnpoolCase>(
   "dense",
-  "dense forward (with and without ReLU) and backward (dX with and without mask, dW, db) " +
-    "match the float64 reference for every kernel variant",
-  DENSE_CASES,
-  (c) => `M=${c.M} K=${c.K} N=${c.N}${c.allTiles ? " (all tiles)" : ""}`,
-  checkDense,
+  "dense forward (with and without ReLU) and backward (dX with and without mask or un-pooled, " +
+    "dW, db, separate and in one dispatch) match the float64 reference for every kernel variant",
+  [...DENSE_CASES, ...DENSE_UNPOOL_CASES],
+  (c) =>
+    "pooled" in c
+      ? describeUnpool(c)
+      : `M=${c.M} K=${c.K} N=${c.N}${c.allTiles ? " (all tiles)" : ""}`,
+  (ctx, c, r) => "pooled" in c ? checkDenseUnpool(ctx, c, r) : checkDense(ctx, c, r),
 );

@@ -28,16 +28,23 @@ import {
 } from "../ops/conv2d_backward.ts";
 import {
   DENSE_TILES,
+  denseBackward,
   denseBackwardInput,
   denseBackwardWeight,
   denseForward,
   type DenseTile,
   denseTileCandidates,
+  type DenseUnpool,
 } from "../ops/dense.ts";
 import { dropoutBackward, dropoutForward, layerDropoutSeed } from "../ops/dropout.ts";
 import { maxPoolBackward, maxPoolForward } from "../ops/maxpool.ts";
 import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import { reluBackward, reluForward } from "../ops/relu.ts";
+import {
+  type CrossEntropyArgs,
+  denseSoftmaxCrossEntropy,
+  softmaxCrossEntropy,
+} from "../ops/softmax_xent.ts";
 import { type Block, type ConvBlock, type Plan, planModel, rowFloats } from "./plan.ts";
 import { initTorchValues, ParamArena } from "./params.ts";
 import type { ModelSpec } from "./spec.ts";
@@ -74,6 +81,12 @@ function convShape(b: ConvBlock, batch: number): Conv2dShape {
     pool: b.pool,
   };
 }
+
+/**
+ * Largest logits layer (batch x inputs x classes multiply-adds) fused into the loss kernel, whose
+ * one workgroup runs on one CPU thread (LeNet-5's: 64 x 84 x 10 = 53,760).
+ */
+const FUSED_LOGITS_MACS = 1 << 19;
 
 /** A model whose parameters live on one device. */
 export class Model {
@@ -275,6 +288,30 @@ export class Model {
   }
 
   /**
+   * The forward dispatches of a training program followed by softmax cross-entropy (arguments as
+   * {@link softmaxCrossEntropy}, the logits being `fwd.logits`), with the logits layer and the
+   * loss in one dispatch where that layer is small enough for the loss kernel's one workgroup;
+   * the bits are those of the two dispatches.
+   */
+  async forwardWithCrossEntropy(
+    fwd: ForwardProgram,
+    a: Omit<CrossEntropyArgs, "logits">,
+  ): Promise<Dispatch[]> {
+    const xent = { ...a, logits: fwd.logits };
+    const last = this.plan.blocks[this.plan.blocks.length - 1];
+    const x = fwd.outputs[this.plan.blocks.length - 2] ?? fwd.input;
+    if (last.kind !== "dense" || fwd.batch * x.cols * last.units > FUSED_LOGITS_MACS) {
+      return [...fwd.dispatches, await softmaxCrossEntropy(this.ctx, xent)];
+    }
+    const w = this.arena.value(`${last.name}.weight`), b = this.arena.value(`${last.name}.bias`);
+    // the last forward dispatch is the logits layer's
+    return [
+      ...fwd.dispatches.slice(0, -1),
+      await denseSoftmaxCrossEntropy(this.ctx, { ...xent, x, w, b }),
+    ];
+  }
+
+  /**
    * Records the backward pass: from `dlogits` (gradient of the mean loss w.r.t. the logits)
    * to every parameter gradient in `arena.grads`.
    */
@@ -284,6 +321,8 @@ export class Model {
     // the conv layers' weight-gradient partial sums, reduced in one dispatch after all of them
     const convReductions: ConvReduceLayer[] = [];
     let g = dlogits;
+    // g is the gradient before the producer's 2x2 max-pool (a dense input gradient un-pooled it)
+    let unpooled = false;
     // no gradient flows below the first block with parameters (e.g. into dropout on the images)
     const first = blocks.findIndex((b) => b.kind === "conv" || b.kind === "dense");
     for (let i = blocks.length - 1; i >= first; i--) {
@@ -294,7 +333,10 @@ export class Model {
       const x = i === 0 ? fwd.input : fwd.outputs[i - 1];
       const producer = i > 0 ? blocks[i - 1] : null;
       const maskInput = producer?.outputIsRelu ?? false;
-      const dx = i > first ? this.#tensor(B, x.cols, `grad of ${producer!.name} output`) : null;
+      const unpool = b.kind === "dense" ? this.#denseUnpool(i, first, fwd) : undefined;
+      const dx = i > first
+        ? this.#tensor(B, unpool ? 4 * x.cols : x.cols, `grad of ${producer!.name} output`)
+        : null;
       switch (b.kind) {
         case "dense": {
           const w = this.arena.value(`${b.name}.weight`);
@@ -310,22 +352,38 @@ export class Model {
             key,
             (t) => denseBackwardWeight(ctx, { ...wargs, tile: t }),
           );
-          dispatches.push(await denseBackwardWeight(ctx, { ...wargs, tile: wtile }));
-          if (dx) {
-            const iargs = { dz: g, w, dx, reluMaskFrom: maskInput ? x : undefined };
-            const itile = await this.#denseTile(
-              "backwardInput",
-              `${key},${maskInput}`,
-              (t) => denseBackwardInput(ctx, { ...iargs, tile: t }),
-            );
-            dispatches.push(await denseBackwardInput(ctx, { ...iargs, tile: itile }));
+          if (!dx) {
+            dispatches.push(await denseBackwardWeight(ctx, { ...wargs, tile: wtile }));
+            break;
           }
+          const iargs = { dz: g, w, dx, reluMaskFrom: maskInput ? x : undefined, unpool };
+          const itile = await this.#denseTile(
+            "backwardInput",
+            `${key},${unpool ? "unpool" : maskInput}`,
+            (t) => denseBackwardInput(ctx, { ...iargs, tile: t }),
+          );
+          // both products in one dispatch, each with its own tile (the separate kernels' bits)
+          dispatches.push(
+            await denseBackward(ctx, {
+              ...wargs,
+              w,
+              dx,
+              reluMask: maskInput,
+              unpool,
+              weightTile: wtile,
+              inputTile: itile,
+            }),
+          );
           break;
         }
         case "conv": {
           let shape = convShape(b, B);
           let grad = g, aux: Tensor | undefined;
-          if (b.pool && dx) {
+          if (b.pool && dx && unpooled) {
+            // the consumer's input gradient kernel un-pooled g: it is the pre-activation gradient
+            grad = g;
+            shape = { ...shape, pool: false, relu: false };
+          } else if (b.pool && dx) {
             // both backward kernels read the pre-activation gradient many times: gather it once
             // from the pooled gradient and codes (a relu-zeroed window has code 4: no gradient)
             const geo = convGeometry(shape);
@@ -419,9 +477,23 @@ export class Model {
         }
       }
       if (dx) g = dx;
+      unpooled = unpool !== undefined;
     }
     dispatches.push(...await conv2dWeightReduce(ctx, convReductions));
     return dispatches;
+  }
+
+  /**
+   * How a dense block's input gradient can be un-pooled (see {@link DenseUnpool}), saving the
+   * max-pool backward dispatch: where the input is a pooled conv block's output and that block
+   * needs the pre-pool gradient (it has an input gradient of its own), for whole 2x2 windows.
+   */
+  #denseUnpool(i: number, first: number, fwd: ForwardProgram): DenseUnpool | undefined {
+    const p = this.plan.blocks[i - 1], code = fwd.codes[i - 1];
+    if (p?.kind !== "conv" || !p.pool || i - 1 <= first || !code) return undefined;
+    const geo = convGeometry(convShape(p, fwd.batch));
+    if (geo.ho % 2 !== 0 || geo.wo % 2 !== 0) return undefined;
+    return { code, height: geo.outH, width: geo.outW, stored: geo.cop };
   }
 
   /** Frees the parameter textures; tensors of programs built earlier are not freed. */

@@ -8,10 +8,17 @@ import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, makeDispatch } from "../gpu/program.ts";
 import type { StepParamsBuffer } from "../gpu/step_params.ts";
 import type { Tensor } from "../gpu/tensor.ts";
+import type { ConstValue } from "../gpu/wgsl.ts";
 import { expectShape } from "./common.ts";
 import SOURCE from "../../shaders/softmax_xent.wgsl" with { type: "text" };
 
 const SHADER = { name: "softmax_xent.wgsl", source: SOURCE };
+
+/** The logits layer's tensors, unbound where it is not fused in (DENSE false). */
+const NO_DENSE = {
+  reads: { x: undefined, w: undefined, bias: undefined },
+  writes: { logits_out: undefined },
+};
 
 /** The buffers of a fused cross-entropy training step: (B, N) logits in, dZ and losses out. */
 export interface CrossEntropyArgs {
@@ -38,7 +45,11 @@ export async function crossEntropyDispatch(
   op: string,
   a: CrossEntropyArgs,
   kernel: { shader: { name: string; source: string }; entryPoint: string },
-  constants: (B: number, N: number) => Record<string, number>,
+  constants: (B: number, N: number) => Record<string, ConstValue>,
+  extra: {
+    reads?: Record<string, Tensor | undefined>;
+    writes?: Record<string, Tensor | undefined>;
+  } = {},
 ): Promise<Dispatch> {
   const B = a.logits.rows, N = a.logits.cols;
   expectShape(op, "labels", a.labels, 1, B);
@@ -47,8 +58,8 @@ export async function crossEntropyDispatch(
   return await makeDispatch(ctx, {
     ...kernel,
     constants: constants(B, N),
-    reads: { logits: a.logits, labels: a.labels },
-    writes: { dz: a.dz, losses: a.losses },
+    reads: { logits: a.logits, labels: a.labels, ...extra.reads },
+    writes: { dz: a.dz, losses: a.losses, ...extra.writes },
     buffers: { loss_log: a.lossLog, params: a.params },
     size: { workgroups: [1] },
   });
@@ -60,7 +71,35 @@ export async function crossEntropyDispatch(
  */
 export function softmaxCrossEntropy(ctx: GpuContext, a: CrossEntropyArgs): Promise<Dispatch> {
   const kernel = { shader: SHADER, entryPoint: "softmax_xent" };
-  return crossEntropyDispatch(ctx, "softmaxCrossEntropy", a, kernel, (B, N) => ({ B, N }));
+  return crossEntropyDispatch(
+    ctx,
+    "softmaxCrossEntropy",
+    a,
+    kernel,
+    (B, N) => ({ B, N }),
+    NO_DENSE,
+  );
+}
+
+/**
+ * The logits layer and the loss in one dispatch: writes Z = X W^T + b (B, N) to `a.logits`, with
+ * the bits of the layer's own `denseForward`, then does what {@link softmaxCrossEntropy} does.
+ */
+export function denseSoftmaxCrossEntropy(
+  ctx: GpuContext,
+  a: CrossEntropyArgs & { x: Tensor; w: Tensor; b: Tensor },
+): Promise<Dispatch> {
+  const op = "denseSoftmaxCrossEntropy";
+  const B = a.logits.rows, N = a.logits.cols, K = a.x.cols;
+  expectShape(op, "input", a.x, B, K);
+  expectShape(op, "weight", a.w, N, K);
+  expectShape(op, "bias", a.b, 1, N);
+  const kernel = { shader: SHADER, entryPoint: "softmax_xent" };
+  // the logits are written, not read
+  return crossEntropyDispatch(ctx, op, a, kernel, (B, N) => ({ B, N, K, DENSE: true }), {
+    reads: { logits: undefined, x: a.x, w: a.w, bias: a.b },
+    writes: { logits_out: a.logits },
+  });
 }
 
 /** Probabilities (B, N) = softmax over each row of the logits. */
@@ -74,8 +113,8 @@ export async function softmaxForward(
     shader: SHADER,
     entryPoint: "softmax_forward",
     constants: { B, N },
-    reads: { logits: a.logits },
-    writes: { probs: a.probs },
+    reads: { logits: a.logits, ...NO_DENSE.reads },
+    writes: { probs: a.probs, ...NO_DENSE.writes },
     size: { lanes: B },
   });
 }

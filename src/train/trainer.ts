@@ -32,7 +32,6 @@ import {
   optimizerUpdate,
   scheduledLr,
 } from "../ops/optimizer.ts";
-import { softmaxCrossEntropy } from "../ops/softmax_xent.ts";
 import { type AffineAugment, squareWidth } from "../ops/augment.ts";
 import { type ElasticAugment, elasticDistort } from "../ops/elastic.ts";
 import { robustCrossEntropy, type RobustLoss } from "../ops/robust_xent.ts";
@@ -337,10 +336,9 @@ export class Trainer {
         ? [await gatherBatch(ctx, { data, perm, x: raw, labels, params, augment: opts.augment })]
         : []),
       await gatherFor(opts.noise),
-      ...fwd.dispatches,
-      opts.loss
-        ? await robustCrossEntropy(ctx, { ...xent, loss: opts.loss })
-        : await softmaxCrossEntropy(ctx, xent),
+      ...(opts.loss
+        ? [...fwd.dispatches, await robustCrossEntropy(ctx, { ...xent, loss: opts.loss })]
+        : await model.forwardWithCrossEntropy(fwd, xent)),
       ...await model.backward(fwd, dlogits),
       await optimizerUpdate(ctx, {
         config: opts.optimizer,
