@@ -103,8 +103,8 @@ export class Model {
   /** Measures kernel variants when programs are built (null: each op's default). */
   tuner: Tuner | null = null;
   /**
-   * A conv block's weight and input gradient in one dispatch: "auto" where that pays (see
-   * `fuseConvBackward`), or always / never (the same bits either way).
+   * A conv block's weight and input gradient in one dispatch: "auto" as `fuseConvBackward`
+   * decides (not on a CPU adapter, where it measured slower), or always / never (the same bits).
    */
   convBackwardFusion: "auto" | "always" | "never" = "auto";
 
@@ -440,7 +440,7 @@ export class Model {
             (t) => conv2dBackwardInput(ctx, { ...iargs, tile: t }),
           );
           const fuse = this.convBackwardFusion === "auto"
-            ? fuseConvBackward(shape)
+            ? fuseConvBackward(shape, ctx.isCpuAdapter)
             : this.convBackwardFusion === "always";
           if (fuse) {
             // both gradients read only dZ, X and W: one dispatch, each with its own tile

@@ -200,19 +200,24 @@ export async function conv2dBackwardWeightPartials(
 
 /**
  * Whether a block's weight and input gradient run as one dispatch by default (see
- * {@link conv2dBackwardFused}). Measured on the CPU adapter (lavapipe, 2 threads), interleaved:
- * the fused kernel takes 1.0-1.02x the two kernels' GPU time for LeNet-5's conv2 (1.3 ms) and
- * saves a dispatch (~0.04 ms), but 1.05x for the cnn model's conv2 (13 ms), more than a
- * dispatch. So: fused while both gradients together are small.
+ * {@link conv2dBackwardFused}; the same bits either way): not on a CPU adapter, where it measured
+ * slower than the two dispatches it replaces (lavapipe, 2 threads: LeNet-5's conv2 1.47 vs 1.33 ms
+ * inside a training step, 0.95x the training throughput; the cnn model's conv2 1.05x the
+ * kernels' time): its threads run both bodies' straight-line code in every workgroup, masked,
+ * and the two bodies' workgroups share each thread's caches. Elsewhere while both gradients are
+ * small (a launch and an underfilled device per dispatch weigh most there; not measured).
  */
-export function fuseConvBackward(s: Conv2dShape): boolean {
+export function fuseConvBackward(s: Conv2dShape, cpuAdapter: boolean): boolean {
+  if (cpuAdapter) return false;
   const g = convGeometry(s);
   const flops = 4 * s.batch * g.ho * g.wo * s.outChannels * s.kernel * s.kernel * s.inChannels;
   return flops <= FUSE_MAX_FLOPS;
 }
 
-/** Largest dW + dX work (FLOPs) that {@link fuseConvBackward} fuses: LeNet-5's conv2 at batch
- * 64 is 61 M, the cnn model's 925 M. */
+/**
+ * Largest dW + dX work (FLOPs) that {@link fuseConvBackward} fuses: LeNet-5's conv2 at batch 64
+ * is 61 M, the cnn model's 925 M.
+ */
 const FUSE_MAX_FLOPS = 2e8;
 
 /**
