@@ -465,19 +465,18 @@ fn store_dw(row0: u32, wrow: u32, ct: u32, a: array<vec4f, 4>) {
 // layer in one dispatch: both read only dZ, X and W. WEIGHT_GROUPS of the ALL_GROUPS workgroups
 // run the weight gradient with its tile (YB, XB, CG), the others the input gradient with its own
 // (IYB, IXB, ICG); every sum keeps the order of the separate kernels, hence their bits. The two
-// kinds are interleaved evenly (workgroup w runs the weight gradient when floor(w * WEIGHT_GROUPS /
-// ALL_GROUPS) steps up at w + 1): a CPU adapter hands each thread a contiguous range of
-// workgroups, which then holds its share of each (one after the other took 1.4x as long).
+// kinds are interleaved evenly (shared_group, in the prelude; one after the other took 1.4x as
+// long on a CPU adapter).
 @compute @workgroup_size(WG)
 fn conv2d_backward_fused(
   @builtin(workgroup_id) wid: vec3u,
   @builtin(local_invocation_index) li: u32,
 ) {
-  let before = wid.x * WEIGHT_GROUPS / ALL_GROUPS; // weight workgroups before this one
-  if ((wid.x + 1u) * WEIGHT_GROUPS / ALL_GROUPS > before) {
-    weight_grad_lane(before * WG + li);
+  let p = shared_group(wid.x, WEIGHT_GROUPS, ALL_GROUPS);
+  if (p.first) {
+    weight_grad_lane(p.index * WG + li);
   } else {
-    input_grad_lane((wid.x - before) * WG + li);
+    input_grad_lane(p.index * WG + li);
   }
 }
 

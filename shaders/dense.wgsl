@@ -195,20 +195,6 @@ fn dense_backward_weight(@builtin(global_invocation_id) gid: vec3u) {
   backward_weight_block(gid.x);
 }
 
-// Both gradients of a layer in one dispatch (each pays the per-dispatch cost once): WEIGHT_GROUPS
-// of the GROUPS workgroups run the weight gradient's blocks, the rest the input gradient's. Every
-// output is the same sum in the same order as in the separate kernels, so the bits are theirs.
-// The weight workgroups are spread evenly among the others (every prefix of the dispatch holds
-// its share of both parts): a CPU adapter gives each thread one contiguous chunk of workgroups.
-struct Part { weight: bool, index: u32 }
-
-// (no overflow: both counts are at most 65535, the dispatch limit)
-fn part_of(g: u32) -> Part {
-  let before = g * WEIGHT_GROUPS / GROUPS; // weight workgroups before g
-  let weight = (g + 1u) * WEIGHT_GROUPS / GROUPS > before;
-  return Part(weight, select(g - before, before, weight));
-}
-
 // 4 (wg < 2^31), in a form the compiler cannot fold: a CPU adapter runs the input part's code in
 // the weight part's workgroups too, with every lane masked off, and there an un-pooling loop it
 // cannot unroll costs one masked store per texel instead of four (fc1's weight part ran 1.4x
@@ -217,13 +203,17 @@ fn opaque_windows(wg: u32) -> u32 {
   return 4u >> (wg >> 31u);
 }
 
+// Both gradients of a layer in one dispatch (each pays the per-dispatch cost once): WEIGHT_GROUPS
+// of the GROUPS workgroups run the weight gradient's blocks, the rest the input gradient's, spread
+// evenly (shared_group, in the prelude). Every output is the same sum in the same order as in the
+// separate kernels, so the bits are theirs.
 @compute @workgroup_size(WG)
 fn dense_backward(
   @builtin(workgroup_id) wg: vec3u,
   @builtin(local_invocation_index) li: u32,
 ) {
-  let p = part_of(wg.x);
-  if (p.weight) {
+  let p = shared_group(wg.x, WEIGHT_GROUPS, GROUPS);
+  if (p.first) {
     backward_weight_block(p.index * WG + li);
   } else {
     backward_input_block(p.index * WG + li, opaque_windows(wg.x));
@@ -337,8 +327,8 @@ fn dense_backward_tiled(
   @builtin(local_invocation_id) lid: vec3u,
   @builtin(local_invocation_index) li: u32,
 ) {
-  let p = part_of(wg.x);
-  if (p.weight) {
+  let p = shared_group(wg.x, WEIGHT_GROUPS, GROUPS);
+  if (p.first) {
     backward_weight_block(p.index * 256u + li);
   } else {
     let col_tiles = (KT + TILE / 4u - 1u) / (TILE / 4u);
