@@ -1,7 +1,7 @@
 /**
  * The preflight of `deno task test` (tools/ensure_test_deps.sh), run with stand-ins for id, sudo
  * and apt-get: it installs what is missing when it may, stops with the exact command when it may
- * not, and sets XDG_RUNTIME_DIR for the tests it then runs.
+ * not, and sets XDG_RUNTIME_DIR and (on Linux) DENO_WEBGPU_BACKEND=vulkan for the tests it then runs.
  */
 import assert from "node:assert/strict";
 
@@ -28,7 +28,12 @@ async function preflight(
         : `exit 1`,
     );
     const out = await new Deno.Command("sh", {
-      args: [SCRIPT, "sh", "-c", 'echo "ran tests with XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR"'],
+      args: [
+        SCRIPT,
+        "sh",
+        "-c",
+        'echo "ran tests with XDG_RUNTIME_DIR=$XDG_RUNTIME_DIR backend=$DENO_WEBGPU_BACKEND"',
+      ],
       clearEnv: true,
       env: { PATH: `${dir}:/usr/bin:/bin`, WEBGPU_MNIST_CHROMIUM: o.chromium, ...o.env },
       stdout: "piped",
@@ -47,18 +52,19 @@ async function preflight(
   }
 }
 
-Deno.test("test preflight: everything present runs the tests with XDG_RUNTIME_DIR set", async () => {
+Deno.test("test preflight: everything present runs the tests with XDG_RUNTIME_DIR and the Vulkan backend set", async () => {
+  const backend = Deno.build.os === "linux" ? "vulkan" : "";
   const r = await preflight({ uid: 1000, sudoWorks: false, chromium: "/bin/sh" });
   assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.trim(), "ran tests with XDG_RUNTIME_DIR=/tmp");
+  assert.equal(r.stdout.trim(), `ran tests with XDG_RUNTIME_DIR=/tmp backend=${backend}`);
   assert.deepEqual(r.calls, []);
   const kept = await preflight({
     uid: 1000,
     sudoWorks: false,
     chromium: "/bin/sh",
-    env: { XDG_RUNTIME_DIR: "/run/user/1000" },
+    env: { XDG_RUNTIME_DIR: "/run/user/1000", DENO_WEBGPU_BACKEND: "gl" },
   });
-  assert.equal(kept.stdout.trim(), "ran tests with XDG_RUNTIME_DIR=/run/user/1000");
+  assert.equal(kept.stdout.trim(), "ran tests with XDG_RUNTIME_DIR=/run/user/1000 backend=gl");
 });
 
 Deno.test("test preflight: without root or sudo it stops before testing with the install command", async () => {
@@ -79,7 +85,7 @@ Deno.test("test preflight: as root or with passwordless sudo it installs what is
     const r = await preflight({ uid, sudoWorks, chromium: "/nonexistent/chromium" });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /installing what the tests need: chromium/);
-    assert.equal(r.stdout.trim(), "ran tests with XDG_RUNTIME_DIR=/tmp");
+    assert.match(r.stdout.trim(), /^ran tests with XDG_RUNTIME_DIR=\/tmp backend=/);
     const want = "apt-get update -qq\napt-get install -y --no-install-recommends chromium -qq";
     assert.equal(
       r.calls.filter((c) => c.startsWith("apt-get")).join("\n"),
