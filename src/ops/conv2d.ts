@@ -257,20 +257,12 @@ export function convConstants(s: Conv2dShape): Record<string, number | boolean> 
  * of the compile time on lavapipe, whose LLVM output is cached on disk across processes).
  */
 export function entrySource(source: string, entryPoint: string): string {
-  const re = /@compute[^\n]*\n\s*fn\s+(\w+)\s*\(/g;
-  let out = "", from = 0;
-  for (const m of source.matchAll(re)) {
-    if (m[1] === entryPoint) continue;
-    let depth = 0, i = source.indexOf("{", m.index);
-    for (; i < source.length; i++) {
-      if (source[i] === "{") depth++;
-      else if (source[i] === "}" && --depth === 0) break;
-    }
-    out += source.slice(from, m.index) +
-      "\n".repeat(source.slice(m.index, i).split("\n").length - 1);
-    from = i + 1;
-  }
-  return withoutUnusedFunctions(out + source.slice(from), entryPoint);
+  const others = [...source.matchAll(/@compute[^\n]*\n\s*fn\s+(\w+)\s*\(/g)]
+    .filter((m) => m[1] !== entryPoint);
+  let out = source;
+  // from the last, so that the earlier matches' offsets still hold
+  for (const m of others.reverse()) out = blankFunction(out, m.index);
+  return withoutUnusedFunctions(out, entryPoint);
 }
 
 /**
@@ -285,18 +277,23 @@ function withoutUnusedFunctions(source: string, entryPoint: string): string {
       if (m[1] === entryPoint) continue;
       const calls = out.match(new RegExp(`\\b${m[1]}\\s*\\(`, "g"))?.length ?? 0;
       if (calls > 1) continue; // more than its own definition
-      let depth = 0, i = out.indexOf("{", m.index);
-      for (; i < out.length; i++) {
-        if (out[i] === "{") depth++;
-        else if (out[i] === "}" && --depth === 0) break;
-      }
-      const lines = out.slice(m.index, i).split("\n").length - 1;
-      out = out.slice(0, m.index) + "\n".repeat(lines) + out.slice(i + 1);
+      out = blankFunction(out, m.index);
       changed = true;
       break;
     }
   }
   return out;
+}
+
+/** `source` with the function that starts at `start` (its attributes or `fn`) as blank lines. */
+function blankFunction(source: string, start: number): string {
+  let depth = 0, i = source.indexOf("{", start);
+  for (; i < source.length; i++) {
+    if (source[i] === "{") depth++;
+    else if (source[i] === "}" && --depth === 0) break;
+  }
+  const lines = source.slice(start, i).split("\n").length - 1;
+  return source.slice(0, start) + "\n".repeat(lines) + source.slice(i + 1);
 }
 
 const SHADERS = new Map<string, { name: string; source: string }>();
