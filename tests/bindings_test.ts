@@ -402,6 +402,12 @@ Deno.test("makeDispatch refuses wrong names, kinds, formats and texture sharing 
       `${at}: ${64 * (ctx.device.limits.maxComputeWorkgroupsPerDimension + 1)} invocations ` +
       `exceed the dispatch limit`,
     ],
+    [
+      "too many workgroups",
+      { size: { workgroups: [1, ctx.device.limits.maxComputeWorkgroupsPerDimension + 1] } },
+      `${at}: ${ctx.device.limits.maxComputeWorkgroupsPerDimension + 1} workgroups exceed the ` +
+      `dispatch limit`,
+    ],
   ];
   for (const [what, change, want] of cases) {
     await expectError(what, () => makeDispatch(ctx, { ...base, ...change }), want);

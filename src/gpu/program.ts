@@ -124,11 +124,21 @@ function workgroups(
   kernel: Kernel,
   size: KernelCall["size"],
 ): [number, number, number] {
+  const limit = ctx.device.limits.maxComputeWorkgroupsPerDimension;
   if (!("lanes" in size)) {
-    return [size.workgroups[0], size.workgroups[1] ?? 1, size.workgroups[2] ?? 1];
+    const counts: [number, number, number] = [
+      size.workgroups[0],
+      size.workgroups[1] ?? 1,
+      size.workgroups[2] ?? 1,
+    ];
+    const over = counts.find((n) => n > limit);
+    if (over !== undefined) {
+      throw new Error(`${kernel.name}: ${over} workgroups exceed the dispatch limit`);
+    }
+    return counts;
   }
   const n = Math.ceil(size.lanes / kernel.workgroupSize);
-  if (n > ctx.device.limits.maxComputeWorkgroupsPerDimension) {
+  if (n > limit) {
     throw new Error(`${kernel.name}: ${size.lanes} invocations exceed the dispatch limit`);
   }
   return [Math.max(1, n), 1, 1];

@@ -242,7 +242,6 @@ export async function conv2dBackwardFused(
   }
   const weightGroups = ceil(wc.lanes, CONV_WORKGROUP);
   const allGroups = weightGroups + ceil(ic.lanes, CONV_WORKGROUP);
-  if (allGroups * weightGroups >= 2 ** 32) throw new Error(`${op}: too many workgroups`);
   const d = await makeDispatch(ctx, {
     shader: convShader("conv2d_backward_fused"),
     entryPoint: "conv2d_backward_fused",

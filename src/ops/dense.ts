@@ -241,9 +241,6 @@ export async function denseBackward(
     ? Math.ceil(input.lanes / REGISTER_WG)
     : input.workgroups[0] * input.workgroups[1];
   const groups = weightGroups + inputGroups;
-  if (groups > ctx.device.limits.maxComputeWorkgroupsPerDimension) {
-    throw new Error(`${op}: ${groups} workgroups exceed the dispatch limit`);
-  }
   return await makeDispatch(ctx, {
     shader: SHADER,
     entryPoint: tiled ? "dense_backward_tiled" : "dense_backward",
