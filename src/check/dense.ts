@@ -11,14 +11,16 @@ import type { GpuContext } from "../gpu/context.ts";
 import { type Dispatch, runDispatches } from "../gpu/program.ts";
 import { download, Tensor, upload } from "../gpu/tensor.ts";
 import {
+  DENSE_WORKGROUP_TILE,
   denseBackward,
   denseBackwardInput,
   denseBackwardRef,
   denseBackwardWeight,
   denseForward,
   denseForwardRef,
-  type DenseTile,
   denseTileCandidates,
+  denseTileName,
+  denseWeightTileCandidates,
 } from "../ops/dense.ts";
 import type { Rng } from "../util/rng.ts";
 import {
@@ -55,9 +57,6 @@ export const DENSE_CASES: readonly DenseCase[] = [
   { M: 130, K: 9, N: 70 },
   { M: 37, K: 100, N: 45, allTiles: true },
 ];
-
-/** The tiles GPUs prefer (besides the default register blocks, which CPU adapters prefer). */
-const WORKGROUP_TILE: DenseTile = { rm: 4, rn4: 1, variant: "workgroup" };
 
 /** Host values and their GPU copies: X, W, b and an output gradient dZ (M, N). */
 export interface DenseInputs {
@@ -101,9 +100,6 @@ export interface DenseKernels {
   /** dX, dW and db in one dispatch. */
   backward: Dispatch;
 }
-
-const tileName = (t: DenseTile) =>
-  t.variant === "workgroup" ? "workgroup-tiled" : `tile rm=${t.rm} rn4=${t.rn4}`;
 
 /** Runs every dense kernel of a case and compares it with the float64 reference. */
 export async function checkDense(
@@ -172,12 +168,9 @@ export async function checkDense(
   };
 
   // other tiles: right, and (for the tuner's candidates) the default's bits
-  const weightTiles = denseTileCandidates.filter((t) =>
-    t.rm % 4 === 0 && t.variant !== "workgroup"
-  );
   let fusedRuns = 0;
-  for (const tile of c.allTiles ? denseTileCandidates : [WORKGROUP_TILE]) {
-    const name = tileName(tile);
+  for (const tile of c.allTiles ? denseTileCandidates : [DENSE_WORKGROUP_TILE]) {
+    const name = denseTileName(tile);
     let dxTile: Float32Array = new Float32Array();
     for (const i of [0, 1]) {
       const relu = i === 1, reluMaskFrom = relu ? tx : undefined;
@@ -192,17 +185,17 @@ export async function checkDense(
         ck.bits(`dX${relu ? " relu-masked" : ""} bits, ${name}`, dxt, dxDefault[i]);
       }
     }
-    if (c.allTiles && tile.rm % 4 === 0 && tile.variant !== "workgroup") {
+    if (c.allTiles && denseWeightTileCandidates.includes(tile)) {
       const dwt = await run([await denseBackwardWeight(ctx, { dz: tdz, x: tx, dw, db, tile })], dw);
       ck.close(`dW, ${name}`, dwt, gRef[0].dw, 1e-5, [N, K]);
       ck.bits(`dW bits, ${name}`, dwt, dwDefault);
     }
     // the fused kernel with this input tile and a weight tile of its own (every candidate of
     // both kinds over the loop): the bits of the separate kernels
-    const weightTile = weightTiles[++fusedRuns % weightTiles.length];
+    const weightTile = denseWeightTileCandidates[++fusedRuns % denseWeightTileCandidates.length];
     const args = { dz: tdz, x: tx, w: tw, dw, db, dx, reluMask: true, inputTile: tile, weightTile };
     const dxf = await run([await denseBackward(ctx, args)], dx);
-    const wname = `weight ${tileName(weightTile)}`;
+    const wname = `weight ${denseTileName(weightTile)}`;
     ck.close(`fused backward relu-masked dX, ${name}, ${wname}`, dxf, gRef[1].dx, 1e-5, [M, K]);
     ck.bits(`fused backward relu-masked dX bits, ${name}, ${wname}`, dxf, dxTile);
     const dwf = await download(ctx, dw);

@@ -11,12 +11,14 @@ import { type Dispatch, runDispatches } from "../gpu/program.ts";
 import { download, pad4, Tensor, upload } from "../gpu/tensor.ts";
 import {
   DENSE_TILES,
+  DENSE_WORKGROUP_TILE,
   denseBackward,
   denseBackwardInput,
   denseBackwardRef,
-  type DenseTile,
   denseTileCandidates,
+  denseTileName,
   type DenseUnpool,
+  denseWeightTileCandidates,
 } from "../ops/dense.ts";
 import { maxPool2BackwardRef, maxPoolBackward } from "../ops/maxpool.ts";
 import type { Rng } from "../util/rng.ts";
@@ -47,11 +49,6 @@ export const DENSE_UNPOOL_CASES: readonly DenseUnpoolCase[] = [
 export const describeUnpool = (c: DenseUnpoolCase): string =>
   `un-pooled dX, M=${c.M} N=${c.N} pooled ${c.pooled.height}x${c.pooled.width}x` +
   `${c.pooled.channels}${c.allTiles ? " (all tiles)" : ""}`;
-
-const WORKGROUP_TILE: DenseTile = { rm: 4, rn4: 1, variant: "workgroup" };
-
-const tileName = (t: DenseTile) =>
-  t.variant === "workgroup" ? "workgroup-tiled" : `tile rm=${t.rm} rn4=${t.rn4}`;
 
 /** The dispatches an un-pool case validated. */
 export interface DenseUnpoolKernels {
@@ -108,18 +105,19 @@ export async function checkDenseUnpool(
   ck.close("dX then max-pool backward", want, preRef, 1e-5, shape);
 
   const kernels: Partial<DenseUnpoolKernels> = {};
-  const weightTiles = denseTileCandidates.filter((t) =>
-    t.rm % 4 === 0 && t.variant !== "workgroup"
-  );
-  const tiles = c.allTiles ? denseTileCandidates : [DENSE_TILES.backwardInput, WORKGROUP_TILE];
+  const tiles = c.allTiles
+    ? denseTileCandidates
+    : [DENSE_TILES.backwardInput, DENSE_WORKGROUP_TILE];
   for (const [i, tile] of tiles.entries()) {
-    const name = tileName(tile);
+    const name = denseTileName(tile);
     const alone = await denseBackwardInput(ctx, { dz: tdz, w: tw, dx: pre, unpool, tile });
     kernels.backwardInput ??= alone;
     const got = await run([alone]);
     ck.close(`un-pooled dX, ${name}`, got, preRef, 1e-5, shape);
     ck.bits(`un-pooled dX bits, ${name}`, got, want);
-    const weightTile = i === 0 ? DENSE_TILES.backwardWeight : weightTiles[i % weightTiles.length];
+    const weightTile = i === 0
+      ? DENSE_TILES.backwardWeight
+      : denseWeightTileCandidates[i % denseWeightTileCandidates.length];
     const fused = await denseBackward(ctx, {
       dz: tdz,
       x: tx,
@@ -133,7 +131,7 @@ export async function checkDenseUnpool(
       weightTile,
     });
     kernels.backward ??= fused;
-    const wname = `weight ${tileName(weightTile)}`;
+    const wname = `weight ${denseTileName(weightTile)}`;
     const gotFused = await run([fused]);
     ck.close(`fused backward un-pooled dX, ${name}, ${wname}`, gotFused, preRef, 1e-5, shape);
     ck.bits(`fused backward un-pooled dX bits, ${name}, ${wname}`, gotFused, want);

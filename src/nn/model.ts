@@ -35,6 +35,7 @@ import {
   type DenseTile,
   denseTileCandidates,
   type DenseUnpool,
+  denseWeightTileCandidates,
 } from "../ops/dense.ts";
 import { dropoutBackward, dropoutForward, layerDropoutSeed } from "../ops/dropout.ts";
 import { maxPoolBackward, maxPoolForward } from "../ops/maxpool.ts";
@@ -186,9 +187,7 @@ export class Model {
     key: string,
     build: (t: DenseTile) => Promise<Dispatch | Dispatch[]>,
   ) {
-    const candidates = kind === "backwardWeight"
-      ? denseTileCandidates.filter((t) => t.rm % 4 === 0 && t.variant !== "workgroup")
-      : denseTileCandidates;
+    const candidates = kind === "backwardWeight" ? denseWeightTileCandidates : denseTileCandidates;
     return this.#tile(`dense.${kind}|${key}`, candidates, DENSE_TILES[kind], build);
   }
 

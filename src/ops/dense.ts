@@ -32,15 +32,27 @@ export const DENSE_TILES = {
   backwardWeight: { rm: 4, rn4: 2 },
 } satisfies Record<string, DenseTile>;
 
+/** The workgroup-tiled variant (what GPUs prefer; CPU adapters prefer register blocks). */
+export const DENSE_WORKGROUP_TILE: DenseTile = { rm: 4, rn4: 1, variant: "workgroup" };
+
 /** Blocks worth measuring on a new adapter. */
 export const denseTileCandidates: readonly DenseTile[] = [
-  { rm: 4, rn4: 1, variant: "workgroup" },
+  DENSE_WORKGROUP_TILE,
   { rm: 4, rn4: 1 },
   { rm: 4, rn4: 2 },
   { rm: 8, rn4: 1 },
   { rm: 8, rn4: 2 },
   { rm: 4, rn4: 4 },
 ];
+
+/** The candidates the weight gradient takes: register blocks with rm a multiple of 4. */
+export const denseWeightTileCandidates: readonly DenseTile[] = denseTileCandidates.filter(
+  (t) => t.rm % 4 === 0 && t.variant !== "workgroup",
+);
+
+/** A tile's name in check and bench output. */
+export const denseTileName = (t: DenseTile): string =>
+  t.variant === "workgroup" ? "workgroup-tiled" : `tile rm=${t.rm} rn4=${t.rn4}`;
 
 const SHADER = { name: "dense.wgsl", source: SOURCE };
 
@@ -109,14 +121,19 @@ export interface DenseUnpool {
   stored: number;
 }
 
-/** Checks an un-pool's shape against the layer (K = height * width * stored); its constants. */
+/**
+ * Checks an un-pool's shape against the layer (K = height * width * stored) and that no ReLU mask
+ * comes with it; its constants.
+ */
 function unpoolConstants(
   op: string,
   u: DenseUnpool | undefined,
+  masked: boolean,
   M: number,
   K: number,
 ): Record<string, ConstValue> {
   if (!u) return { UNPOOL: false };
+  if (masked) throw new Error(`${op}: a ReLU mask and an un-pool cannot be combined`);
   if (u.stored % 4 !== 0 || u.height * u.width * u.stored !== K) {
     throw new Error(
       `${op}: a pooled ${u.height}x${u.width}x${u.stored} map does not flatten to ${K} features`,
@@ -148,10 +165,7 @@ export async function denseBackwardInput(
   expectShape("denseBackwardInput", "weight", a.w, N, K);
   expectShape("denseBackwardInput", "dX", a.dx, M, dxCols(K, a.unpool));
   if (a.reluMaskFrom) expectShape("denseBackwardInput", "mask", a.reluMaskFrom, M, K);
-  if (a.reluMaskFrom && a.unpool) {
-    throw new Error("denseBackwardInput: a ReLU mask and an un-pool cannot be combined");
-  }
-  const unpool = unpoolConstants("denseBackwardInput", a.unpool, M, K);
+  const unpool = unpoolConstants("denseBackwardInput", a.unpool, !!a.reluMaskFrom, M, K);
   const t: DenseTile = a.tile ?? DENSE_TILES.backwardInput;
   const { entryPoint, tile } = gemmKernel("dense_backward_input", t, "I");
   return await makeDispatch(ctx, {
@@ -227,10 +241,7 @@ export async function denseBackward(
   expectShape(op, "dW", a.dw, N, K);
   expectShape(op, "db", a.db, 1, N);
   expectShape(op, "dX", a.dx, M, dxCols(K, a.unpool));
-  if (a.reluMask && a.unpool) {
-    throw new Error(`${op}: a ReLU mask and an un-pool cannot be combined`);
-  }
-  const unpool = unpoolConstants(op, a.unpool, M, K);
+  const unpool = unpoolConstants(op, a.unpool, a.reluMask, M, K);
   const wt = weightTile(op, a.weightTile);
   const it: DenseTile = a.inputTile ?? DENSE_TILES.backwardInput;
   const tiled = it.variant === "workgroup";
