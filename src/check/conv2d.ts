@@ -18,6 +18,7 @@ import {
   type Conv2dTile,
   convGeometry,
   convTileCandidates,
+  convTileName,
   packNHWC,
   padWeightRows,
   unpackNHWC,
@@ -148,8 +149,6 @@ function spread<T>(all: readonly T[]): T[] {
   if (all.length <= 4) return [...all];
   return [0, 1 / 3, 2 / 3, 1].map((f) => all[Math.floor(f * (all.length - 1))]);
 }
-
-const tileName = (t: Conv2dTile) => `tile yb=${t.yb} xb=${t.xb} cg=${t.cg}`;
 
 /** A case's name: its shape and options. */
 function convTag(c: ConvCase): string {
@@ -312,19 +311,19 @@ async function checkTiles(
   const { s, t } = f;
   for (const tile of spread(convTileCandidates("forward", s))) {
     await runDispatches(ctx, [await f.forward(tile)]);
-    ck.close(`forward, ${tileName(tile)}`, await f.readOut(t.y), yRef, 1e-5, f.outShape);
-    ck.bits(`forward bits, ${tileName(tile)}`, await downloadPadded(ctx, t.y), bits.y);
+    ck.close(`forward, ${convTileName(tile)}`, await f.readOut(t.y), yRef, 1e-5, f.outShape);
+    ck.bits(`forward bits, ${convTileName(tile)}`, await downloadPadded(ctx, t.y), bits.y);
   }
   for (const tile of spread(convTileCandidates("backwardWeight", s))) {
     await runDispatches(ctx, await f.weightGrad(t.dw, t.db, t.partial.rows, tile));
-    ck.close(`dW, ${tileName(tile)}`, await f.readWeights(t.dw), gRef.dw, 1e-5, f.wShape);
-    ck.bits(`dW bits, ${tileName(tile)}`, await downloadPadded(ctx, t.dw), bits.dw);
+    ck.close(`dW, ${convTileName(tile)}`, await f.readWeights(t.dw), gRef.dw, 1e-5, f.wShape);
+    ck.bits(`dW bits, ${convTileName(tile)}`, await downloadPadded(ctx, t.dw), bits.dw);
   }
   if (!bits.dx) return;
   for (const tile of spread(convTileCandidates("backwardInput", s))) {
     await runDispatches(ctx, [await f.inputGrad(undefined, tile)]);
-    ck.close(`dX, ${tileName(tile)}`, await f.readIn(t.dx), gRef.dx, 1e-5, f.inShape);
-    ck.bits(`dX bits, ${tileName(tile)}`, await downloadPadded(ctx, t.dx), bits.dx);
+    ck.close(`dX, ${convTileName(tile)}`, await f.readIn(t.dx), gRef.dx, 1e-5, f.inShape);
+    ck.bits(`dX bits, ${convTileName(tile)}`, await downloadPadded(ctx, t.dx), bits.dx);
   }
 }
 

@@ -15,6 +15,7 @@ import {
   type Conv2dTile,
   convGeometry,
   convTileCandidates,
+  convTileName,
 } from "../ops/conv2d.ts";
 import {
   conv2dBackwardFused,
@@ -31,8 +32,6 @@ function spread<T>(all: readonly T[]): T[] {
   if (all.length <= 4) return [...all];
   return [0, 1 / 3, 2 / 3, 1].map((f) => all[Math.floor(f * (all.length - 1))]);
 }
-
-const tileName = (t: Conv2dTile) => `${t.yb}/${t.xb}/${t.cg}`;
 
 /**
  * The fused weight and input gradient of a (non-raw) case, then the reduction: against the
@@ -84,7 +83,7 @@ export async function checkFusedBackward(
   const itiles = spread(convTileCandidates("backwardInput", s));
   for (let k = 0; k < Math.max(wtiles.length, itiles.length); k++) {
     const wtile = wtiles[k % wtiles.length], itile = itiles[k % itiles.length];
-    await run(`tiles ${tileName(wtile)} + ${tileName(itile)}`, { wtile, itile });
+    await run(`tiles ${convTileName(wtile)} + ${convTileName(itile)}`, { wtile, itile });
   }
 }
 

@@ -103,6 +103,9 @@ function accTexels(
   return t.yb * s.kernel * t.cg * (s.inStored === 1 ? 1 : 4);
 }
 
+/** A tile's name in check and bench output. */
+export const convTileName = (t: Conv2dTile): string => `tile yb=${t.yb} xb=${t.xb} cg=${t.cg}`;
+
 /**
  * Tiles worth measuring for a shape: column blocks that cover the width without a ragged edge
  * (the full width, half of it) besides small powers of two, and 1-4 channel texels, within
