@@ -19,7 +19,7 @@ import { runDispatches } from "../src/gpu/program.ts";
 import { StepParamsBuffer } from "../src/gpu/step_params.ts";
 import { download, Tensor, upload } from "../src/gpu/tensor.ts";
 import { packNHWC } from "../src/ops/conv2d.ts";
-import { assertClose, gpu, rng, TEST_SEED } from "./helpers.ts";
+import { assertClose, gpu, numericGrad, rng, TEST_SEED } from "./helpers.ts";
 
 const MODELS: ModelSpec[] = [
   lenet5(),
@@ -232,19 +232,13 @@ Deno.test("the reference model's gradients agree with finite differences", () =>
     const ref = referenceLossAndGrads(plan, params, images, labels, B, DROPOUT);
     for (const [name, values] of params) {
       const idx = Array.from({ length: Math.min(6, values.length) }, () => r.int(values.length));
-      const central = (i: number, h: number) => {
-        const old = values[i];
-        values[i] = old + h;
-        const up = referenceLossAndGrads(plan, params, images, labels, B, DROPOUT).loss;
-        values[i] = old - h;
-        const down = referenceLossAndGrads(plan, params, images, labels, B, DROPOUT).loss;
-        values[i] = old;
-        return (up - down) / (2 * h);
-      };
+      const loss = () => referenceLossAndGrads(plan, params, images, labels, B, DROPOUT).loss;
       // a max-pool or ReLU kink within +-h makes the quotient depend on the step (seen: a bias
       // that shifts a whole channel, 2 % off at h = 1e-6, exact at 1e-7): such indices are skipped
-      const smooth = idx.map((i): [number, number] => [i, central(i, 1e-6)]).filter(([i, q]) =>
-        Math.abs(central(i, 1e-7) - q) <= 1e-7 + 1e-5 * Math.abs(q)
+      const coarse = numericGrad(loss, values, idx, 1e-6);
+      const fine = numericGrad(loss, values, idx, 1e-7);
+      const smooth = idx.map((i, k): [number, number] => [i, coarse[k]]).filter(([, q], k) =>
+        Math.abs(fine[k] - q) <= 1e-7 + 1e-5 * Math.abs(q)
       );
       if (smooth.length < Math.ceil(idx.length / 2)) {
         throw new Error(`${spec.name} ${name}: too many kinks (TEST_SEED=${TEST_SEED})`);
