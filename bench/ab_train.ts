@@ -4,7 +4,7 @@
  * ...), so load from other jobs on a shared machine falls on both alike. Prints images/s per
  * run and the ratio B/A per pair, then the median ratio.
  *
- *   deno run --allow-read --allow-write=results bench/ab_train.ts A_ROOT B_ROOT [STEPS] [PAIRS]
+ *   deno run --allow-read bench/ab_train.ts A_ROOT B_ROOT [STEPS] [PAIRS]   (reads both trees)
  *
  * @module
  */
